@@ -1,0 +1,320 @@
+// Package agent is the nomadlike process: configuration (HCL files and
+// flags), startup and shutdown of the server and client parts, the HTTP
+// API with every handler, and the client runtime (agent/client).
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	sockaddr "github.com/hashicorp/go-sockaddr"
+
+	"github.com/nomadlike/nomadlike/agent/client"
+	"github.com/nomadlike/nomadlike/nomadlike"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// Agent is one running nomadlike agent.
+type Agent struct {
+	config *Config
+	logger hclog.InterceptLogger
+
+	server *nomadlike.Server
+	client *client.Client
+	http   *HTTPServer
+
+	// advertise holds the resolved advertised addresses.
+	advertise struct{ http, rpc, serf string }
+	// devDataDir is removed at shutdown.
+	devDataDir string
+
+	shutdownOnce sync.Once
+	shutdownCh   chan struct{}
+}
+
+// NewAgent starts an agent from a finalized, validated config: server
+// first (so a local client can use it), then client, then HTTP.
+func NewAgent(config *Config, logger hclog.InterceptLogger) (*Agent, error) {
+	a := &Agent{config: config, logger: logger, shutdownCh: make(chan struct{})}
+	if config.DevMode && *config.DataDir == "" {
+		dir, err := os.MkdirTemp("", "nomadlike-dev-")
+		if err != nil {
+			return nil, err
+		}
+		a.devDataDir = dir
+		config.DataDir = ptr(dir)
+	}
+	if err := a.resolveAdvertise(); err != nil {
+		a.cleanup()
+		return nil, err
+	}
+	if *config.Server.Enabled {
+		if err := a.setupServer(); err != nil {
+			a.cleanup()
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	if *config.Client.Enabled {
+		if err := a.setupClient(); err != nil {
+			a.Shutdown()
+			return nil, fmt.Errorf("client: %w", err)
+		}
+	}
+	http, err := NewHTTPServer(a)
+	if err != nil {
+		a.Shutdown()
+		return nil, err
+	}
+	a.http = http
+	if *config.Server.Enabled {
+		if err := a.join(); err != nil {
+			a.Shutdown()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// resolveAdvertise picks the advertised address of each listener: the
+// advertise{} value, else the bind address, else (binding 0.0.0.0) the
+// host's private IP.
+func (a *Agent) resolveAdvertise() error {
+	c := a.config
+	pick := func(adv, bind string, port int) (string, error) {
+		if adv != "" {
+			host, p, err := splitHostPortDefault(adv, port)
+			if err != nil {
+				return "", err
+			}
+			return net.JoinHostPort(host, strconv.Itoa(p)), nil
+		}
+		if ip := net.ParseIP(bind); ip != nil && !ip.IsUnspecified() {
+			return net.JoinHostPort(bind, strconv.Itoa(port)), nil
+		}
+		ip, err := sockaddr.GetPrivateIP()
+		if err != nil || ip == "" {
+			return "", fmt.Errorf("unable to pick an advertise address for %s; set -advertise", bind)
+		}
+		return net.JoinHostPort(ip, strconv.Itoa(port)), nil
+	}
+	var err error
+	if a.advertise.http, err = pick(*c.AdvertiseAddrs.HTTP, a.bindAddr(c.Addresses.HTTP), *c.Ports.HTTP); err != nil {
+		return err
+	}
+	if a.advertise.rpc, err = pick(*c.AdvertiseAddrs.RPC, a.bindAddr(c.Addresses.RPC), *c.Ports.RPC); err != nil {
+		return err
+	}
+	a.advertise.serf, err = pick(*c.AdvertiseAddrs.Serf, a.bindAddr(c.Addresses.Serf), *c.Ports.Serf)
+	return err
+}
+
+// bindAddr is a listener's own address or the common bind_addr.
+func (a *Agent) bindAddr(specific *string) string {
+	if specific != nil && *specific != "" {
+		return *specific
+	}
+	return *a.config.BindAddr
+}
+
+func mustDuration(s *string) time.Duration {
+	d, _ := time.ParseDuration(*s)
+	return d
+}
+
+// serverConfig converts the user config into the server's runtime config.
+func (a *Agent) serverConfig() (*nomadlike.Config, error) {
+	c := a.config
+	sc := nomadlike.DefaultConfig()
+	sc.NodeName = *c.NodeName
+	sc.Region = *c.Region
+	sc.Datacenter = *c.Datacenter
+	sc.DataDir = *c.DataDir
+	sc.DevMode = c.DevMode
+	sc.BootstrapExpect = *c.Server.BootstrapExpect
+	sc.Build = structs.VersionString()
+	sc.Logger = a.logger
+	sc.HTTPAdvertise = a.advertise.http
+
+	rpcAddr, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(a.bindAddr(c.Addresses.RPC), strconv.Itoa(*c.Ports.RPC)))
+	if err != nil {
+		return nil, err
+	}
+	sc.RPCAddr = rpcAddr
+	if sc.RPCAdvertise, err = net.ResolveTCPAddr("tcp", a.advertise.rpc); err != nil {
+		return nil, err
+	}
+
+	sc.MemberlistConfig.BindAddr = a.bindAddr(c.Addresses.Serf)
+	sc.MemberlistConfig.BindPort = *c.Ports.Serf
+	serfHost, serfPort, _ := net.SplitHostPort(a.advertise.serf)
+	sc.MemberlistConfig.AdvertiseAddr = serfHost
+	sc.MemberlistConfig.AdvertisePort, _ = strconv.Atoi(serfPort)
+	sc.MemberlistConfig.LogOutput = nil
+	sc.MemberlistConfig.Logger = a.logger.Named("gossip").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
+
+	mult := time.Duration(*c.Server.RaftMultiplier)
+	sc.RaftConfig.HeartbeatTimeout *= mult
+	sc.RaftConfig.ElectionTimeout *= mult
+	sc.RaftConfig.LeaderLeaseTimeout *= mult
+	sc.RaftConfig.SnapshotThreshold = uint64(*c.Server.RaftSnapshotThreshold)
+	sc.RaftConfig.SnapshotInterval = mustDuration(c.Server.RaftSnapshotInterval)
+	sc.RaftConfig.TrailingLogs = uint64(*c.Server.RaftTrailingLogs)
+
+	sc.HeartbeatGrace = mustDuration(c.Server.HeartbeatGrace)
+	sc.MinHeartbeatTTL = mustDuration(c.Server.MinHeartbeatTTL)
+	sc.MaxHeartbeatsPerSecond = *c.Server.MaxHeartbeatsPerSecond
+	sc.FailoverHeartbeatTTL = mustDuration(c.Server.FailoverHeartbeatTTL)
+	sc.DeadServerCleanupThreshold = mustDuration(c.Server.DeadServerCleanupThreshold)
+	if c.serverHook != nil {
+		c.serverHook(sc)
+	}
+	return sc, nil
+}
+
+func (a *Agent) setupServer() error {
+	sc, err := a.serverConfig()
+	if err != nil {
+		return err
+	}
+	s, err := nomadlike.NewServer(sc)
+	if err != nil {
+		return err
+	}
+	a.server = s
+	return nil
+}
+
+func (a *Agent) setupClient() error {
+	c := a.config
+	cc := &client.Config{
+		DataDir:    *c.DataDir,
+		NodeName:   *c.NodeName,
+		Datacenter: *c.Datacenter,
+		Region:     *c.Region,
+		Meta:       c.Client.Meta,
+		Servers:    c.Client.Servers,
+		HTTPAddr:   a.advertise.http,
+		Logger:     a.logger,
+	}
+	if a.server != nil {
+		// A client beside a server talks to it in memory and lists it.
+		cc.RPCHandler = a.server
+		cc.Servers = append([]string{a.server.RPCAddr()}, cc.Servers...)
+	}
+	cl, err := client.NewClient(cc)
+	if err != nil {
+		return err
+	}
+	a.client = cl
+	return nil
+}
+
+// join joins start_join now (failing the start if none answers) and keeps
+// retrying retry_join in the background.
+func (a *Agent) join() error {
+	sc := a.config.Server
+	if len(sc.StartJoin) > 0 {
+		n, err := a.server.Join(a.serfAddrs(sc.StartJoin))
+		if n == 0 {
+			return fmt.Errorf("failed to join any of %v: %v", sc.StartJoin, err)
+		}
+	}
+	if len(sc.RetryJoin) > 0 {
+		go a.retryJoin(a.serfAddrs(sc.RetryJoin))
+	}
+	return nil
+}
+
+// serfAddrs adds the default gossip port to addresses without one.
+func (a *Agent) serfAddrs(addrs []string) []string {
+	out := make([]string, 0, len(addrs))
+	for _, addr := range addrs {
+		host, port, err := splitHostPortDefault(addr, 4648)
+		if err != nil {
+			continue
+		}
+		out = append(out, net.JoinHostPort(host, strconv.Itoa(port)))
+	}
+	return out
+}
+
+func (a *Agent) retryJoin(addrs []string) {
+	interval := mustDuration(a.config.Server.RetryInterval)
+	max := *a.config.Server.RetryMaxAttempts
+	for attempt := 1; ; attempt++ {
+		n, err := a.server.Join(addrs)
+		if n > 0 {
+			a.logger.Info("retry join succeeded", "joined", n)
+			return
+		}
+		a.logger.Warn("retry join failed", "attempt", attempt, "error", err)
+		if max > 0 && attempt >= max {
+			a.logger.Error("giving up retry join", "attempts", attempt)
+			return
+		}
+		select {
+		case <-a.shutdownCh:
+			return
+		case <-time.After(interval):
+		}
+	}
+}
+
+// RPC calls a server endpoint: the local server, else through the client.
+func (a *Agent) RPC(method string, args, reply any) error {
+	if a.server != nil {
+		return a.server.RPC(method, args, reply)
+	}
+	if a.client != nil {
+		return a.client.RPC(method, args, reply)
+	}
+	return errors.New("agent has neither server nor client")
+}
+
+// Server returns the agent's server, nil on a client-only agent.
+func (a *Agent) Server() *nomadlike.Server { return a.server }
+
+// Client returns the agent's client, nil on a server-only agent.
+func (a *Agent) Client() *client.Client { return a.client }
+
+// HTTPAddr is the address the HTTP API listens on.
+func (a *Agent) HTTPAddr() string { return a.http.Addr() }
+
+// Leave leaves the cluster gracefully (servers leave gossip and raft).
+func (a *Agent) Leave() error {
+	if a.server != nil {
+		return a.server.Leave()
+	}
+	return nil
+}
+
+// Shutdown stops HTTP, then the client, then the server.
+func (a *Agent) Shutdown() error {
+	a.shutdownOnce.Do(func() {
+		close(a.shutdownCh)
+		if a.http != nil {
+			a.http.Shutdown()
+		}
+		if a.client != nil {
+			a.client.Shutdown()
+		}
+		if a.server != nil {
+			a.server.Shutdown()
+		}
+		a.cleanup()
+		a.logger.Info("agent shut down")
+	})
+	return nil
+}
+
+func (a *Agent) cleanup() {
+	if a.devDataDir != "" {
+		os.RemoveAll(a.devDataDir)
+	}
+}

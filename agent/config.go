@@ -1,0 +1,386 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/nomadlike/nomadlike/nomadlike"
+)
+
+// Config is what an operator writes: HCL files merged in order, then
+// flags. Every field is a pointer (or a nil slice/map) so that "not set"
+// differs from a zero value and a later source overrides only what it
+// sets. Finalize fills the rest with defaults.
+type Config struct {
+	// Region and Datacenter the agent runs in.
+	Region     *string `hcl:"region,optional"`
+	Datacenter *string `hcl:"datacenter,optional"`
+	// NodeName defaults to the hostname.
+	NodeName *string `hcl:"name,optional"`
+	// DataDir holds the raft data (servers) and the node identity
+	// (clients). Required outside -dev.
+	DataDir *string `hcl:"data_dir,optional"`
+	// BindAddr is the address every listener binds unless addresses{}
+	// says otherwise.
+	BindAddr *string `hcl:"bind_addr,optional"`
+	// LogLevel is trace, debug, info, warn or error; LogJSON switches the
+	// log format.
+	LogLevel *string `hcl:"log_level,optional"`
+	LogJSON  *bool   `hcl:"log_json,optional"`
+	// EnableDebug mounts the profiling endpoints without ACLs.
+	EnableDebug *bool `hcl:"enable_debug,optional"`
+	// LeaveOnInt and LeaveOnTerm make the agent leave the cluster
+	// gracefully on SIGINT / SIGTERM instead of just stopping.
+	LeaveOnInt  *bool `hcl:"leave_on_interrupt,optional"`
+	LeaveOnTerm *bool `hcl:"leave_on_terminate,optional"`
+
+	Ports          *Ports        `hcl:"ports,block"`
+	Addresses      *Addresses    `hcl:"addresses,block"`
+	AdvertiseAddrs *Addresses    `hcl:"advertise,block"`
+	Server         *ServerConfig `hcl:"server,block"`
+	Client         *ClientConfig `hcl:"client,block"`
+
+	// DevMode is set by -dev only.
+	DevMode bool
+	// Files lists the config files that were loaded.
+	Files []string
+
+	// serverHook lets tests adjust the server's runtime config (timings
+	// no operator should need) before the server starts.
+	serverHook func(*nomadlike.Config)
+}
+
+// Ports are the three listeners' ports.
+type Ports struct {
+	HTTP *int `hcl:"http,optional"`
+	RPC  *int `hcl:"rpc,optional"`
+	Serf *int `hcl:"serf,optional"`
+}
+
+// Addresses are per-listener bind (addresses{}) or advertise
+// (advertise{}) addresses. Advertise values may carry a port.
+type Addresses struct {
+	HTTP *string `hcl:"http,optional"`
+	RPC  *string `hcl:"rpc,optional"`
+	Serf *string `hcl:"serf,optional"`
+}
+
+// ServerConfig is the server{} block.
+type ServerConfig struct {
+	Enabled         *bool `hcl:"enabled,optional"`
+	BootstrapExpect *int  `hcl:"bootstrap_expect,optional"`
+	// StartJoin is joined at start; failing to join any fails the start.
+	StartJoin []string `hcl:"start_join,optional"`
+	// RetryJoin is retried every RetryInterval until one join succeeds
+	// (RetryMaxAttempts 0 = forever).
+	RetryJoin        []string `hcl:"retry_join,optional"`
+	RetryInterval    *string  `hcl:"retry_interval,optional"`
+	RetryMaxAttempts *int     `hcl:"retry_max,optional"`
+
+	HeartbeatGrace             *string  `hcl:"heartbeat_grace,optional"`
+	MinHeartbeatTTL            *string  `hcl:"min_heartbeat_ttl,optional"`
+	MaxHeartbeatsPerSecond     *float64 `hcl:"max_heartbeats_per_second,optional"`
+	FailoverHeartbeatTTL       *string  `hcl:"failover_heartbeat_ttl,optional"`
+	DeadServerCleanupThreshold *string  `hcl:"dead_server_cleanup_threshold,optional"`
+	// RaftMultiplier scales raft's timing (1 = fastest failover, up to
+	// 10 for slow networks), as Nomad's raft_multiplier.
+	RaftMultiplier        *int    `hcl:"raft_multiplier,optional"`
+	RaftSnapshotThreshold *int    `hcl:"raft_snapshot_threshold,optional"`
+	RaftSnapshotInterval  *string `hcl:"raft_snapshot_interval,optional"`
+	RaftTrailingLogs      *int    `hcl:"raft_trailing_logs,optional"`
+}
+
+// ClientConfig is the client{} block.
+type ClientConfig struct {
+	Enabled *bool `hcl:"enabled,optional"`
+	// Servers are RPC addresses (host:port) of servers to register with.
+	Servers []string          `hcl:"servers,optional"`
+	Meta    map[string]string `hcl:"meta,optional"`
+}
+
+// LoadConfigFile reads one HCL file, or every *.hcl file of a directory in
+// name order, and merges them.
+func LoadConfigFile(path string) (*Config, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	files := []string{path}
+	if fi.IsDir() {
+		files, err = filepath.Glob(filepath.Join(path, "*.hcl"))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+	}
+	out := &Config{}
+	for _, f := range files {
+		c, err := parseConfigFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out.Merge(c)
+	}
+	return out, nil
+}
+
+func parseConfigFile(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(src, path)
+}
+
+// ParseConfig parses HCL source; unknown fields are errors naming the
+// field and its position.
+func ParseConfig(src []byte, filename string) (*Config, error) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, errors.New(diags.Error())
+	}
+	c := &Config{}
+	if diags := gohcl.DecodeBody(file.Body, nil, c); diags.HasErrors() {
+		return nil, errors.New(diags.Error())
+	}
+	c.Files = []string{filename}
+	return c, nil
+}
+
+// Merge overlays every field set in o onto c: scalars replace, blocks
+// merge field by field, maps merge by key, lists replace.
+func (c *Config) Merge(o *Config) {
+	if o == nil {
+		return
+	}
+	mergeValue(reflect.ValueOf(c).Elem(), reflect.ValueOf(o).Elem())
+	c.DevMode = c.DevMode || o.DevMode
+}
+
+func mergeValue(dst, src reflect.Value) {
+	for i := 0; i < dst.NumField(); i++ {
+		d, s := dst.Field(i), src.Field(i)
+		switch s.Kind() {
+		case reflect.Pointer:
+			if s.IsNil() {
+				continue
+			}
+			if s.Elem().Kind() == reflect.Struct {
+				if d.IsNil() {
+					d.Set(reflect.New(s.Elem().Type()))
+				}
+				mergeValue(d.Elem(), s.Elem())
+				continue
+			}
+			v := reflect.New(s.Elem().Type())
+			v.Elem().Set(s.Elem())
+			d.Set(v)
+		case reflect.Slice:
+			if !s.IsNil() {
+				if dst.Type().Field(i).Name == "Files" {
+					d.Set(reflect.AppendSlice(d, s))
+				} else {
+					d.Set(s)
+				}
+			}
+		case reflect.Map:
+			if s.IsNil() {
+				continue
+			}
+			if d.IsNil() {
+				d.Set(reflect.MakeMap(s.Type()))
+			}
+			for _, k := range s.MapKeys() {
+				d.SetMapIndex(k, s.MapIndex(k))
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// DefaultConfig is what an agent runs with before files and flags.
+func DefaultConfig() *Config {
+	hostname, _ := os.Hostname()
+	return &Config{
+		Region:      ptr("global"),
+		Datacenter:  ptr("dc1"),
+		NodeName:    ptr(hostname),
+		DataDir:     ptr(""),
+		BindAddr:    ptr("0.0.0.0"),
+		LogLevel:    ptr("INFO"),
+		LogJSON:     ptr(false),
+		EnableDebug: ptr(false),
+		LeaveOnInt:  ptr(false),
+		LeaveOnTerm: ptr(false),
+		Ports:       &Ports{HTTP: ptr(4646), RPC: ptr(4647), Serf: ptr(4648)},
+		Addresses:   &Addresses{HTTP: ptr(""), RPC: ptr(""), Serf: ptr("")},
+		AdvertiseAddrs: &Addresses{
+			HTTP: ptr(""), RPC: ptr(""), Serf: ptr(""),
+		},
+		Server: &ServerConfig{
+			Enabled:                    ptr(false),
+			BootstrapExpect:            ptr(0),
+			RetryInterval:              ptr("30s"),
+			RetryMaxAttempts:           ptr(0),
+			HeartbeatGrace:             ptr("10s"),
+			MinHeartbeatTTL:            ptr("10s"),
+			MaxHeartbeatsPerSecond:     ptr(50.0),
+			FailoverHeartbeatTTL:       ptr("5m"),
+			DeadServerCleanupThreshold: ptr("10m"),
+			RaftMultiplier:             ptr(1),
+			RaftSnapshotThreshold:      ptr(8192),
+			RaftSnapshotInterval:       ptr("120s"),
+			RaftTrailingLogs:           ptr(10240),
+		},
+		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}},
+	}
+}
+
+// DevConfig is -dev: a server and a client in one process on loopback,
+// bootstrap_expect 1, debug endpoints on, and a temporary data dir chosen
+// at start.
+func DevConfig() *Config {
+	c := DefaultConfig()
+	c.DevMode = true
+	c.BindAddr = ptr("127.0.0.1")
+	c.NodeName = ptr(*c.NodeName)
+	c.EnableDebug = ptr(true)
+	c.LogLevel = ptr("DEBUG")
+	c.Server.Enabled = ptr(true)
+	c.Server.BootstrapExpect = ptr(1)
+	c.Client.Enabled = ptr(true)
+	// A single node has nobody to fail over to: short TTLs show a
+	// client's status change within seconds.
+	c.Server.FailoverHeartbeatTTL = ptr("30s")
+	return c
+}
+
+// Validate checks a merged config; each error names the field.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	if !*c.Server.Enabled && !*c.Client.Enabled {
+		add("must run as a server, a client or both: set -server and/or -client (or server/client { enabled = true })")
+	}
+	if *c.Region == "" || strings.ContainsAny(*c.Region, ". ") {
+		add("region: %q must be non-empty without dots or spaces", *c.Region)
+	}
+	if *c.Datacenter == "" || strings.ContainsAny(*c.Datacenter, " ") {
+		add("datacenter: %q must be non-empty without spaces", *c.Datacenter)
+	}
+	if *c.NodeName == "" {
+		add("name: must not be empty")
+	}
+	if *c.DataDir == "" && !c.DevMode {
+		add("data_dir: required unless -dev (use -data-dir)")
+	}
+	if _, err := parseLogLevel(*c.LogLevel); err != nil {
+		add("log_level: %v", err)
+	}
+	for name, p := range map[string]int{"http": *c.Ports.HTTP, "rpc": *c.Ports.RPC, "serf": *c.Ports.Serf} {
+		if p < 1 || p > 65535 {
+			add("ports.%s: %d is not a port (1-65535)", name, p)
+		}
+	}
+	if net.ParseIP(*c.BindAddr) == nil {
+		add("bind_addr: %q is not an IP address", *c.BindAddr)
+	}
+	for name, a := range map[string]string{"http": *c.Addresses.HTTP, "rpc": *c.Addresses.RPC, "serf": *c.Addresses.Serf} {
+		if a != "" && net.ParseIP(a) == nil {
+			add("addresses.%s: %q is not an IP address", name, a)
+		}
+	}
+	for name, a := range map[string]string{"http": *c.AdvertiseAddrs.HTTP, "rpc": *c.AdvertiseAddrs.RPC, "serf": *c.AdvertiseAddrs.Serf} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := splitHostPortDefault(a, 1); err != nil {
+			add("advertise.%s: %v", name, err)
+		}
+	}
+	s := c.Server
+	if *s.BootstrapExpect < 0 {
+		add("server.bootstrap_expect: %d must be 0 or more", *s.BootstrapExpect)
+	}
+	if *s.BootstrapExpect > 0 && !*s.Enabled {
+		add("server.bootstrap_expect: only valid for a server (-server)")
+	}
+	if c.DevMode && *s.BootstrapExpect != 1 {
+		add("server.bootstrap_expect: -dev runs a single server; it must be 1")
+	}
+	for name, d := range map[string]*string{
+		"retry_interval": s.RetryInterval, "heartbeat_grace": s.HeartbeatGrace,
+		"min_heartbeat_ttl": s.MinHeartbeatTTL, "failover_heartbeat_ttl": s.FailoverHeartbeatTTL,
+		"dead_server_cleanup_threshold": s.DeadServerCleanupThreshold, "raft_snapshot_interval": s.RaftSnapshotInterval,
+	} {
+		if v, err := time.ParseDuration(*d); err != nil || v < 0 {
+			add("server.%s: %q is not a duration such as \"30s\"", name, *d)
+		}
+	}
+	if *s.RaftMultiplier < 1 || *s.RaftMultiplier > 10 {
+		add("server.raft_multiplier: %d must be between 1 and 10", *s.RaftMultiplier)
+	}
+	if *s.MaxHeartbeatsPerSecond <= 0 {
+		add("server.max_heartbeats_per_second: must be positive")
+	}
+	if *s.RaftSnapshotThreshold < 1 {
+		add("server.raft_snapshot_threshold: must be positive")
+	}
+	if *s.RetryMaxAttempts < 0 {
+		add("server.retry_max: must be 0 (forever) or more")
+	}
+	for _, a := range append(append([]string{}, s.RetryJoin...), s.StartJoin...) {
+		if _, _, err := splitHostPortDefault(a, 1); err != nil {
+			add("server.retry_join/start_join: %v", err)
+		}
+	}
+	cl := c.Client
+	for _, a := range cl.Servers {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			add("client.servers: %q must be host:port (the servers' RPC port)", a)
+		}
+	}
+	if *cl.Enabled && !*s.Enabled && len(cl.Servers) == 0 {
+		add("client.servers: a client-only agent needs at least one server address (-servers=host:4647)")
+	}
+	for k := range cl.Meta {
+		if k == "" || strings.ContainsAny(k, " =") {
+			add("client.meta: key %q must be non-empty without spaces or '='", k)
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// splitHostPortDefault splits "host[:port]"; a missing port is def.
+func splitHostPortDefault(addr string, def int) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		if strings.Contains(err.Error(), "missing port") {
+			return addr, def, nil
+		}
+		return "", 0, fmt.Errorf("%q: %v", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, fmt.Errorf("%q: invalid port", addr)
+	}
+	return host, port, nil
+}

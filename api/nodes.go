@@ -1,0 +1,108 @@
+package api
+
+import (
+	"errors"
+	"net/url"
+)
+
+// Node status values.
+const (
+	// NodeStatusInit is the status of a node that has registered but not
+	// yet heartbeated.
+	NodeStatusInit = "initializing"
+	// NodeStatusReady is the status of a node that heartbeats in time.
+	NodeStatusReady = "ready"
+	// NodeStatusDown is the status of a node that missed its heartbeat TTL.
+	NodeStatusDown = "down"
+)
+
+// Nodes is the handle on the /v1/nodes and /v1/node endpoints.
+type Nodes struct {
+	client *Client
+}
+
+// Nodes returns the handle on the node endpoints.
+func (c *Client) Nodes() *Nodes { return &Nodes{client: c} }
+
+// NodeListStub is the short form of a node returned by List.
+type NodeListStub struct {
+	// ID is the node's UUID.
+	ID string
+	// Name is the node's name, usually its hostname.
+	Name string
+	// Datacenter is the node's datacenter.
+	Datacenter string
+	// Status is "initializing", "ready" or "down".
+	Status string
+	// StatusDescription says why the node has its status.
+	StatusDescription string
+	// HTTPAddr is the node agent's HTTP address.
+	HTTPAddr string
+	// Attributes are the fingerprinted attributes, such as "collector.os".
+	Attributes map[string]string
+	// Meta is the user-defined metadata.
+	Meta map[string]string
+	// CreateIndex is the Raft index that created the node.
+	CreateIndex uint64
+	// ModifyIndex is the Raft index that last changed the node.
+	ModifyIndex uint64
+}
+
+// Node is a registered client node.
+type Node struct {
+	// ID is the node's UUID.
+	ID string
+	// Name is the node's name, usually its hostname.
+	Name string
+	// Datacenter is the node's datacenter.
+	Datacenter string
+	// HTTPAddr is the node agent's HTTP address.
+	HTTPAddr string
+	// Status is "initializing", "ready" or "down".
+	Status string
+	// StatusDescription says why the node has its status.
+	StatusDescription string
+	// StatusUpdatedAt is when the status last changed, in Unix seconds.
+	StatusUpdatedAt int64
+	// Attributes are the fingerprinted attributes, such as "collector.os".
+	Attributes map[string]string
+	// Meta is the user-defined metadata.
+	Meta map[string]string
+	// CreateIndex is the Raft index that created the node.
+	CreateIndex uint64
+	// ModifyIndex is the Raft index that last changed the node.
+	ModifyIndex uint64
+}
+
+// List returns the registered nodes (GET /v1/nodes). q.Prefix filters by
+// ID prefix. An empty result is an empty slice, never nil.
+func (n *Nodes) List(q *QueryOptions) ([]*NodeListStub, *QueryMeta, error) {
+	var out []*NodeListStub
+	qm, err := n.client.query("/v1/nodes", &out, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	if out == nil {
+		out = []*NodeListStub{}
+	}
+	return out, qm, nil
+}
+
+// PrefixList returns the nodes whose ID starts with prefix
+// (GET /v1/nodes?prefix=...).
+func (n *Nodes) PrefixList(prefix string) ([]*NodeListStub, *QueryMeta, error) {
+	return n.List(&QueryOptions{Prefix: prefix})
+}
+
+// Info returns the node with the full ID nodeID (GET /v1/node/{id}).
+func (n *Nodes) Info(nodeID string, q *QueryOptions) (*Node, *QueryMeta, error) {
+	if nodeID == "" {
+		return nil, nil, errors.New("node ID must not be empty")
+	}
+	var out Node
+	qm, err := n.client.query("/v1/node/"+url.PathEscape(nodeID), &out, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, qm, nil
+}

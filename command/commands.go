@@ -1,0 +1,87 @@
+// Package command is the nomadlike command line: one file per command,
+// each built on the api package only (except `agent`, which starts one).
+package command
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hashicorp/cli"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// Run runs the CLI with args (without the program name) and returns the
+// process exit code.
+func Run(args []string) int {
+	ui := &cli.BasicUi{Reader: os.Stdin, Writer: os.Stdout, ErrorWriter: os.Stderr}
+	return runCLI(args, ui, os.Stdout, os.Stderr)
+}
+
+// runCLI is Run with its writers made explicit, for tests. helpOut gets
+// requested help and the version; errOut gets help shown for a mistake.
+func runCLI(args []string, ui cli.Ui, helpOut, errOut io.Writer) int {
+	c := &cli.CLI{
+		Name:        "nomadlike",
+		Version:     structs.VersionString(),
+		Args:        args,
+		Commands:    Commands(ui),
+		HelpFunc:    cli.BasicHelpFunc("nomadlike"),
+		HelpWriter:  helpOut,
+		ErrorWriter: errOut,
+	}
+	code, err := c.Run()
+	if err != nil {
+		fmt.Fprintf(errOut, "Error executing CLI: %s\n", err)
+		return 1
+	}
+	return code
+}
+
+// Commands returns the factories of every command, keyed by the words that
+// invoke them.
+func Commands(ui cli.Ui) map[string]cli.CommandFactory {
+	meta := Meta{Ui: ui}
+	return map[string]cli.CommandFactory{
+		"agent": func() (cli.Command, error) {
+			return NewAgentCommand(ui), nil
+		},
+		"agent-info": func() (cli.Command, error) {
+			return &AgentInfoCommand{Meta: meta}, nil
+		},
+		"node": func() (cli.Command, error) {
+			return &NodeCommand{Meta: meta}, nil
+		},
+		"node status": func() (cli.Command, error) {
+			return &NodeStatusCommand{Meta: meta}, nil
+		},
+		"operator": func() (cli.Command, error) {
+			return &OperatorCommand{Meta: meta}, nil
+		},
+		"operator raft": func() (cli.Command, error) {
+			return &OperatorRaftCommand{Meta: meta}, nil
+		},
+		"operator raft list-peers": func() (cli.Command, error) {
+			return &OperatorRaftListCommand{Meta: meta}, nil
+		},
+		"operator raft remove-peer": func() (cli.Command, error) {
+			return &OperatorRaftRemoveCommand{Meta: meta}, nil
+		},
+		"server": func() (cli.Command, error) {
+			return &ServerCommand{Meta: meta}, nil
+		},
+		"server force-leave": func() (cli.Command, error) {
+			return &ServerForceLeaveCommand{Meta: meta}, nil
+		},
+		"server join": func() (cli.Command, error) {
+			return &ServerJoinCommand{Meta: meta}, nil
+		},
+		"server members": func() (cli.Command, error) {
+			return &ServerMembersCommand{Meta: meta}, nil
+		},
+		"version": func() (cli.Command, error) {
+			return &VersionCommand{Ui: ui}, nil
+		},
+	}
+}

@@ -1,0 +1,145 @@
+package command
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hashicorp/cli"
+
+	"github.com/nomadlike/nomadlike/api"
+)
+
+// Meta is embedded in every command that talks to an agent. It holds the
+// UI and the flags every such command shares: -address, -token and -json.
+type Meta struct {
+	// Ui is where the command writes its output (stdout) and errors
+	// (stderr).
+	Ui cli.Ui
+
+	address string
+	token   string
+	json    bool
+}
+
+// FlagSet returns a flag set for the named command with the shared flags
+// registered. Parse errors are returned, not printed; commands report them
+// with usageError.
+func (m *Meta) FlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&m.address, "address", os.Getenv(api.AddressEnv), "")
+	fs.StringVar(&m.token, "token", os.Getenv(api.TokenEnv), "")
+	fs.BoolVar(&m.json, "json", false, "")
+	return fs
+}
+
+// Client returns an api client for the agent named by -address, using the
+// token given by -token.
+func (m *Meta) Client() (*api.Client, error) {
+	cfg := api.DefaultConfig()
+	if m.address != "" {
+		cfg.Address = m.address
+	}
+	if m.token != "" {
+		cfg.Token = m.token
+	}
+	return api.NewClient(cfg)
+}
+
+// parseFlags parses args into fs. On failure it prints the error and the
+// help text to stderr and returns false.
+func (m *Meta) parseFlags(fs *flag.FlagSet, args []string, help string) bool {
+	if err := fs.Parse(args); err != nil {
+		m.usageError(help, fmt.Sprintf("Error parsing arguments: %s", err))
+		return false
+	}
+	return true
+}
+
+// usageError prints msg and the help text to stderr and returns exit code 1.
+func (m *Meta) usageError(help, msg string) int {
+	m.Ui.Error(msg)
+	m.Ui.Error("")
+	m.Ui.Error(strings.TrimSpace(help))
+	return 1
+}
+
+// errorf prints "Error <doing>: <err>" to stderr and returns exit code 1.
+func (m *Meta) errorf(doing string, err error) int {
+	m.Ui.Error(fmt.Sprintf("Error %s: %s", doing, err))
+	return 1
+}
+
+// outputJSON prints v as JSON indented by four spaces and returns the exit
+// code.
+func (m *Meta) outputJSON(v any) int {
+	b, err := json.MarshalIndent(v, "", "    ")
+	if err != nil {
+		return m.errorf("formatting JSON", err)
+	}
+	m.Ui.Output(string(b))
+	return 0
+}
+
+// generalOptionsUsage is the help text of the shared flags.
+func generalOptionsUsage() string {
+	return `General Options:
+
+  -address=<addr>
+    The address of the nomadlike agent. Overrides the NOMADLIKE_ADDR
+    environment variable. Default = http://127.0.0.1:4646
+
+  -token=<token>
+    The ACL token (secret ID) to send. Overrides the NOMADLIKE_TOKEN
+    environment variable.
+
+  -json
+    Print the API response as indented JSON instead of formatted text.`
+}
+
+// formatTable lays out a header and rows in aligned columns.
+func formatTable(header []string, rows [][]string) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	return trimLines(b.String())
+}
+
+// formatKV lays out key/value pairs as "key = value" with the "=" signs
+// aligned.
+func formatKV(pairs [][2]string) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 1, ' ', 0)
+	for _, p := range pairs {
+		fmt.Fprintf(tw, "%s\t= %s\n", p[0], p[1])
+	}
+	tw.Flush()
+	return trimLines(b.String())
+}
+
+// trimLines removes the trailing spaces tabwriter leaves and the final
+// newline, which Ui.Output adds back.
+func trimLines(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// shortID returns the first 8 characters of a UUID unless verbose.
+func shortID(id string, verbose bool) string {
+	if verbose || len(id) <= 8 {
+		return id
+	}
+	return id[:8]
+}

@@ -1,0 +1,153 @@
+package command
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nomadlike/nomadlike/api"
+)
+
+// NodeStatusCommand lists client nodes, or shows one of them.
+type NodeStatusCommand struct {
+	Meta
+}
+
+// Name returns the words that invoke the command.
+func (c *NodeStatusCommand) Name() string { return "node status" }
+
+// Synopsis returns the one-line summary of the command.
+func (c *NodeStatusCommand) Synopsis() string { return "Display status information about nodes" }
+
+// Help returns the command's usage text.
+func (c *NodeStatusCommand) Help() string {
+	return `Usage: nomadlike node status [options] [<node-id>]
+
+  Without an argument, lists the registered client nodes. With a node ID,
+  or any prefix of one that matches a single node, shows that node in
+  detail: its status, attributes and metadata.
+
+` + generalOptionsUsage() + `
+
+Node Status Options:
+
+  -verbose
+    Show full node IDs instead of their first 8 characters.`
+}
+
+// Run runs the command.
+func (c *NodeStatusCommand) Run(args []string) int {
+	var verbose bool
+	fs := c.FlagSet(c.Name())
+	fs.BoolVar(&verbose, "verbose", false, "")
+	if !c.parseFlags(fs, args, c.Help()) {
+		return 1
+	}
+	if fs.NArg() > 1 {
+		return c.usageError(c.Help(), "This command takes either no arguments or one: <node-id>")
+	}
+
+	client, err := c.Client()
+	if err != nil {
+		return c.errorf("initializing client", err)
+	}
+	if fs.NArg() == 0 {
+		return c.list(client, verbose)
+	}
+	prefix := fs.Arg(0)
+	if prefix == "" {
+		return c.usageError(c.Help(), "The node ID must not be empty")
+	}
+	return c.detail(client, prefix, verbose)
+}
+
+// list prints every node as a table.
+func (c *NodeStatusCommand) list(client *api.Client, verbose bool) int {
+	nodes, _, err := client.Nodes().List(nil)
+	if err != nil {
+		return c.errorf("querying node status", err)
+	}
+	if c.json {
+		return c.outputJSON(nodes)
+	}
+	if len(nodes) == 0 {
+		c.Ui.Output("No nodes registered")
+		return 0
+	}
+	c.Ui.Output(formatNodeStubs(nodes, verbose))
+	return 0
+}
+
+// detail resolves prefix to one node and prints it.
+func (c *NodeStatusCommand) detail(client *api.Client, prefix string, verbose bool) int {
+	stubs, _, err := client.Nodes().PrefixList(prefix)
+	if err != nil {
+		return c.errorf("querying node info", err)
+	}
+	// Keep only true prefix matches, in case the server widened the prefix
+	// (an odd-length UUID prefix may be rounded down).
+	matches := make([]*api.NodeListStub, 0, len(stubs))
+	for _, s := range stubs {
+		if s.ID == prefix {
+			matches = []*api.NodeListStub{s}
+			break
+		}
+		if strings.HasPrefix(s.ID, prefix) {
+			matches = append(matches, s)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		c.Ui.Error(fmt.Sprintf("No node(s) with prefix %q found", prefix))
+		return 1
+	case 1:
+	default:
+		c.Ui.Error(fmt.Sprintf("Prefix matched multiple nodes\n\n%s", formatNodeStubs(matches, verbose)))
+		return 1
+	}
+
+	node, _, err := client.Nodes().Info(matches[0].ID, nil)
+	if err != nil {
+		return c.errorf("querying node info", err)
+	}
+	if c.json {
+		return c.outputJSON(node)
+	}
+	c.Ui.Output(formatNode(node))
+	return 0
+}
+
+// formatNodeStubs renders the node list table.
+func formatNodeStubs(nodes []*api.NodeListStub, verbose bool) string {
+	rows := make([][]string, 0, len(nodes))
+	for _, n := range nodes {
+		rows = append(rows, []string{shortID(n.ID, verbose), n.Datacenter, n.Name, n.Status})
+	}
+	return formatTable([]string{"ID", "DC", "Name", "Status"}, rows)
+}
+
+// formatNode renders the detail view of one node.
+func formatNode(n *api.Node) string {
+	var b strings.Builder
+	b.WriteString(formatKV([][2]string{
+		{"ID", n.ID},
+		{"Name", n.Name},
+		{"Datacenter", n.Datacenter},
+		{"Status", n.Status},
+		{"Status Description", n.StatusDescription},
+		{"HTTP Addr", n.HTTPAddr},
+	}))
+	for _, section := range []struct {
+		title string
+		kv    map[string]string
+	}{{"Attributes", n.Attributes}, {"Meta", n.Meta}} {
+		if len(section.kv) == 0 {
+			continue
+		}
+		pairs := make([][2]string, 0, len(section.kv))
+		for _, k := range sortedKeys(section.kv) {
+			pairs = append(pairs, [2]string{k, section.kv[k]})
+		}
+		b.WriteString("\n\n" + section.title + "\n" + formatKV(pairs))
+	}
+	return b.String()
+}

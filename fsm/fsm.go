@@ -1,0 +1,115 @@
+// Package fsm is nomadlike's replicated state machine: Raft hands it every
+// committed log entry, it dispatches the entry by its MessageType to one
+// apply function, and that function makes one state store call. It also
+// writes and reads snapshots. The FSM decides nothing: IDs, times and
+// anything random travel inside the log entry, so every replica computes the
+// same state.
+package fsm
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// applyFn applies one decoded-by-type log entry. It returns nil, an error,
+// or a result value; raft hands the return to the writer as the future's
+// Response.
+type applyFn func(f *FSM, buf []byte, index uint64) any
+
+// appliers is the dispatch table; each resource file registers its types
+// from init.
+var appliers = map[structs.MessageType]applyFn{}
+
+// register adds fn for t. Registering a type twice is a programming error.
+func register(t structs.MessageType, fn applyFn) {
+	if _, ok := appliers[t]; ok {
+		panic(fmt.Sprintf("fsm: message type %d registered twice", t))
+	}
+	appliers[t] = fn
+}
+
+// FSM implements raft.FSM over a StateStore.
+type FSM struct {
+	logger hclog.Logger
+
+	// stateLock guards the state pointer, which Restore swaps.
+	stateLock sync.RWMutex
+	state     *StateStore
+}
+
+// New returns an FSM with an empty state store.
+func New(logger hclog.Logger) (*FSM, error) {
+	state, err := NewStateStore()
+	if err != nil {
+		return nil, err
+	}
+	return &FSM{logger: logger.Named("fsm"), state: state}, nil
+}
+
+// State returns the current state store. Callers must not hold on to it
+// across a restore: use it, then ask again.
+func (f *FSM) State() *StateStore {
+	f.stateLock.RLock()
+	defer f.stateLock.RUnlock()
+	return f.state
+}
+
+// Apply is called by raft for every committed command entry.
+func (f *FSM) Apply(log *raft.Log) any {
+	if len(log.Data) == 0 {
+		panic(fmt.Sprintf("fsm: empty log entry at index %d", log.Index))
+	}
+	msgType := structs.MessageType(log.Data[0])
+	ignoreUnknown := msgType&structs.IgnoreUnknownTypeFlag != 0
+	msgType &^= structs.IgnoreUnknownTypeFlag
+
+	fn, ok := appliers[msgType]
+	if !ok {
+		if ignoreUnknown {
+			f.logger.Warn("ignoring unknown message type", "type", msgType, "index", log.Index)
+			return nil
+		}
+		// A replica that skipped an entry would drift from the others.
+		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", msgType, log.Index))
+	}
+	return fn(f, log.Data[1:], log.Index)
+}
+
+// decode decodes an entry or panics: an entry this replica cannot read
+// means it can no longer follow the log.
+func decode(buf []byte, out any, index uint64) {
+	if err := structs.Decode(buf, out); err != nil {
+		panic(fmt.Sprintf("fsm: failed to decode %T at index %d: %v", out, index, err))
+	}
+}
+
+// Snapshot captures the state for raft; Persist runs later, concurrently
+// with further applies, on the captured memdb snapshot.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	return &fsmSnapshot{state: f.State().Snapshot()}, nil
+}
+
+// Restore replaces the state with a snapshot's. It fills a fresh store and
+// swaps it in, so a failed restore leaves the old state untouched.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	newState, err := NewStateStore()
+	if err != nil {
+		return err
+	}
+	if err := restoreSnapshot(rc, newState); err != nil {
+		return err
+	}
+	f.stateLock.Lock()
+	old := f.state
+	f.state = newState
+	f.stateLock.Unlock()
+	old.Abandon()
+	return nil
+}

@@ -1,0 +1,39 @@
+package fsm
+
+import "github.com/nomadlike/nomadlike/structs"
+
+func init() {
+	register(structs.NodeRegisterRequestType, (*FSM).applyNodeRegister)
+	register(structs.NodeUpdateStatusRequestType, (*FSM).applyNodeUpdateStatus)
+	register(structs.NodeDeregisterRequestType, (*FSM).applyNodeDeregister)
+}
+
+func (f *FSM) applyNodeRegister(buf []byte, index uint64) any {
+	var req structs.NodeRegisterRequest
+	decode(buf, &req, index)
+	if err := f.State().UpsertNode(index, req.Node, req.UpdatedAt); err != nil {
+		f.logger.Error("node register failed", "node_id", req.Node.ID, "error", err)
+		return err
+	}
+	return nil
+}
+
+func (f *FSM) applyNodeUpdateStatus(buf []byte, index uint64) any {
+	var req structs.NodeUpdateStatusRequest
+	decode(buf, &req, index)
+	if err := f.State().UpdateNodeStatus(index, &req); err != nil {
+		f.logger.Error("node status update failed", "node_id", req.NodeID, "error", err)
+		return err
+	}
+	return nil
+}
+
+func (f *FSM) applyNodeDeregister(buf []byte, index uint64) any {
+	var req structs.NodeDeregisterRequest
+	decode(buf, &req, index)
+	if err := f.State().DeleteNodes(index, req.NodeIDs); err != nil {
+		f.logger.Error("node deregister failed", "node_ids", req.NodeIDs, "error", err)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package fsm
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	memdb "github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// SnapshotType tags each record of a snapshot. New types must be added to
+// the end: snapshots on disk keep their numbers forever.
+type SnapshotType uint8
+
+const (
+	snapshotIndex SnapshotType = 0
+	snapshotNode  SnapshotType = 1
+)
+
+// snapshotHeader opens every snapshot.
+type snapshotHeader struct {
+	// Version of the snapshot format.
+	Version int
+}
+
+const snapshotVersion = 1
+
+// persister writes every record of one table.
+type persister func(s *StateStore, enc *codec.Encoder) error
+
+// persisters run in this order; restore accepts records in any order.
+var persisters = []persister{persistIndexes, persistNodes}
+
+// restorers map a record type to the function that loads it.
+var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error{
+	snapshotIndex: func(r *StateRestore, dec *codec.Decoder) error {
+		var idx IndexEntry
+		if err := dec.Decode(&idx); err != nil {
+			return err
+		}
+		return r.IndexRestore(&idx)
+	},
+	snapshotNode: func(r *StateRestore, dec *codec.Decoder) error {
+		var node structs.Node
+		if err := dec.Decode(&node); err != nil {
+			return err
+		}
+		return r.NodeRestore(&node)
+	},
+}
+
+type fsmSnapshot struct {
+	state *StateStore
+}
+
+// Persist writes the header and then (type, record) pairs.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	w := bufio.NewWriter(sink)
+	enc := codec.NewEncoder(w, structs.MsgpackHandle)
+	err := enc.Encode(&snapshotHeader{Version: snapshotVersion})
+	for _, p := range persisters {
+		if err != nil {
+			break
+		}
+		err = p(s.state, enc)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		sink.Cancel()
+		return fmt.Errorf("snapshot persist failed: %w", err)
+	}
+	return sink.Close()
+}
+
+// Release is a no-op: the memdb snapshot is garbage collected.
+func (s *fsmSnapshot) Release() {}
+
+func writeRecord(enc *codec.Encoder, t SnapshotType, rec any) error {
+	if err := enc.Encode(uint8(t)); err != nil {
+		return err
+	}
+	return enc.Encode(rec)
+}
+
+func persistIndexes(s *StateStore, enc *codec.Encoder) error {
+	it, err := s.db.Txn(false).Get(tableIndex, "id")
+	if err != nil {
+		return err
+	}
+	return persistAll(it, enc, snapshotIndex)
+}
+
+func persistNodes(s *StateStore, enc *codec.Encoder) error {
+	it, err := s.db.Txn(false).Get(tableNodes, "id")
+	if err != nil {
+		return err
+	}
+	return persistAll(it, enc, snapshotNode)
+}
+
+func persistAll(it memdb.ResultIterator, enc *codec.Encoder, t SnapshotType) error {
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if err := writeRecord(enc, t, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restoreSnapshot reads a snapshot written by Persist into an empty store.
+func restoreSnapshot(r io.Reader, state *StateStore) error {
+	dec := codec.NewDecoder(bufio.NewReader(r), structs.MsgpackHandle)
+	var header snapshotHeader
+	if err := dec.Decode(&header); err != nil {
+		return fmt.Errorf("snapshot header: %w", err)
+	}
+	if header.Version != snapshotVersion {
+		return fmt.Errorf("unsupported snapshot version %d", header.Version)
+	}
+	restore := state.Restore()
+	defer restore.Abort()
+	for {
+		var t uint8
+		if err := dec.Decode(&t); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return fmt.Errorf("snapshot record type: %w", err)
+		}
+		fn, ok := restorers[SnapshotType(t)]
+		if !ok {
+			return fmt.Errorf("unknown snapshot record type %d", t)
+		}
+		if err := fn(restore, dec); err != nil {
+			return fmt.Errorf("snapshot record %d: %w", t, err)
+		}
+	}
+	restore.Commit()
+	return nil
+}

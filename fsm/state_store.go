@@ -1,0 +1,92 @@
+package fsm
+
+import (
+	"fmt"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// StateStore is the replicated state, held in go-memdb. Every write comes
+// from an FSM apply with its raft index; reads run on snapshots and may
+// block on watch sets.
+type StateStore struct {
+	db *memdb.MemDB
+	// abandonCh is closed when a restore replaces this store, so that
+	// blocking queries on it wake up and re-run on the new one.
+	abandonCh chan struct{}
+}
+
+// NewStateStore returns an empty state store.
+func NewStateStore() (*StateStore, error) {
+	db, err := memdb.NewMemDB(stateStoreSchema())
+	if err != nil {
+		return nil, fmt.Errorf("state store setup failed: %w", err)
+	}
+	return &StateStore{db: db, abandonCh: make(chan struct{})}, nil
+}
+
+// Snapshot returns a point-in-time, read-only view of the store.
+func (s *StateStore) Snapshot() *StateStore {
+	return &StateStore{db: s.db.Snapshot(), abandonCh: s.abandonCh}
+}
+
+// AbandonCh is closed when the store is replaced by a restore.
+func (s *StateStore) AbandonCh() <-chan struct{} { return s.abandonCh }
+
+// Abandon marks the store as replaced.
+func (s *StateStore) Abandon() { close(s.abandonCh) }
+
+// Index returns the raft index of the last write to table.
+func (s *StateStore) Index(table string) (uint64, error) {
+	txn := s.db.Txn(false)
+	raw, err := txn.First(tableIndex, "id", table)
+	if err != nil || raw == nil {
+		return 0, err
+	}
+	return raw.(*IndexEntry).Value, nil
+}
+
+// LatestIndex returns the highest index of any table.
+func (s *StateStore) LatestIndex() (uint64, error) {
+	txn := s.db.Txn(false)
+	it, err := txn.Get(tableIndex, "id")
+	if err != nil {
+		return 0, err
+	}
+	var max uint64
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if v := raw.(*IndexEntry).Value; v > max {
+			max = v
+		}
+	}
+	return max, nil
+}
+
+// setIndex records index as the last write to table within txn.
+func setIndex(txn *memdb.Txn, table string, index uint64) error {
+	if err := txn.Insert(tableIndex, &IndexEntry{Key: table, Value: index}); err != nil {
+		return fmt.Errorf("index update failed: %w", err)
+	}
+	return nil
+}
+
+// Restore opens a transaction that fills an empty store from a snapshot.
+func (s *StateStore) Restore() *StateRestore {
+	return &StateRestore{txn: s.db.Txn(true)}
+}
+
+// StateRestore loads records from a snapshot in one transaction.
+type StateRestore struct {
+	txn *memdb.Txn
+}
+
+// Commit makes the restored records visible.
+func (r *StateRestore) Commit() { r.txn.Commit() }
+
+// Abort drops the restored records.
+func (r *StateRestore) Abort() { r.txn.Abort() }
+
+// IndexRestore restores one index entry.
+func (r *StateRestore) IndexRestore(idx *IndexEntry) error {
+	return r.txn.Insert(tableIndex, idx)
+}

@@ -1,0 +1,136 @@
+package fsm
+
+import (
+	"fmt"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// UpsertNode inserts or replaces a node. CreateIndex survives a
+// re-registration; ModifyIndex becomes index.
+func (s *StateStore) UpsertNode(index uint64, node *structs.Node, updatedAt int64) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+
+	node = node.Copy()
+	existing, err := txn.First(tableNodes, "id", node.ID)
+	if err != nil {
+		return fmt.Errorf("node lookup failed: %w", err)
+	}
+	if existing != nil {
+		old := existing.(*structs.Node)
+		node.CreateIndex = old.CreateIndex
+		if node.Status == old.Status {
+			node.StatusUpdatedAt = old.StatusUpdatedAt
+		} else {
+			node.StatusUpdatedAt = updatedAt
+		}
+	} else {
+		node.CreateIndex = index
+		node.StatusUpdatedAt = updatedAt
+	}
+	node.ModifyIndex = index
+	if node.StatusDescription == "" {
+		node.StatusDescription = structs.NodeStatusDescription(node.Status)
+	}
+	if err := txn.Insert(tableNodes, node); err != nil {
+		return fmt.Errorf("node insert failed: %w", err)
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// UpdateNodeStatus changes the status of an existing node.
+func (s *StateStore) UpdateNodeStatus(index uint64, req *structs.NodeUpdateStatusRequest) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+
+	existing, err := txn.First(tableNodes, "id", req.NodeID)
+	if err != nil {
+		return fmt.Errorf("node lookup failed: %w", err)
+	}
+	if existing == nil {
+		return structs.ErrUnknownNode
+	}
+	node := existing.(*structs.Node).Copy()
+	node.Status = req.Status
+	node.StatusDescription = req.StatusDescription
+	if node.StatusDescription == "" {
+		node.StatusDescription = structs.NodeStatusDescription(req.Status)
+	}
+	node.StatusUpdatedAt = req.UpdatedAt
+	node.ModifyIndex = index
+	if err := txn.Insert(tableNodes, node); err != nil {
+		return fmt.Errorf("node update failed: %w", err)
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// DeleteNodes removes nodes; unknown IDs fail the whole request so that a
+// delete is all or nothing.
+func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	for _, id := range ids {
+		existing, err := txn.First(tableNodes, "id", id)
+		if err != nil {
+			return fmt.Errorf("node lookup failed: %w", err)
+		}
+		if existing == nil {
+			return structs.ErrUnknownNode
+		}
+		if err := txn.Delete(tableNodes, existing); err != nil {
+			return fmt.Errorf("node delete failed: %w", err)
+		}
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// NodeByID returns the node with the given ID, or nil. The watch set fires
+// when that node changes.
+func (s *StateStore) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, error) {
+	txn := s.db.Txn(false)
+	watchCh, raw, err := txn.FirstWatch(tableNodes, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("node lookup failed: %w", err)
+	}
+	ws.Add(watchCh)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*structs.Node), nil
+}
+
+// Nodes returns every node whose ID starts with prefix ("" for all), in ID
+// order. The watch set fires when the set changes.
+func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, error) {
+	txn := s.db.Txn(false)
+	it, err := txn.Get(tableNodes, "id_prefix", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("node list failed: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	out := []*structs.Node{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*structs.Node))
+	}
+	return out, nil
+}
+
+// NodeRestore restores one node from a snapshot.
+func (r *StateRestore) NodeRestore(node *structs.Node) error {
+	return r.txn.Insert(tableNodes, node)
+}

@@ -1,0 +1,130 @@
+package nomadlike
+
+import (
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+)
+
+// Config is the runtime configuration of a server. The agent builds it from
+// what the user wrote (agent.Config); tests build it with TestServer.
+type Config struct {
+	// NodeName is this server's name; its gossip name is NodeName.Region.
+	NodeName string
+	// NodeID is the server's raft ID. When empty it is read from (or
+	// generated into) DataDir/server/node-id, so it is stable across
+	// restarts.
+	NodeID string
+	// Region and Datacenter the server belongs to.
+	Region     string
+	Datacenter string
+	// DataDir holds the raft log, the stable store, snapshots and the node
+	// ID. Required.
+	DataDir string
+	// DevMode marks a -dev agent (reported in stats only).
+	DevMode bool
+
+	// BootstrapExpect is how many servers must be seen in the gossip pool
+	// before raft is bootstrapped. 0 disables automatic bootstrap (the
+	// server then only joins an existing cluster).
+	BootstrapExpect int
+
+	// RPCAddr is where the RPC listener (raft and RPC on one port) binds.
+	RPCAddr *net.TCPAddr
+	// RPCAdvertise is the address other servers and clients use to reach
+	// RPCAddr; it is also this server's raft address.
+	RPCAdvertise *net.TCPAddr
+
+	// HTTPAdvertise is the agent's advertised HTTP address, published in
+	// gossip tags for tooling.
+	HTTPAdvertise string
+
+	// MemberlistConfig configures gossip; its bind and advertise fields are
+	// set by the agent. Name and Delegate are set by the server.
+	MemberlistConfig *memberlist.Config
+
+	// RaftConfig tunes raft; LocalID and NotifyCh are set by the server.
+	RaftConfig *raft.Config
+	// RaftTimeout bounds a single raft apply.
+	RaftTimeout time.Duration
+
+	// Build is the version string published in gossip tags.
+	Build string
+
+	// RPCHoldTimeout is how long a request waits for a leader (and retries
+	// a leader that cannot be reached) before failing with "No cluster
+	// leader". It covers an election.
+	RPCHoldTimeout time.Duration
+
+	// ReconcileInterval is how often the leader re-reads the gossip pool
+	// and fixes the raft configuration to match it, besides reacting to
+	// each membership event.
+	ReconcileInterval time.Duration
+	// DeadServerCleanupThreshold is how long a server may stay failed in
+	// the gossip pool before the leader removes it from raft on its own
+	// (0 disables). Removal never breaks quorum.
+	DeadServerCleanupThreshold time.Duration
+	// MemberReapTimeout is how long failed and left members stay listed
+	// before they are forgotten.
+	MemberReapTimeout time.Duration
+
+	// MinHeartbeatTTL is the shortest TTL handed to a client.
+	MinHeartbeatTTL time.Duration
+	// MaxHeartbeatsPerSecond spreads heartbeats: with many nodes the TTL
+	// grows so that the leader sees at most this many per second.
+	MaxHeartbeatsPerSecond float64
+	// HeartbeatGrace is added to the TTL before a node is marked down,
+	// to absorb network delay and clock jitter.
+	HeartbeatGrace time.Duration
+	// FailoverHeartbeatTTL is the TTL a new leader gives every node it
+	// inherits, so clients have time to find it before being marked down.
+	FailoverHeartbeatTTL time.Duration
+
+	// Logger is the server's logger; LogOutput receives raft's and
+	// memberlist's own output.
+	Logger hclog.Logger
+}
+
+// DefaultConfig returns a configuration with production defaults and
+// loopback addresses; callers set at least NodeName and DataDir.
+func DefaultConfig() *Config {
+	hostname, _ := os.Hostname()
+	rc := raft.DefaultConfig()
+	// A snapshot every 8192 entries keeps restarts fast while keeping the
+	// snapshot cost rare; tests lower it to exercise snapshots.
+	rc.SnapshotThreshold = 8192
+	rc.SnapshotInterval = 120 * time.Second
+	rc.ProtocolVersion = raft.ProtocolVersionMax
+
+	mc := memberlist.DefaultLANConfig()
+	mc.BindAddr = "127.0.0.1"
+	mc.BindPort = 4648
+	mc.LogOutput = io.Discard
+
+	return &Config{
+		NodeName:                   hostname,
+		Region:                     "global",
+		Datacenter:                 "dc1",
+		RPCAddr:                    &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 4647},
+		MemberlistConfig:           mc,
+		RaftConfig:                 rc,
+		RaftTimeout:                30 * time.Second,
+		RPCHoldTimeout:             5 * time.Second,
+		ReconcileInterval:          60 * time.Second,
+		DeadServerCleanupThreshold: 10 * time.Minute,
+		MemberReapTimeout:          24 * time.Hour,
+		MinHeartbeatTTL:            10 * time.Second,
+		MaxHeartbeatsPerSecond:     50,
+		HeartbeatGrace:             10 * time.Second,
+		FailoverHeartbeatTTL:       5 * time.Minute,
+		Logger:                     hclog.NewNullLogger(),
+	}
+}
+
+// memberName is the gossip name of a server: name.region, as Nomad's.
+func (c *Config) memberName() string { return c.NodeName + "." + c.Region }

@@ -1,0 +1,16 @@
+package nomadlike
+
+// registerEndpoints registers every RPC endpoint with the server's net/rpc
+// server, one type per resource.
+func (s *Server) registerEndpoints() error {
+	for name, ep := range map[string]any{
+		"Status":   &Status{srv: s},
+		"Node":     &NodeEndpoint{srv: s},
+		"Operator": &Operator{srv: s},
+	} {
+		if err := s.rpcServer.RegisterName(name, ep); err != nil {
+			return err
+		}
+	}
+	return nil
+}

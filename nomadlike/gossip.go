@@ -1,0 +1,448 @@
+package nomadlike
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// Member statuses, as serf (and so Nomad) names them.
+const (
+	statusAlive   = "alive"
+	statusLeaving = "leaving"
+	statusLeft    = "left"
+	statusFailed  = "failed"
+)
+
+// member is one server of the gossip pool as this server knows it.
+// memberlist forgets dead nodes; the tracker keeps them as failed or left
+// until they are reaped, as serf does.
+type member struct {
+	Name     string
+	Addr     net.IP
+	Port     uint16
+	Tags     map[string]string
+	Status   string
+	Since    time.Time
+	PMin     uint8
+	PMax     uint8
+	PCur     uint8
+	DMin     uint8
+	DMax     uint8
+	DCur     uint8
+	isServer bool
+}
+
+// server-facing views of the tags.
+func (m *member) id() string      { return m.Tags["id"] }
+func (m *member) rpcAddr() string { return m.Tags["rpc_addr"] }
+func (m *member) region() string  { return m.Tags["region"] }
+
+type memberTracker struct {
+	mu      sync.Mutex
+	local   string
+	members map[string]*member
+}
+
+func newMemberTracker(local string) *memberTracker {
+	return &memberTracker{local: local, members: map[string]*member{}}
+}
+
+func (t *memberTracker) update(n *memberlist.Node, status string) {
+	tags, err := decodeTags(n.Meta)
+	if err != nil {
+		tags = map[string]string{}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := &member{
+		Name: n.Name, Addr: n.Addr, Port: n.Port, Tags: tags, Status: status, Since: time.Now(),
+		PMin: n.PMin, PMax: n.PMax, PCur: n.PCur, DMin: n.DMin, DMax: n.DMax, DCur: n.DCur,
+		isServer: tags["role"] == "nomad",
+	}
+	if old, ok := t.members[n.Name]; ok && old.Status == status {
+		m.Since = old.Since
+	}
+	t.members[n.Name] = m
+}
+
+func (t *memberTracker) setLocalStatus(status string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if m, ok := t.members[t.local]; ok {
+		m.Status = status
+	}
+}
+
+// setStatus changes a known member's status; it reports whether it knew it.
+func (t *memberTracker) setStatus(name, status string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m, ok := t.members[name]
+	if ok && m.Status != status {
+		m.Status = status
+		m.Since = time.Now()
+	}
+	return ok
+}
+
+func (t *memberTracker) remove(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.members, name)
+}
+
+// list returns copies of all members sorted by name.
+func (t *memberTracker) list() []*member {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*member, 0, len(t.members))
+	for _, m := range t.members {
+		c := *m
+		out = append(out, &c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (t *memberTracker) get(name string) (*member, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m, ok := t.members[name]
+	if !ok {
+		return nil, false
+	}
+	c := *m
+	return &c, true
+}
+
+// gossipDelegate connects memberlist to the server.
+type gossipDelegate struct {
+	s    *Server
+	meta []byte
+}
+
+func (d *gossipDelegate) NodeMeta(limit int) []byte {
+	if len(d.meta) > limit {
+		panic(fmt.Sprintf("gossip tags are %d bytes, over memberlist's limit of %d", len(d.meta), limit))
+	}
+	return d.meta
+}
+
+// NotifyMsg receives user messages: force-leave intents.
+func (d *gossipDelegate) NotifyMsg(buf []byte) {
+	var intent leaveIntent
+	if len(buf) == 0 || structs.Decode(buf, &intent) != nil {
+		return
+	}
+	if m, ok := d.s.members.get(intent.Node); ok && m.Status == statusFailed {
+		d.s.members.setStatus(intent.Node, statusLeft)
+		d.s.triggerReconcile()
+	}
+}
+
+func (d *gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.s.broadcasts.GetBroadcasts(overhead, limit)
+}
+func (d *gossipDelegate) LocalState(join bool) []byte            { return nil }
+func (d *gossipDelegate) MergeRemoteState(buf []byte, join bool) {}
+
+func (d *gossipDelegate) NotifyJoin(n *memberlist.Node) {
+	d.s.members.update(n, statusAlive)
+	d.s.logger.Info("member joined", "name", n.Name, "addr", n.Address())
+	d.s.memberEvent()
+}
+
+func (d *gossipDelegate) NotifyLeave(n *memberlist.Node) {
+	status := statusFailed
+	if n.State == memberlist.StateLeft {
+		status = statusLeft
+	}
+	d.s.members.update(n, status)
+	d.s.logger.Info("member "+status, "name", n.Name)
+	d.s.memberEvent()
+}
+
+func (d *gossipDelegate) NotifyUpdate(n *memberlist.Node) {
+	d.s.members.update(n, statusAlive)
+	d.s.memberEvent()
+}
+
+// leaveIntent is gossiped by force-leave so every server marks a failed
+// member as left.
+type leaveIntent struct {
+	Node string
+}
+
+type leaveBroadcast struct{ msg []byte }
+
+func (b *leaveBroadcast) Invalidates(memberlist.Broadcast) bool { return false }
+func (b *leaveBroadcast) Message() []byte                       { return b.msg }
+func (b *leaveBroadcast) Finished()                             {}
+
+func (s *Server) tags() map[string]string {
+	return map[string]string{
+		"role":     "nomad",
+		"region":   s.config.Region,
+		"dc":       s.config.Datacenter,
+		"build":    s.config.Build,
+		"port":     strconv.Itoa(s.config.RPCAdvertise.Port),
+		"rpc_addr": s.config.RPCAdvertise.String(),
+		"id":       s.config.NodeID,
+		"expect":   strconv.Itoa(s.config.BootstrapExpect),
+		"raft_vsn": strconv.Itoa(int(s.config.RaftConfig.ProtocolVersion)),
+		"vsn":      "1",
+		"mvn":      "1",
+	}
+}
+
+func encodeTags(tags map[string]string) ([]byte, error) {
+	buf, err := structs.Encode(0, tags)
+	if err != nil {
+		return nil, err
+	}
+	return buf[1:], nil
+}
+
+func decodeTags(buf []byte) (map[string]string, error) {
+	tags := map[string]string{}
+	if len(buf) == 0 {
+		return tags, nil
+	}
+	err := structs.Decode(buf, &tags)
+	return tags, err
+}
+
+func (s *Server) setupGossip() error {
+	meta, err := encodeTags(s.tags())
+	if err != nil {
+		return err
+	}
+	s.members = newMemberTracker(s.config.memberName())
+	d := &gossipDelegate{s: s, meta: meta}
+	mc := *s.config.MemberlistConfig
+	mc.Name = s.config.memberName()
+	mc.Delegate = d
+	mc.Events = d
+	s.broadcasts = &memberlist.TransmitLimitedQueue{
+		NumNodes:       func() int { return s.memberlist.NumMembers() },
+		RetransmitMult: mc.RetransmitMult,
+	}
+	ml, err := memberlist.Create(&mc)
+	if err != nil {
+		return err
+	}
+	s.memberlist = ml
+	return nil
+}
+
+// Join joins the gossip pool through the given addresses (host:serf-port).
+func (s *Server) Join(addrs []string) (int, error) {
+	return s.memberlist.Join(addrs)
+}
+
+// memberEvent reacts to a change of the gossip pool.
+func (s *Server) memberEvent() {
+	s.triggerReconcile()
+}
+
+func (s *Server) triggerReconcile() {
+	select {
+	case s.reconcileCh <- struct{}{}:
+	default:
+	}
+}
+
+// ForceLeave moves a failed member to left (gossiping the intent) so the
+// leader removes it from raft. With prune it is also forgotten at once.
+func (s *Server) ForceLeave(name string, prune bool) error {
+	m, ok := s.members.get(name)
+	if !ok {
+		m, ok = s.members.get(name + "." + s.config.Region)
+	}
+	if !ok {
+		return structs.NewErrCoded(http.StatusBadRequest, "no member named %q in the gossip pool", name)
+	}
+	if m.Status == statusAlive {
+		// As serf: an alive member would refute the intent.
+		s.logger.Warn("force-leave of an alive member has no effect", "name", m.Name)
+		return nil
+	}
+	if m.Status == statusFailed {
+		s.members.setStatus(m.Name, statusLeft)
+		msg, err := structs.Encode(0, &leaveIntent{Node: m.Name})
+		if err != nil {
+			return err
+		}
+		s.broadcasts.QueueBroadcast(&leaveBroadcast{msg: msg[1:]})
+	}
+	if prune {
+		s.members.remove(m.Name)
+	}
+	s.triggerReconcile()
+	// The leader may be another server: ask it to reconcile now rather
+	// than at its next interval.
+	if !s.IsLeader() {
+		if leader := s.Leader(); leader != "" {
+			var out struct{}
+			args := &structs.ServerForceLeaveRequest{Member: m.Name, Prune: prune}
+			if err := s.connPool.RPC(leader, "Status.ForceLeave", args, &out); err != nil {
+				s.logger.Warn("leader did not take force-leave", "error", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Members returns the gossip pool in the shape of /v1/agent/members.
+func (s *Server) Members() *structs.ServerMembersResponse {
+	out := &structs.ServerMembersResponse{
+		ServerName:   s.config.NodeName,
+		ServerRegion: s.config.Region,
+		ServerDC:     s.config.Datacenter,
+		Members:      []*structs.ServerMember{},
+	}
+	for _, m := range s.members.list() {
+		out.Members = append(out.Members, m.apiMember())
+	}
+	return out
+}
+
+// LocalMember returns this server as a member.
+func (s *Server) LocalMember() *structs.ServerMember {
+	if m, ok := s.members.get(s.config.memberName()); ok {
+		return m.apiMember()
+	}
+	return &structs.ServerMember{Name: s.config.memberName(), Tags: s.tags(), Status: statusAlive}
+}
+
+func (m *member) apiMember() *structs.ServerMember {
+	addr := ""
+	if m.Addr != nil {
+		addr = m.Addr.String()
+	}
+	return &structs.ServerMember{
+		Name: m.Name, Addr: addr, Port: m.Port, Tags: m.Tags, Status: m.Status,
+		ProtocolMin: m.PMin, ProtocolMax: m.PMax, ProtocolCur: m.PCur,
+		DelegateMin: m.DMin, DelegateMax: m.DMax, DelegateCur: m.DCur,
+	}
+}
+
+// GossipStats are the "serf" section of /v1/agent/self.
+func (s *Server) GossipStats() map[string]string {
+	var failed, left int
+	for _, m := range s.members.list() {
+		switch m.Status {
+		case statusFailed:
+			failed++
+		case statusLeft:
+			left++
+		}
+	}
+	return map[string]string{
+		"members":      strconv.Itoa(s.memberlist.NumMembers()),
+		"failed":       strconv.Itoa(failed),
+		"left":         strconv.Itoa(left),
+		"health_score": strconv.Itoa(s.memberlist.GetHealthScore()),
+		"encrypted":    strconv.FormatBool(s.config.MemberlistConfig.EncryptionEnabled()),
+	}
+}
+
+// reapMembers forgets members failed or left for longer than
+// MemberReapTimeout.
+func (s *Server) reapMembers() {
+	interval := min(s.config.MemberReapTimeout/4, time.Minute)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.shutdownCh:
+			return
+		case <-t.C:
+		}
+		for _, m := range s.members.list() {
+			if (m.Status == statusFailed || m.Status == statusLeft) && time.Since(m.Since) > s.config.MemberReapTimeout {
+				s.logger.Info("reaping member", "name", m.Name, "status", m.Status)
+				s.members.remove(m.Name)
+				s.triggerReconcile()
+			}
+		}
+	}
+}
+
+// maybeBootstrap bootstraps raft once BootstrapExpect servers of this
+// region are alive in the gossip pool and none of them is already part of a
+// cluster. Every one of them computes the same configuration.
+func (s *Server) maybeBootstrap() {
+	if s.config.BootstrapExpect == 0 {
+		return
+	}
+	s.bootstrapLock.Lock()
+	defer s.bootstrapLock.Unlock()
+	if s.bootstrapped || s.isShutdown() {
+		return
+	}
+	if f := s.raft.GetConfiguration(); f.Error() == nil && len(f.Configuration().Servers) > 0 {
+		s.bootstrapped = true
+		return
+	}
+	var servers []*member
+	for _, m := range s.members.list() {
+		if !m.isServer || m.Status != statusAlive || m.region() != s.config.Region {
+			continue
+		}
+		if m.Tags["expect"] != strconv.Itoa(s.config.BootstrapExpect) {
+			s.logger.Error("peer has a different bootstrap_expect; not bootstrapping",
+				"peer", m.Name, "expect", m.Tags["expect"])
+			return
+		}
+		servers = append(servers, m)
+	}
+	if len(servers) < s.config.BootstrapExpect {
+		return
+	}
+	// A peer that already has raft peers belongs to a running cluster;
+	// this server will be added to it by its leader instead.
+	for _, m := range servers {
+		if m.id() == s.config.NodeID {
+			continue
+		}
+		var peers []string
+		if err := s.connPool.RPC(m.rpcAddr(), "Status.Peers", &structs.GenericRequest{}, &peers); err != nil {
+			s.logger.Debug("bootstrap: cannot ask peer for its peers yet", "peer", m.Name, "error", err)
+			return
+		}
+		if len(peers) > 0 {
+			s.logger.Info("existing raft peers found; not bootstrapping", "peer", m.Name)
+			s.bootstrapped = true
+			return
+		}
+	}
+	var cfg raft.Configuration
+	var names []string
+	for _, m := range servers {
+		cfg.Servers = append(cfg.Servers, raft.Server{
+			Suffrage: raft.Voter,
+			ID:       raft.ServerID(m.id()),
+			Address:  raft.ServerAddress(m.rpcAddr()),
+		})
+		names = append(names, m.Name)
+	}
+	s.logger.Info("found expected number of peers, bootstrapping raft", "peers", strings.Join(names, ","))
+	if err := s.raft.BootstrapCluster(cfg).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		s.logger.Error("raft bootstrap failed", "error", err)
+		return
+	}
+	s.bootstrapped = true
+}

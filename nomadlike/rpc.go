@@ -1,0 +1,265 @@
+package nomadlike
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/rpc"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
+	"github.com/hashicorp/raft"
+	"github.com/hashicorp/yamux"
+
+	"github.com/nomadlike/nomadlike/fsm"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// raftWarnSize is the entry size above which raftApply warns: large entries
+// slow replication for everyone.
+const raftWarnSize = 1024 * 1024
+
+// listen accepts connections on the RPC port until shutdown and routes each
+// by its first byte.
+func (s *Server) listen() {
+	for {
+		conn, err := s.rpcListener.Accept()
+		if err != nil {
+			if s.isShutdown() {
+				return
+			}
+			s.logger.Error("rpc accept failed", "error", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		go s.handleConn(conn)
+	}
+}
+
+func (s *Server) handleConn(conn net.Conn) {
+	buf := make([]byte, 1)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		conn.Close()
+		return
+	}
+	conn.SetReadDeadline(time.Time{})
+	switch buf[0] {
+	case rpcNomad:
+		s.serveRPC(conn)
+	case rpcRaft:
+		s.raftLayer.Handoff(conn)
+	case rpcMultiplex:
+		s.serveMultiplex(conn)
+	default:
+		s.logger.Warn("unrecognized rpc byte", "byte", buf[0], "from", conn.RemoteAddr())
+		conn.Close()
+	}
+}
+
+// serveRPC serves net/rpc requests on conn until it closes.
+func (s *Server) serveRPC(conn io.ReadWriteCloser) {
+	codec := msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)
+	s.rpcServer.ServeCodec(codec)
+}
+
+func (s *Server) serveMultiplex(conn net.Conn) {
+	cfg := yamux.DefaultConfig()
+	cfg.LogOutput = io.Discard
+	session, err := yamux.Server(conn, cfg)
+	if err != nil {
+		conn.Close()
+		return
+	}
+	defer session.Close()
+	for {
+		stream, err := session.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			buf := make([]byte, 1)
+			if _, err := io.ReadFull(stream, buf); err != nil || buf[0] != rpcNomad {
+				stream.Close()
+				return
+			}
+			s.serveRPC(stream)
+		}()
+	}
+}
+
+// RPC calls an endpoint of this server in memory, as if it came over the
+// network; the agent's HTTP handlers use it.
+func (s *Server) RPC(method string, args, reply any) error {
+	codec := &inmemCodec{method: method, args: args, reply: reply}
+	if err := s.rpcServer.ServeRequest(codec); err != nil {
+		return err
+	}
+	return structs.DecodeRPCError(codec.err)
+}
+
+// inmemCodec is a one-shot rpc.ServerCodec.
+type inmemCodec struct {
+	method string
+	args   any
+	reply  any
+	err    error
+}
+
+func (c *inmemCodec) ReadRequestHeader(req *rpc.Request) error {
+	req.ServiceMethod = c.method
+	return nil
+}
+
+func (c *inmemCodec) ReadRequestBody(args any) error {
+	if args == nil {
+		return nil
+	}
+	return copyValue(c.args, args)
+}
+
+func (c *inmemCodec) WriteResponse(resp *rpc.Response, reply any) error {
+	if resp.Error != "" {
+		c.err = errors.New(resp.Error)
+		return nil
+	}
+	return copyValue(reply, c.reply)
+}
+
+func (c *inmemCodec) Close() error { return nil }
+
+// copyValue copies *src into *dst by a msgpack round trip, which is what
+// the network path does too, so in-memory calls share no memory with the
+// caller.
+func copyValue(src, dst any) error {
+	buf, err := structs.Encode(0, src)
+	if err != nil {
+		return err
+	}
+	return structs.Decode(buf[1:], dst)
+}
+
+// forward runs the request on the leader unless this server should answer
+// it: stale reads are answered locally, everything else by the leader. It
+// returns true when the request was forwarded (err is then its result).
+func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (bool, error) {
+	if info.IsRead() && info.AllowStaleRead() {
+		return false, nil
+	}
+	deadline := time.Now().Add(s.config.RPCHoldTimeout)
+	for {
+		if s.isShutdown() {
+			return true, structs.ErrShutdown
+		}
+		if s.IsLeader() {
+			return false, nil
+		}
+		var err error
+		// A leader still running its barrier waits like everyone else.
+		if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
+			info.SetForwarded()
+			err = s.connPool.RPC(string(leader), method, args, reply)
+			// Only a request that never left is safe to send again; a
+			// leader that has not been elected yet is worth waiting for.
+			var de *DialError
+			if err == nil || !(errors.As(err, &de) || errors.Is(err, structs.ErrNoLeader)) {
+				return true, err
+			}
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				s.logger.Debug("forward to leader failed", "method", method, "error", err)
+			}
+			return true, structs.ErrNoLeader
+		}
+		wait := s.config.RPCHoldTimeout / 32
+		time.Sleep(wait/2 + rand.N(wait))
+	}
+}
+
+// raftApply writes one entry through raft and waits until this server has
+// applied it. An error the FSM returned for the entry comes back as err.
+func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) {
+	buf, err := structs.Encode(t, msg)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(buf) > raftWarnSize {
+		s.logger.Warn("attempting to apply large raft entry", "type", t, "bytes", len(buf))
+	}
+	future := s.raft.Apply(buf, s.config.RaftTimeout)
+	if err := future.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+			errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			return nil, 0, structs.ErrNoLeader
+		}
+		if errors.Is(err, raft.ErrRaftShutdown) {
+			return nil, 0, structs.ErrShutdown
+		}
+		return nil, 0, fmt.Errorf("raft apply failed: %w", err)
+	}
+	resp := future.Response()
+	if err, ok := resp.(error); ok && err != nil {
+		return nil, future.Index(), err
+	}
+	return resp, future.Index(), nil
+}
+
+// queryFn runs a read on a state snapshot, adding what it reads to ws and
+// setting the index it reflects in the response's QueryMeta.
+type queryFn func(ws memdb.WatchSet, state *fsm.StateStore) error
+
+// blockingRPC runs fn, and if the request is a blocking query
+// (MinQueryIndex > 0) runs it again on every change until the index passes
+// MinQueryIndex or the wait runs out.
+func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta, fn queryFn) error {
+	ctx := context.Background()
+	if opts.MinQueryIndex > 0 {
+		wait := opts.BlockingWait()
+		wait += rand.N(wait / structs.JitterFraction)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	for {
+		s.setQueryMeta(meta)
+		state := s.fsm.State()
+		ws := memdb.NewWatchSet()
+		ws.Add(state.AbandonCh())
+		if err := fn(ws, state.Snapshot()); err != nil {
+			return err
+		}
+		// Index 0 would make clients spin; nothing is older than 1.
+		if meta.Index == 0 {
+			meta.Index = 1
+		}
+		if opts.MinQueryIndex == 0 || meta.Index > opts.MinQueryIndex {
+			return nil
+		}
+		select {
+		case <-s.shutdownCh:
+			return structs.ErrShutdown
+		default:
+		}
+		if err := ws.WatchCtx(ctx); err != nil {
+			// Timed out: answer with what we have.
+			return nil
+		}
+	}
+}
+
+// setQueryMeta fills the consistency fields of a read response.
+func (s *Server) setQueryMeta(m *structs.QueryMeta) {
+	if s.IsLeader() {
+		m.LastContact = 0
+		m.KnownLeader = true
+		return
+	}
+	m.LastContact = time.Since(s.raft.LastContact())
+	leader, _ := s.raft.LeaderWithID()
+	m.KnownLeader = leader != ""
+}

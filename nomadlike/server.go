@@ -1,0 +1,325 @@
+// Package nomadlike is the server: raft with a bolt log and file snapshots,
+// memberlist gossip among servers, bootstrap-expect, the leader loop, the
+// RPC listener (raft and RPC multiplexed on one port), forwarding to the
+// leader, heartbeat timers, and the RPC endpoints per resource.
+package nomadlike
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/rpc"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/nomadlike/nomadlike/fsm"
+)
+
+// Server is one nomadlike server.
+type Server struct {
+	config *Config
+	logger hclog.Logger
+
+	fsm *fsm.FSM
+
+	raft          *raft.Raft
+	raftLayer     *RaftLayer
+	raftStore     *raftboltdb.BoltStore
+	raftTransport *raft.NetworkTransport
+	raftNotifyCh  chan bool
+
+	rpcListener net.Listener
+	rpcServer   *rpc.Server
+	connPool    *ConnPool
+
+	memberlist *memberlist.Memberlist
+	members    *memberTracker
+	broadcasts *memberlist.TransmitLimitedQueue
+	// reconcileCh wakes the leader loop on membership changes.
+	reconcileCh chan struct{}
+	// bootstrapLock serialises bootstrap attempts; bootstrapped is set
+	// once raft has a configuration (bootstrapped here or joined).
+	bootstrapLock sync.Mutex
+	bootstrapped  bool
+
+	heartbeats *heartbeats
+
+	// leaderReady is set once this server's leadership is established
+	// (its barrier has applied every earlier entry) and cleared when it is
+	// lost. Requests routed to the leader wait for it, so a new leader
+	// never answers from state older than what was acknowledged.
+	leaderReady atomic.Bool
+
+	shutdownLock sync.Mutex
+	shutdown     bool
+	shutdownCh   chan struct{}
+	wg           sync.WaitGroup
+}
+
+// NewServer starts a server: it opens the raft stores under DataDir, binds
+// the RPC port, starts raft and joins nothing yet (see Join).
+func NewServer(config *Config) (*Server, error) {
+	if config.DataDir == "" {
+		return nil, errors.New("server requires a data dir")
+	}
+	if config.NodeName == "" {
+		return nil, errors.New("server requires a node name")
+	}
+	s := &Server{
+		config:      config,
+		logger:      config.Logger.Named("server"),
+		rpcServer:   rpc.NewServer(),
+		connPool:    NewConnPool(),
+		reconcileCh: make(chan struct{}, 1),
+		shutdownCh:  make(chan struct{}),
+	}
+	s.heartbeats = newHeartbeats(s)
+	if err := s.setupNodeID(); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.fsm, err = fsm.New(config.Logger); err != nil {
+		return nil, err
+	}
+	if err := s.registerEndpoints(); err != nil {
+		return nil, err
+	}
+	if err := s.setupRPCListener(); err != nil {
+		return nil, err
+	}
+	if err := s.setupRaft(); err != nil {
+		s.rpcListener.Close()
+		return nil, fmt.Errorf("raft setup failed: %w", err)
+	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.listen() }()
+	if err := s.setupGossip(); err != nil {
+		s.Shutdown()
+		return nil, fmt.Errorf("gossip setup failed: %w", err)
+	}
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.monitorLeadership() }()
+	go func() { defer s.wg.Done(); s.reapMembers() }()
+	go func() { defer s.wg.Done(); s.bootstrapLoop() }()
+	s.logger.Info("server started", "name", config.NodeName, "id", config.NodeID,
+		"rpc", config.RPCAdvertise.String(), "bootstrap_expect", config.BootstrapExpect)
+	return s, nil
+}
+
+// setupNodeID reads the server's raft ID from the data dir, generating and
+// saving it on first start.
+func (s *Server) setupNodeID() error {
+	if s.config.NodeID != "" {
+		return nil
+	}
+	path := filepath.Join(s.config.DataDir, "server", "node-id")
+	if buf, err := os.ReadFile(path); err == nil {
+		id := strings.TrimSpace(string(buf))
+		if _, err := uuid.Parse(id); err != nil {
+			return fmt.Errorf("node ID in %s is not a UUID: %q", path, id)
+		}
+		s.config.NodeID = id
+		return nil
+	} else if !os.IsNotExist(err) {
+		return fmt.Errorf("reading node ID: %w", err)
+	}
+	id := uuid.NewString()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
+		return fmt.Errorf("writing node ID: %w", err)
+	}
+	s.config.NodeID = id
+	return nil
+}
+
+func (s *Server) setupRPCListener() error {
+	ln, err := net.ListenTCP("tcp", s.config.RPCAddr)
+	if err != nil {
+		return fmt.Errorf("rpc listener on %s: %w", s.config.RPCAddr, err)
+	}
+	if s.config.RPCAdvertise == nil {
+		s.config.RPCAdvertise = ln.Addr().(*net.TCPAddr)
+	}
+	if s.config.RPCAdvertise.IP.IsUnspecified() {
+		ln.Close()
+		return fmt.Errorf("rpc advertise address %s is not routable; set advertise", s.config.RPCAdvertise)
+	}
+	s.rpcListener = ln
+	s.raftLayer = NewRaftLayer(s.config.RPCAdvertise)
+	return nil
+}
+
+func (s *Server) setupRaft() error {
+	dir := filepath.Join(s.config.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	rlog := s.config.Logger.Named("raft")
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("opening raft store: %w", err)
+	}
+	s.raftStore = store
+	logs, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, rlog)
+	if err != nil {
+		return err
+	}
+	s.raftTransport = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  s.raftLayer,
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  rlog,
+	})
+
+	rc := *s.config.RaftConfig
+	rc.LocalID = raft.ServerID(s.config.NodeID)
+	rc.Logger = rlog
+	s.raftNotifyCh = make(chan bool, 10)
+	rc.NotifyCh = s.raftNotifyCh
+
+	hasState, err := raft.HasExistingState(logs, store, snaps)
+	if err != nil {
+		return err
+	}
+	// A server with a log has been part of a cluster: it must never
+	// bootstrap again, whatever bootstrap_expect says.
+	s.bootstrapped = hasState
+
+	s.raft, err = raft.NewRaft(&rc, s.fsm, logs, store, snaps, s.raftTransport)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	return nil
+}
+
+// IsLeader tells whether this server is the raft leader and has
+// established its leadership.
+func (s *Server) IsLeader() bool { return s.leaderReady.Load() && s.raft.State() == raft.Leader }
+
+// Leader returns the leader's RPC address, or "" when there is none.
+func (s *Server) Leader() string {
+	addr, _ := s.raft.LeaderWithID()
+	return string(addr)
+}
+
+// State returns the current state store (read-only use).
+func (s *Server) State() *fsm.StateStore { return s.fsm.State() }
+
+// Raft exposes raft for tests and stats.
+func (s *Server) Raft() *raft.Raft { return s.raft }
+
+// Config returns the server's runtime configuration.
+func (s *Server) Config() *Config { return s.config }
+
+// RPCAddr is the advertised RPC (and raft) address.
+func (s *Server) RPCAddr() string { return s.config.RPCAdvertise.String() }
+
+func (s *Server) isShutdown() bool {
+	select {
+	case <-s.shutdownCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// Leave leaves the cluster gracefully: a leader removes itself from raft;
+// every server then announces its departure by gossip, and a follower waits
+// until the leader has removed it from raft.
+func (s *Server) Leave() error {
+	s.logger.Info("server starting leave")
+	numPeers := 0
+	if f := s.raft.GetConfiguration(); f.Error() == nil {
+		for _, srv := range f.Configuration().Servers {
+			if srv.Suffrage == raft.Voter {
+				numPeers++
+			}
+		}
+	}
+	isLeader := s.IsLeader()
+	if isLeader && numPeers > 1 {
+		if err := s.raft.RemoveServer(raft.ServerID(s.config.NodeID), 0, 0).Error(); err != nil {
+			s.logger.Error("failed to remove ourself as raft peer", "error", err)
+		}
+	}
+	if s.memberlist != nil {
+		s.members.setLocalStatus(statusLeaving)
+		if err := s.memberlist.Leave(5 * time.Second); err != nil {
+			s.logger.Error("failed to leave gossip pool", "error", err)
+		}
+	}
+	if !isLeader && numPeers > 1 {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if !s.inRaftConfig() {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func (s *Server) inRaftConfig() bool {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID == raft.ServerID(s.config.NodeID) {
+			return true
+		}
+	}
+	return false
+}
+
+// Shutdown stops the server without leaving: the cluster sees it as failed
+// and it rejoins as the same member when restarted with its data dir.
+func (s *Server) Shutdown() error {
+	s.shutdownLock.Lock()
+	if s.shutdown {
+		s.shutdownLock.Unlock()
+		return nil
+	}
+	s.shutdown = true
+	close(s.shutdownCh)
+	s.shutdownLock.Unlock()
+	s.logger.Info("shutting down server")
+
+	if s.memberlist != nil {
+		s.memberlist.Shutdown()
+	}
+	s.heartbeats.clearAll()
+	if s.raft != nil {
+		if err := s.raft.Shutdown().Error(); err != nil {
+			s.logger.Error("raft shutdown failed", "error", err)
+		}
+		// Closing the transport closes the raft layer too, after marking
+		// itself shut down so its accept loop exits quietly.
+		s.raftTransport.Close()
+		s.raftStore.Close()
+	}
+	if s.rpcListener != nil {
+		s.rpcListener.Close()
+	}
+	s.connPool.Shutdown()
+	s.wg.Wait()
+	return nil
+}

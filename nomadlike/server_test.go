@@ -1,0 +1,279 @@
+package nomadlike
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+func testCluster(t *testing.T, n int, cb func(*Config)) []*Server {
+	t.Helper()
+	var servers []*Server
+	for i := 0; i < n; i++ {
+		s, _ := TestServer(t, func(c *Config) {
+			c.BootstrapExpect = n
+			if cb != nil {
+				cb(c)
+			}
+		})
+		servers = append(servers, s)
+	}
+	TestJoin(t, servers...)
+	leader := WaitForLeader(t, servers...)
+	WaitForVoters(t, leader, n)
+	return servers
+}
+
+func testNode() *structs.Node {
+	return &structs.Node{
+		ID: uuid.NewString(), SecretID: uuid.NewString(), Name: "client-1", Datacenter: "dc1",
+		Attributes: map[string]string{"collector.os": "linux"},
+	}
+}
+
+func register(t *testing.T, s *Server, node *structs.Node) *structs.NodeUpdateResponse {
+	t.Helper()
+	var resp structs.NodeUpdateResponse
+	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: node}, &resp); err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	return &resp
+}
+
+func TestServer_BootstrapExpect_ThreeServers(t *testing.T) {
+	servers := testCluster(t, 3, nil)
+	for _, s := range servers {
+		var peers []string
+		if err := s.RPC("Status.Peers", &structs.GenericRequest{}, &peers); err != nil {
+			t.Fatal(err)
+		}
+		if len(peers) != 3 {
+			t.Fatalf("%s: peers %v", s.config.NodeName, peers)
+		}
+		testutil.WaitForResult(t, 5*time.Second, func() error {
+			alive := 0
+			for _, m := range s.Members().Members {
+				if m.Status == statusAlive {
+					alive++
+				}
+			}
+			if alive != 3 {
+				return fmt.Errorf("%d alive members", alive)
+			}
+			return nil
+		})
+	}
+}
+
+func TestServer_ForwardWritesAndReads(t *testing.T) {
+	servers := testCluster(t, 3, nil)
+	leader := WaitForLeader(t, servers...)
+	var follower *Server
+	for _, s := range servers {
+		if s != leader {
+			follower = s
+		}
+	}
+	node := testNode()
+	resp := register(t, follower, node)
+	if resp.HeartbeatTTL <= 0 || resp.Index == 0 || len(resp.Servers) != 3 {
+		t.Fatalf("register response %+v", resp)
+	}
+	if resp.LeaderRPCAddr != leader.RPCAddr() {
+		t.Fatalf("answered by %s, want leader %s", resp.LeaderRPCAddr, leader.RPCAddr())
+	}
+
+	// A consistent read through a follower sees the write at once.
+	var single structs.SingleNodeResponse
+	if err := follower.RPC("Node.GetNode", &structs.NodeSpecificRequest{NodeID: node.ID}, &single); err != nil {
+		t.Fatal(err)
+	}
+	if single.Node == nil || single.Node.Status != structs.NodeStatusReady || single.Node.SecretID != "" {
+		t.Fatalf("node %+v", single.Node)
+	}
+	if !single.KnownLeader {
+		t.Fatal("KnownLeader false")
+	}
+
+	// Heartbeats with the wrong secret are refused; right secret works.
+	var hb structs.NodeUpdateResponse
+	err := follower.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: "wrong", Status: structs.NodeStatusReady}, &hb)
+	if !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	err = follower.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb)
+	if err != nil || hb.HeartbeatTTL <= 0 {
+		t.Fatalf("heartbeat: %v %+v", err, hb)
+	}
+	err = follower.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: "nope", Status: structs.NodeStatusReady}, &hb)
+	if !errors.Is(err, structs.ErrUnknownNode) {
+		t.Fatalf("unknown node: %v", err)
+	}
+
+	// A blocking list on a follower wakes on a write through another.
+	var list structs.NodeListResponse
+	if err := follower.RPC("Node.List", &structs.NodeListRequest{}, &list); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var out structs.NodeListResponse
+		err := follower.RPC("Node.List", &structs.NodeListRequest{QueryOptions: structs.QueryOptions{
+			MinQueryIndex: list.Index, MaxQueryTime: 10 * time.Second, AllowStale: true}}, &out)
+		if err == nil && len(out.Nodes) != 2 {
+			err = fmt.Errorf("blocking list returned %d nodes at index %d", len(out.Nodes), out.Index)
+		}
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	register(t, leader, testNode())
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("blocking query did not wake")
+	}
+}
+
+func TestServer_HeartbeatExpiryMarksDown(t *testing.T) {
+	s, _ := TestServer(t, func(c *Config) {
+		c.MinHeartbeatTTL = 100 * time.Millisecond
+		c.HeartbeatGrace = 100 * time.Millisecond
+	})
+	WaitForLeader(t, s)
+	node := testNode()
+	register(t, s, node)
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		n, _ := s.State().NodeByID(nil, node.ID)
+		if n.Status != structs.NodeStatusDown {
+			return fmt.Errorf("status %s", n.Status)
+		}
+		return nil
+	})
+	// Coming back: a heartbeat marks it ready again.
+	var hb structs.NodeUpdateResponse
+	if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s.State().NodeByID(nil, node.ID)
+	if n.Status != structs.NodeStatusReady {
+		t.Fatalf("status after heartbeat %s", n.Status)
+	}
+}
+
+func TestServer_LeaderFailoverAndForceLeave(t *testing.T) {
+	servers := testCluster(t, 3, func(c *Config) { c.DeadServerCleanupThreshold = 0 })
+	leader := WaitForLeader(t, servers...)
+	node := testNode()
+	register(t, leader, node)
+
+	var rest []*Server
+	for _, s := range servers {
+		if s != leader {
+			rest = append(rest, s)
+		}
+	}
+	leader.Shutdown()
+	newLeader := WaitForLeader(t, rest...)
+	// Writes keep succeeding through either survivor.
+	for _, s := range rest {
+		var hb structs.NodeUpdateResponse
+		if err := s.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID, Status: structs.NodeStatusReady}, &hb); err != nil {
+			t.Fatalf("heartbeat via %s: %v", s.config.NodeName, err)
+		}
+	}
+	// The dead server is failed in gossip, still a raft voter.
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		m, ok := newLeader.members.get(leader.config.memberName())
+		if !ok || m.Status != statusFailed {
+			return fmt.Errorf("old leader member %+v", m)
+		}
+		return nil
+	})
+	WaitForVoters(t, newLeader, 3)
+
+	// force-leave on the follower that is not leader removes it.
+	var other *Server
+	for _, s := range rest {
+		if s != newLeader {
+			other = s
+		}
+	}
+	if err := other.ForceLeave(leader.config.NodeName, false); err != nil {
+		t.Fatal(err)
+	}
+	WaitForVoters(t, newLeader, 2)
+	var cfg structs.RaftConfigurationResponse
+	if err := other.RPC("Operator.RaftGetConfiguration", &structs.GenericRequest{}, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, srv := range cfg.Servers {
+		if srv.ID == leader.config.NodeID {
+			t.Fatalf("force-left server still in raft configuration: %+v", cfg.Servers)
+		}
+	}
+}
+
+func TestServer_DeadServerCleanup(t *testing.T) {
+	servers := testCluster(t, 3, func(c *Config) { c.DeadServerCleanupThreshold = 300 * time.Millisecond })
+	leader := WaitForLeader(t, servers...)
+	var victim *Server
+	for _, s := range servers {
+		if s != leader {
+			victim = s
+		}
+	}
+	victim.Shutdown()
+	WaitForVoters(t, leader, 2)
+}
+
+func TestServer_RestartKeepsStateAndNeverRebootstraps(t *testing.T) {
+	dir := t.TempDir()
+	cfg := func(c *Config) {
+		c.DataDir = dir
+		c.RaftConfig.SnapshotThreshold = 5
+		c.RaftConfig.SnapshotInterval = 50 * time.Millisecond
+		c.RaftConfig.TrailingLogs = 2
+	}
+	s1, stop := TestServer(t, cfg)
+	WaitForLeader(t, s1)
+	var ids []string
+	for i := 0; i < 20; i++ {
+		n := testNode()
+		register(t, s1, n)
+		ids = append(ids, n.ID)
+	}
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		snaps, err := s1.raft.GetConfiguration(), error(nil)
+		_ = snaps
+		if st := s1.raft.Stats(); st["last_snapshot_index"] == "0" {
+			err = errors.New("no snapshot yet")
+		}
+		return err
+	})
+	nodeID := s1.config.NodeID
+	stop()
+
+	s2, _ := TestServer(t, cfg)
+	if !s2.bootstrapped {
+		t.Fatal("restarted server does not know it was bootstrapped")
+	}
+	if s2.config.NodeID != nodeID {
+		t.Fatalf("node ID changed across restart: %s != %s", s2.config.NodeID, nodeID)
+	}
+	WaitForLeader(t, s2)
+	for _, id := range ids {
+		n, err := s2.State().NodeByID(nil, id)
+		if err != nil || n == nil {
+			t.Fatalf("node %s lost across restart: %v", id, err)
+		}
+	}
+}

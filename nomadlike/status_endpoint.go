@@ -1,0 +1,58 @@
+package nomadlike
+
+import (
+	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// Status answers questions about the cluster itself.
+type Status struct {
+	srv *Server
+}
+
+// Ping checks that the server answers.
+func (s *Status) Ping(args *structs.GenericRequest, reply *struct{}) error {
+	return nil
+}
+
+// Leader returns the leader's RPC address, "" when there is none.
+func (s *Status) Leader(args *structs.GenericRequest, reply *string) error {
+	*reply = s.srv.Leader()
+	return nil
+}
+
+// Peers returns the RPC addresses of the raft voters.
+func (s *Status) Peers(args *structs.GenericRequest, reply *[]string) error {
+	f := s.srv.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	out := []string{}
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage == raft.Voter {
+			out = append(out, string(srv.Address))
+		}
+	}
+	*reply = out
+	return nil
+}
+
+// Members returns the gossip pool as this server sees it; client-only
+// agents ask it for /v1/agent/members.
+func (s *Status) Members(args *structs.GenericRequest, reply *structs.ServerMembersResponse) error {
+	*reply = *s.srv.Members()
+	return nil
+}
+
+// ForceLeave marks a failed member as left on this server.
+func (s *Status) ForceLeave(args *structs.ServerForceLeaveRequest, reply *struct{}) error {
+	if m, ok := s.srv.members.get(args.Member); ok && m.Status == statusFailed {
+		s.srv.members.setStatus(args.Member, statusLeft)
+	}
+	if args.Prune {
+		s.srv.members.remove(args.Member)
+	}
+	s.srv.triggerReconcile()
+	return nil
+}

@@ -1,0 +1,113 @@
+package structs
+
+import "time"
+
+// RPCInfo is implemented by every RPC request through its embedded
+// QueryOptions or WriteRequest. It is what lets one generic forward()
+// decide where any request runs.
+type RPCInfo interface {
+	RequestRegion() string
+	// IsRead is true for queries; reads may be served by followers when
+	// AllowStaleRead is also true.
+	IsRead() bool
+	AllowStaleRead() bool
+	IsForwarded() bool
+	SetForwarded()
+}
+
+// QueryOptions is embedded in every read request.
+type QueryOptions struct {
+	// Region is the region the request is for.
+	Region string
+	// MinQueryIndex makes the query block until the state's index for the
+	// queried table passes it (a blocking query).
+	MinQueryIndex uint64
+	// MaxQueryTime bounds a blocking query.
+	MaxQueryTime time.Duration
+	// AllowStale lets any server answer from its local state.
+	AllowStale bool
+	// Prefix filters list results by ID prefix.
+	Prefix string
+	// AuthToken is the ACL secret of the caller.
+	AuthToken string
+	// Forwarded is set once the request has been forwarded to another
+	// server, so that it is never forwarded twice.
+	Forwarded bool
+}
+
+func (q *QueryOptions) RequestRegion() string { return q.Region }
+func (q *QueryOptions) IsRead() bool          { return true }
+func (q *QueryOptions) AllowStaleRead() bool  { return q.AllowStale }
+func (q *QueryOptions) IsForwarded() bool     { return q.Forwarded }
+func (q *QueryOptions) SetForwarded()         { q.Forwarded = true }
+
+// QueryMeta is embedded in every read response.
+type QueryMeta struct {
+	// Index is the raft index the answer reflects (X-Nomad-Index).
+	Index uint64
+	// LastContact is the time since this server last heard from the leader
+	// (0 on the leader).
+	LastContact time.Duration
+	// KnownLeader tells whether the answering server knows a leader.
+	KnownLeader bool
+}
+
+// WriteRequest is embedded in every write request.
+type WriteRequest struct {
+	Region    string
+	AuthToken string
+	Forwarded bool
+}
+
+func (w *WriteRequest) RequestRegion() string { return w.Region }
+func (w *WriteRequest) IsRead() bool          { return false }
+func (w *WriteRequest) AllowStaleRead() bool  { return false }
+func (w *WriteRequest) IsForwarded() bool     { return w.Forwarded }
+func (w *WriteRequest) SetForwarded()         { w.Forwarded = true }
+
+// WriteMeta is embedded in every write response.
+type WriteMeta struct {
+	// Index is the raft index at which the write was applied.
+	Index uint64
+}
+
+// GenericRequest is a request with no arguments of its own.
+type GenericRequest struct {
+	QueryOptions
+}
+
+// GenericResponse is a write response with no data of its own.
+type GenericResponse struct {
+	WriteMeta
+}
+
+// TimeToBlock is how long a blocking query may wait on the server; RPC
+// transports add it to their timeout.
+func (q *QueryOptions) TimeToBlock() time.Duration {
+	if q.MinQueryIndex == 0 {
+		return 0
+	}
+	wait := q.BlockingWait()
+	return wait + wait/JitterFraction
+}
+
+// Blocking query bounds, as Nomad's: a query without ?wait blocks up to
+// DefaultBlockingQueryWait, and no query blocks longer than
+// MaxBlockingQueryWait. The server adds up to 1/JitterFraction of random
+// jitter so that many watchers do not wake at once.
+const (
+	DefaultBlockingQueryWait = 5 * time.Minute
+	MaxBlockingQueryWait     = 10 * time.Minute
+	JitterFraction           = 16
+)
+
+// BlockingWait is the wait a blocking query asked for, within bounds.
+func (q *QueryOptions) BlockingWait() time.Duration {
+	switch {
+	case q.MaxQueryTime <= 0:
+		return DefaultBlockingQueryWait
+	case q.MaxQueryTime > MaxBlockingQueryWait:
+		return MaxBlockingQueryWait
+	}
+	return q.MaxQueryTime
+}
