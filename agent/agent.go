@@ -107,6 +107,10 @@ func (a *Agent) resolveAdvertise() error {
 	if a.advertise.http, err = pick(*c.AdvertiseAddrs.HTTP, a.bindAddr(c.Addresses.HTTP), *c.Ports.HTTP); err != nil {
 		return err
 	}
+	if !*c.Server.Enabled {
+		// A client-only agent listens on HTTP only.
+		return nil
+	}
 	if a.advertise.rpc, err = pick(*c.AdvertiseAddrs.RPC, a.bindAddr(c.Addresses.RPC), *c.Ports.RPC); err != nil {
 		return err
 	}

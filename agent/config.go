@@ -111,7 +111,8 @@ type ClientConfig struct {
 }
 
 // LoadConfigFile reads one HCL file, or every *.hcl file of a directory in
-// name order, and merges them.
+// name order (sub-directories and other files are skipped), and merges
+// them.
 func LoadConfigFile(path string) (*Config, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -119,11 +120,17 @@ func LoadConfigFile(path string) (*Config, error) {
 	}
 	files := []string{path}
 	if fi.IsDir() {
-		files, err = filepath.Glob(filepath.Join(path, "*.hcl"))
+		entries, err := os.ReadDir(path)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("config: %w", err)
 		}
-		sort.Strings(files)
+		files = nil
+		for _, e := range entries { // ReadDir sorts by name
+			if e.IsDir() || filepath.Ext(e.Name()) != ".hcl" {
+				continue
+			}
+			files = append(files, filepath.Join(path, e.Name()))
+		}
 	}
 	out := &Config{}
 	for _, f := range files {
@@ -149,14 +156,62 @@ func parseConfigFile(path string) (*Config, error) {
 func ParseConfig(src []byte, filename string) (*Config, error) {
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, errors.New(diags.Error())
+		return nil, diagsError(diags, nil)
 	}
 	c := &Config{}
 	if diags := gohcl.DecodeBody(file.Body, nil, c); diags.HasErrors() {
-		return nil, errors.New(diags.Error())
+		body, _ := file.Body.(*hclsyntax.Body)
+		return nil, diagsError(diags, body)
 	}
 	c.Files = []string{filename}
 	return c, nil
+}
+
+// diagsError reports every error of diags, one a line, each with its
+// position ("file:line,col") and, when it is about a field of body, the
+// field's full name ("server.retry_join"): hcl's own messages say only
+// "a number is required" and its Error() shows only the first problem.
+func diagsError(diags hcl.Diagnostics, body *hclsyntax.Body) error {
+	var lines []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += "; " + d.Detail
+		}
+		if d.Subject != nil {
+			if field := fieldAt(body, d.Subject.Start.Byte, ""); field != "" {
+				msg = field + ": " + msg
+			}
+			msg = d.Subject.String() + ": " + msg
+		}
+		lines = append(lines, msg)
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// fieldAt names the attribute or block of body at byte offset off, as a
+// dotted path; "" when off is in none.
+func fieldAt(body *hclsyntax.Body, off int, prefix string) string {
+	if body == nil {
+		return ""
+	}
+	for name, attr := range body.Attributes {
+		if attr.SrcRange.ContainsOffset(off) {
+			return prefix + name
+		}
+	}
+	for _, b := range body.Blocks {
+		if b.Range().ContainsOffset(off) {
+			if inner := fieldAt(b.Body, off, prefix+b.Type+"."); inner != "" {
+				return inner
+			}
+			return prefix + b.Type
+		}
+	}
+	return ""
 }
 
 // Merge overlays every field set in o onto c: scalars replace, blocks
@@ -308,10 +363,15 @@ func (c *Config) Validate() error {
 		if a == "" {
 			continue
 		}
-		if _, _, err := splitHostPortDefault(a, 1); err != nil {
+		host, _, err := splitHostPortDefault(a, 1)
+		if err != nil {
 			add("advertise.%s: %v", name, err)
+		} else if name == "serf" && *c.Server.Enabled && net.ParseIP(host) == nil {
+			// memberlist only takes an IP, and would fail the start late.
+			add("advertise.serf: %q must be an IP address, optionally with a port", a)
 		}
 	}
+	c.validatePortClashes(add)
 	s := c.Server
 	if *s.BootstrapExpect < 0 {
 		add("server.bootstrap_expect: %d must be 0 or more", *s.BootstrapExpect)
@@ -319,16 +379,36 @@ func (c *Config) Validate() error {
 	if *s.BootstrapExpect > 0 && !*s.Enabled {
 		add("server.bootstrap_expect: only valid for a server (-server)")
 	}
+	if !*s.Enabled && (len(s.RetryJoin) > 0 || len(s.StartJoin) > 0) {
+		add("server.retry_join/start_join: only servers join the gossip pool; a client finds servers with -servers (their RPC addresses)")
+	}
 	if c.DevMode && *s.BootstrapExpect != 1 {
 		add("server.bootstrap_expect: -dev runs a single server; it must be 1")
 	}
-	for name, d := range map[string]*string{
-		"retry_interval": s.RetryInterval, "heartbeat_grace": s.HeartbeatGrace,
-		"min_heartbeat_ttl": s.MinHeartbeatTTL, "failover_heartbeat_ttl": s.FailoverHeartbeatTTL,
-		"dead_server_cleanup_threshold": s.DeadServerCleanupThreshold, "raft_snapshot_interval": s.RaftSnapshotInterval,
+	// min is the smallest value that works: a zero retry_interval or
+	// heartbeat TTL would spin, raft refuses a snapshot interval under 5ms.
+	for _, d := range []struct {
+		name string
+		v    *string
+		min  time.Duration
+	}{
+		{"retry_interval", s.RetryInterval, time.Nanosecond},
+		{"heartbeat_grace", s.HeartbeatGrace, 0},
+		{"min_heartbeat_ttl", s.MinHeartbeatTTL, time.Nanosecond},
+		{"failover_heartbeat_ttl", s.FailoverHeartbeatTTL, time.Nanosecond},
+		{"dead_server_cleanup_threshold", s.DeadServerCleanupThreshold, 0},
+		{"raft_snapshot_interval", s.RaftSnapshotInterval, 5 * time.Millisecond},
 	} {
-		if v, err := time.ParseDuration(*d); err != nil || v < 0 {
-			add("server.%s: %q is not a duration such as \"30s\"", name, *d)
+		v, err := time.ParseDuration(*d.v)
+		switch {
+		case err != nil:
+			add("server.%s: %q is not a duration such as \"30s\"", d.name, *d.v)
+		case v < d.min && d.min == 0:
+			add("server.%s: %q must not be negative", d.name, *d.v)
+		case v < d.min && d.min == time.Nanosecond:
+			add("server.%s: %q must be positive", d.name, *d.v)
+		case v < d.min:
+			add("server.%s: %q must be at least %s", d.name, *d.v, d.min)
 		}
 	}
 	if *s.RaftMultiplier < 1 || *s.RaftMultiplier > 10 {
@@ -340,17 +420,23 @@ func (c *Config) Validate() error {
 	if *s.RaftSnapshotThreshold < 1 {
 		add("server.raft_snapshot_threshold: must be positive")
 	}
+	if *s.RaftTrailingLogs < 0 {
+		add("server.raft_trailing_logs: %d must be 0 or more", *s.RaftTrailingLogs)
+	}
 	if *s.RetryMaxAttempts < 0 {
 		add("server.retry_max: must be 0 (forever) or more")
 	}
-	for _, a := range append(append([]string{}, s.RetryJoin...), s.StartJoin...) {
-		if _, _, err := splitHostPortDefault(a, 1); err != nil {
-			add("server.retry_join/start_join: %v", err)
+	for name, addrs := range map[string][]string{"retry_join": s.RetryJoin, "start_join": s.StartJoin} {
+		for _, a := range addrs {
+			if _, _, err := splitHostPortDefault(a, 1); err != nil {
+				add("server.%s: %v (want a server's gossip address, host[:port])", name, err)
+			}
 		}
 	}
 	cl := c.Client
 	for _, a := range cl.Servers {
-		if _, _, err := net.SplitHostPort(a); err != nil {
+		host, port, err := net.SplitHostPort(a)
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
 			add("client.servers: %q must be host:port (the servers' RPC port)", a)
 		}
 	}
@@ -369,14 +455,57 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// splitHostPortDefault splits "host[:port]"; a missing port is def.
+// validatePortClashes reports two listeners of this agent on one port of
+// one address (a client-only agent listens on HTTP only). Caught here,
+// the clash fails the start before anything is started.
+func (c *Config) validatePortClashes(add func(string, ...any)) {
+	type listener struct {
+		name string
+		addr *string
+		port int
+	}
+	ls := []listener{{"http", c.Addresses.HTTP, *c.Ports.HTTP}}
+	if *c.Server.Enabled {
+		ls = append(ls, listener{"rpc", c.Addresses.RPC, *c.Ports.RPC}, listener{"serf", c.Addresses.Serf, *c.Ports.Serf})
+	}
+	ip := func(l listener) net.IP {
+		if l.addr != nil && *l.addr != "" {
+			return net.ParseIP(*l.addr)
+		}
+		return net.ParseIP(*c.BindAddr)
+	}
+	for i, a := range ls {
+		for _, b := range ls[i+1:] {
+			ipA, ipB := ip(a), ip(b)
+			if a.port != b.port || a.port < 1 || a.port > 65535 || ipA == nil || ipB == nil {
+				continue
+			}
+			if ipA.Equal(ipB) || ipA.IsUnspecified() || ipB.IsUnspecified() {
+				add("ports.%s: %d is also ports.%s on the same address", b.name, b.port, a.name)
+			}
+		}
+	}
+}
+
+// splitHostPortDefault splits "host[:port]"; a missing port is def. A
+// bare IPv6 address ("::1", "[::1]") has no port.
 func splitHostPortDefault(addr string, def int) (string, int, error) {
+	if addr == "" {
+		return "", 0, errors.New("empty address")
+	}
+	bare := strings.TrimSuffix(strings.TrimPrefix(addr, "["), "]")
+	if net.ParseIP(bare) != nil && (bare == addr || "["+bare+"]" == addr) {
+		return bare, def, nil
+	}
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
-		if strings.Contains(err.Error(), "missing port") {
+		if strings.Contains(err.Error(), "missing port") && !strings.ContainsAny(addr, "[]") {
 			return addr, def, nil
 		}
 		return "", 0, fmt.Errorf("%q: %v", addr, err)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("%q: missing host", addr)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 1 || port > 65535 {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -42,7 +43,7 @@ func CommandConfig(args []string, out io.Writer) (flags *Config, configPaths []s
 	fs.Var(stringPtr{&c.LogLevel}, "log-level", "")
 	fs.Var(boolPtr{&c.LogJSON}, "log-json", "")
 	fs.Var(boolPtr{&c.EnableDebug}, "enable-debug", "")
-	fs.Var(listFlag{&configPaths}, "config", "")
+	fs.Var(appendFlag{&configPaths}, "config", "")
 	fs.Var(intPtr{&c.Ports.HTTP}, "http-port", "")
 	fs.Var(intPtr{&c.Ports.RPC}, "rpc-port", "")
 	fs.Var(intPtr{&c.Ports.Serf}, "serf-port", "")
@@ -57,7 +58,12 @@ func CommandConfig(args []string, out io.Writer) (flags *Config, configPaths []s
 		return nil, nil, false, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	if advertise != "" {
-		// -advertise sets the host of all three advertised addresses.
+		// -advertise sets the host of all three advertised addresses; each
+		// keeps its own port, so a port here would be wrong for two of them.
+		if _, _, err := net.SplitHostPort(advertise); err == nil {
+			return nil, nil, false, fmt.Errorf("invalid value %q for flag -advertise: give an address without a port "+
+				"(each listener advertises its own port; set host:port per listener in an advertise {} block)", advertise)
+		}
 		c.AdvertiseAddrs.HTTP, c.AdvertiseAddrs.RPC, c.AdvertiseAddrs.Serf = ptr(advertise), ptr(advertise), ptr(advertise)
 	}
 	return c, configPaths, dev, nil
@@ -125,6 +131,18 @@ func (f listFlag) Set(v string) error {
 	}
 	return nil
 }
+
+// appendFlag appends each value whole (a path may contain a comma); the
+// flag may repeat.
+type appendFlag struct{ p *[]string }
+
+func (f appendFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return strings.Join(*f.p, ",")
+}
+func (f appendFlag) Set(v string) error { *f.p = append(*f.p, v); return nil }
 
 // metaFlag collects repeated key=value pairs.
 type metaFlag struct{ p *map[string]string }

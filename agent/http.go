@@ -130,8 +130,10 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 				code = http.StatusInternalServerError
 			}
 		}
+		// An unhealthy health check answers 500 by design: not an error
+		// of the agent's own.
 		log := s.logger.Debug
-		if code >= 500 {
+		if code >= 500 && be == nil {
 			log = s.logger.Error
 		}
 		args := []any{"method", req.Method, "path", req.URL.Path, "status", code,

@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -99,7 +100,8 @@ func (c *AgentCommand) Run(args []string) int {
 // readConfig merges defaults (or -dev defaults), config files and flags,
 // then validates.
 func (c *AgentCommand) readConfig(args []string) (*agent.Config, error) {
-	flags, paths, dev, err := agent.CommandConfig(args, &uiWriter{c.Ui})
+	// The flag package's own output would repeat the error Run prints.
+	flags, paths, dev, err := agent.CommandConfig(args, io.Discard)
 	if err != nil {
 		return nil, err
 	}
@@ -157,12 +159,4 @@ func (c *AgentCommand) wait(a *agent.Agent, config *agent.Config) int {
 			return 1
 		}
 	}
-}
-
-// uiWriter sends flag-parsing output to the UI's error stream.
-type uiWriter struct{ ui cli.Ui }
-
-func (w *uiWriter) Write(p []byte) (int, error) {
-	w.ui.Error(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -72,6 +72,11 @@ type Config struct {
 	// MemberReapTimeout is how long failed and left members stay listed
 	// before they are forgotten.
 	MemberReapTimeout time.Duration
+	// ReconnectInterval is how often a server tries to rejoin each failed
+	// member, so a server restarted without join addresses is taken back
+	// into the pool (memberlist alone never retries a dead node; serf
+	// does this too).
+	ReconnectInterval time.Duration
 
 	// MinHeartbeatTTL is the shortest TTL handed to a client.
 	MinHeartbeatTTL time.Duration
@@ -118,6 +123,7 @@ func DefaultConfig() *Config {
 		ReconcileInterval:          60 * time.Second,
 		DeadServerCleanupThreshold: 10 * time.Minute,
 		MemberReapTimeout:          24 * time.Hour,
+		ReconnectInterval:          10 * time.Second,
 		MinHeartbeatTTL:            10 * time.Second,
 		MaxHeartbeatsPerSecond:     50,
 		HeartbeatGrace:             10 * time.Second,

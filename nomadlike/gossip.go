@@ -140,16 +140,14 @@ func (d *gossipDelegate) NodeMeta(limit int) []byte {
 	return d.meta
 }
 
-// NotifyMsg receives user messages: force-leave intents.
+// NotifyMsg receives user messages: leave intents.
 func (d *gossipDelegate) NotifyMsg(buf []byte) {
 	var intent leaveIntent
 	if len(buf) == 0 || structs.Decode(buf, &intent) != nil {
 		return
 	}
-	if m, ok := d.s.members.get(intent.Node); ok && m.Status == statusFailed {
-		d.s.members.setStatus(intent.Node, statusLeft)
-		d.s.triggerReconcile()
-	}
+	d.s.members.leaveIntent(intent.Node)
+	d.s.triggerReconcile()
 }
 
 func (d *gossipDelegate) GetBroadcasts(overhead, limit int) [][]byte {
@@ -165,8 +163,11 @@ func (d *gossipDelegate) NotifyJoin(n *memberlist.Node) {
 }
 
 func (d *gossipDelegate) NotifyLeave(n *memberlist.Node) {
+	// memberlist hands over the node without its new state, so a
+	// graceful leave is recognised by the leave intent that preceded it,
+	// as serf does.
 	status := statusFailed
-	if n.State == memberlist.StateLeft {
+	if m, ok := d.s.members.get(n.Name); ok && (m.Status == statusLeaving || m.Status == statusLeft) {
 		status = statusLeft
 	}
 	d.s.members.update(n, status)
@@ -179,17 +180,53 @@ func (d *gossipDelegate) NotifyUpdate(n *memberlist.Node) {
 	d.s.memberEvent()
 }
 
-// leaveIntent is gossiped by force-leave so every server marks a failed
-// member as left.
+// leaveIntent is gossiped by a server about to leave gracefully, and by
+// force-leave about a failed server: every server then marks the member
+// leaving (if it still looks alive) or left (if it looks failed).
 type leaveIntent struct {
 	Node string
 }
 
-type leaveBroadcast struct{ msg []byte }
+type leaveBroadcast struct {
+	msg    []byte
+	notify chan struct{}
+}
 
 func (b *leaveBroadcast) Invalidates(memberlist.Broadcast) bool { return false }
 func (b *leaveBroadcast) Message() []byte                       { return b.msg }
-func (b *leaveBroadcast) Finished()                             {}
+func (b *leaveBroadcast) Finished() {
+	if b.notify != nil {
+		close(b.notify)
+	}
+}
+
+// broadcastLeaveIntent gossips a leave intent for name; the returned
+// channel closes once it has been transmitted.
+func (s *Server) broadcastLeaveIntent(name string) (<-chan struct{}, error) {
+	msg, err := structs.Encode(0, &leaveIntent{Node: name})
+	if err != nil {
+		return nil, err
+	}
+	b := &leaveBroadcast{msg: msg[1:], notify: make(chan struct{})}
+	s.broadcasts.QueueBroadcast(b)
+	return b.notify, nil
+}
+
+// leaveIntent applies a leave intent to the tracker.
+func (t *memberTracker) leaveIntent(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m, ok := t.members[name]
+	if !ok {
+		return
+	}
+	switch m.Status {
+	case statusAlive:
+		m.Status, m.Since = statusLeaving, time.Now()
+	case statusFailed:
+		m.Status, m.Since = statusLeft, time.Now()
+	}
+}
 
 func (s *Server) tags() map[string]string {
 	return map[string]string{
@@ -281,11 +318,9 @@ func (s *Server) ForceLeave(name string, prune bool) error {
 	}
 	if m.Status == statusFailed {
 		s.members.setStatus(m.Name, statusLeft)
-		msg, err := structs.Encode(0, &leaveIntent{Node: m.Name})
-		if err != nil {
+		if _, err := s.broadcastLeaveIntent(m.Name); err != nil {
 			return err
 		}
-		s.broadcasts.QueueBroadcast(&leaveBroadcast{msg: msg[1:]})
 	}
 	if prune {
 		s.members.remove(m.Name)
@@ -296,8 +331,8 @@ func (s *Server) ForceLeave(name string, prune bool) error {
 	if !s.IsLeader() {
 		if leader := s.Leader(); leader != "" {
 			var out struct{}
-			args := &structs.ServerForceLeaveRequest{Member: m.Name, Prune: prune}
-			if err := s.connPool.RPC(leader, "Status.ForceLeave", args, &out); err != nil {
+			args := &structs.ServerLeaveRequest{Member: m.Name, Prune: prune}
+			if err := s.connPool.RPC(leader, "Status.Leave", args, &out); err != nil {
 				s.logger.Warn("leader did not take force-leave", "error", err)
 			}
 		}
@@ -359,11 +394,10 @@ func (s *Server) GossipStats() map[string]string {
 	}
 }
 
-// reapMembers forgets members failed or left for longer than
-// MemberReapTimeout.
-func (s *Server) reapMembers() {
-	interval := min(s.config.MemberReapTimeout/4, time.Minute)
-	t := time.NewTicker(interval)
+// maintainMembers tries to rejoin failed members every ReconnectInterval
+// and forgets members failed or left for longer than MemberReapTimeout.
+func (s *Server) maintainMembers() {
+	t := time.NewTicker(s.config.ReconnectInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -372,10 +406,20 @@ func (s *Server) reapMembers() {
 		case <-t.C:
 		}
 		for _, m := range s.members.list() {
-			if (m.Status == statusFailed || m.Status == statusLeft) && time.Since(m.Since) > s.config.MemberReapTimeout {
+			if m.Status != statusFailed && m.Status != statusLeft {
+				continue
+			}
+			if time.Since(m.Since) > s.config.MemberReapTimeout {
 				s.logger.Info("reaping member", "name", m.Name, "status", m.Status)
 				s.members.remove(m.Name)
 				s.triggerReconcile()
+				continue
+			}
+			if m.Status == statusFailed && m.Addr != nil {
+				addr := net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))
+				if _, err := s.memberlist.Join([]string{addr}); err == nil {
+					s.logger.Info("reconnected to failed member", "name", m.Name)
+				}
 			}
 		}
 	}

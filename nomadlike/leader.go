@@ -126,9 +126,9 @@ func (s *Server) reconcile() {
 			if !known || srv.Address != raft.ServerAddress(m.rpcAddr()) {
 				s.addRaftPeer(m, cfg)
 			}
-		case statusLeft:
+		case statusLeft, statusLeaving:
 			if known && id != raft.ServerID(s.config.NodeID) {
-				s.removeRaftPeer(id, m.Name, "left")
+				s.removeRaftPeer(id, m.Name, m.Status)
 			}
 		case statusFailed:
 			if known && id != raft.ServerID(s.config.NodeID) {

@@ -176,8 +176,8 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 			}
 			return true, structs.ErrNoLeader
 		}
-		wait := s.config.RPCHoldTimeout / 32
-		time.Sleep(wait/2 + rand.N(wait))
+		// Elections take tens to hundreds of milliseconds: poll often.
+		time.Sleep(25*time.Millisecond + rand.N(50*time.Millisecond))
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/nomadlike/nomadlike/fsm"
+	"github.com/nomadlike/nomadlike/structs"
 )
 
 // Server is one nomadlike server.
@@ -109,7 +110,7 @@ func NewServer(config *Config) (*Server, error) {
 	}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.monitorLeadership() }()
-	go func() { defer s.wg.Done(); s.reapMembers() }()
+	go func() { defer s.wg.Done(); s.maintainMembers() }()
 	go func() { defer s.wg.Done(); s.bootstrapLoop() }()
 	s.logger.Info("server started", "name", config.NodeName, "id", config.NodeID,
 		"rpc", config.RPCAdvertise.String(), "bootstrap_expect", config.BootstrapExpect)
@@ -240,39 +241,46 @@ func (s *Server) isShutdown() bool {
 	}
 }
 
-// Leave leaves the cluster gracefully: a leader removes itself from raft;
-// every server then announces its departure by gossip, and a follower waits
-// until the leader has removed it from raft.
+// Leave leaves the cluster gracefully: the server gets itself removed
+// from raft (a leader removes itself; a follower asks the leader), then
+// gossips a leave intent and leaves the gossip pool, so every server lists
+// it as left rather than failed.
 func (s *Server) Leave() error {
 	s.logger.Info("server starting leave")
-	numPeers := 0
+	name := s.config.memberName()
+	voters := 0
 	if f := s.raft.GetConfiguration(); f.Error() == nil {
 		for _, srv := range f.Configuration().Servers {
 			if srv.Suffrage == raft.Voter {
-				numPeers++
+				voters++
 			}
 		}
 	}
-	isLeader := s.IsLeader()
-	if isLeader && numPeers > 1 {
-		if err := s.raft.RemoveServer(raft.ServerID(s.config.NodeID), 0, 0).Error(); err != nil {
-			s.logger.Error("failed to remove ourself as raft peer", "error", err)
-		}
-	}
-	if s.memberlist != nil {
-		s.members.setLocalStatus(statusLeaving)
-		if err := s.memberlist.Leave(5 * time.Second); err != nil {
-			s.logger.Error("failed to leave gossip pool", "error", err)
-		}
-	}
-	if !isLeader && numPeers > 1 {
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if !s.inRaftConfig() {
-				break
+	s.members.setLocalStatus(statusLeaving)
+	if voters > 1 {
+		if s.raft.State() == raft.Leader {
+			if err := s.raft.RemoveServer(raft.ServerID(s.config.NodeID), 0, 0).Error(); err != nil {
+				s.logger.Error("failed to remove ourself as raft peer", "error", err)
 			}
-			time.Sleep(50 * time.Millisecond)
+		} else if leader := s.Leader(); leader != "" {
+			var out struct{}
+			if err := s.connPool.RPC(leader, "Status.Leave", &structs.ServerLeaveRequest{Member: name}, &out); err != nil {
+				s.logger.Error("leader did not take our leave", "error", err)
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for s.inRaftConfig() && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
 		}
+	}
+	if sent, err := s.broadcastLeaveIntent(name); err == nil {
+		select {
+		case <-sent:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	if err := s.memberlist.Leave(5 * time.Second); err != nil {
+		s.logger.Error("failed to leave gossip pool", "error", err)
 	}
 	return nil
 }

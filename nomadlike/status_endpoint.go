@@ -45,11 +45,11 @@ func (s *Status) Members(args *structs.GenericRequest, reply *structs.ServerMemb
 	return nil
 }
 
-// ForceLeave marks a failed member as left on this server.
-func (s *Status) ForceLeave(args *structs.ServerForceLeaveRequest, reply *struct{}) error {
-	if m, ok := s.srv.members.get(args.Member); ok && m.Status == statusFailed {
-		s.srv.members.setStatus(args.Member, statusLeft)
-	}
+// Leave tells this server (the leader) that a member is leaving: either a
+// server leaving gracefully, which is still alive, or a failed one being
+// force-left. The leader marks it and removes it from raft at once.
+func (s *Status) Leave(args *structs.ServerLeaveRequest, reply *struct{}) error {
+	s.srv.members.leaveIntent(args.Member)
 	if args.Prune {
 		s.srv.members.remove(args.Member)
 	}

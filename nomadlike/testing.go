@@ -71,6 +71,7 @@ func ApplyTestTimings(c *Config) {
 	c.MemberlistConfig.PushPullInterval = time.Second
 	c.MemberlistConfig.SuspicionMult = 2
 	c.ReconcileInterval = 500 * time.Millisecond
+	c.ReconnectInterval = 500 * time.Millisecond
 	c.RPCHoldTimeout = 5 * time.Second
 }
 

@@ -56,9 +56,9 @@ type PeersResponse struct {
 	Peers []string
 }
 
-// ServerForceLeaveRequest carries a force-leave from the server that took
-// it to the leader, so the leader acts on it without waiting for gossip.
-type ServerForceLeaveRequest struct {
+// ServerLeaveRequest tells the leader that a server is leaving (gracefully
+// or by force-leave), so it acts without waiting for gossip.
+type ServerLeaveRequest struct {
 	Member string
 	Prune  bool
 }

@@ -1,0 +1,392 @@
+// Package testcluster runs real nomadlike agents as separate processes on
+// loopback ports, for tests and benchmarks that need what only processes
+// give: kill -9, restarts on the same data dir, SIGTERM handling. Every
+// process is stopped by the test that started it (and dies with the test
+// binary through PDEATHSIG).
+package testcluster
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildPath string
+	buildErr  error
+)
+
+// Binary builds the nomadlike binary once per test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "nomadlike-bin-")
+		if buildErr != nil {
+			return
+		}
+		buildPath = filepath.Join(buildDir, "nomadlike")
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		cmd := exec.Command("go", "build", "-o", buildPath, ".")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// Cleanup removes the built binary; call it from TestMain after m.Run.
+func Cleanup() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// Agent is one agent process.
+type Agent struct {
+	Name     string
+	Server   bool
+	Client   bool
+	HTTPPort int
+	RPCPort  int
+	SerfPort int
+	DataDir  string
+	// Args are the flags beyond identity, ports and data dir.
+	Args []string
+
+	t       testing.TB
+	logPath string
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+// NewAgent prepares (does not start) an agent with fresh ports and a data
+// dir under dir.
+func NewAgent(t testing.TB, dir, name string, server, client bool, args ...string) *Agent {
+	ports := testutil.FreePorts(t, 3)
+	a := &Agent{
+		Name: name, Server: server, Client: client,
+		HTTPPort: ports[0], RPCPort: ports[1], SerfPort: ports[2],
+		DataDir: filepath.Join(dir, name), Args: args, t: t,
+		logPath: filepath.Join(dir, name+".log"),
+	}
+	t.Cleanup(a.Kill)
+	return a
+}
+
+// URL is the HTTP base address.
+func (a *Agent) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", a.HTTPPort) }
+
+// RPCAddr is the RPC (and raft) address.
+func (a *Agent) RPCAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.RPCPort) }
+
+// SerfAddr is the gossip address.
+func (a *Agent) SerfAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.SerfPort) }
+
+// API returns an api client for the agent.
+func (a *Agent) API() *api.Client {
+	c, err := api.NewClient(&api.Config{Address: a.URL()})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return c
+}
+
+// Start starts the process (again, after Kill or Stop, on the same ports
+// and data dir).
+func (a *Agent) Start() {
+	a.t.Helper()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd != nil {
+		a.t.Fatalf("%s already running", a.Name)
+	}
+	args := []string{"agent",
+		"-node", a.Name, "-bind", "127.0.0.1", "-data-dir", a.DataDir,
+		"-http-port", strconv.Itoa(a.HTTPPort), "-rpc-port", strconv.Itoa(a.RPCPort),
+		"-serf-port", strconv.Itoa(a.SerfPort), "-log-level", "info",
+	}
+	if a.Server {
+		args = append(args, "-server")
+	}
+	if a.Client {
+		args = append(args, "-client")
+	}
+	args = append(args, a.Args...)
+	logf, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	fmt.Fprintf(logf, "==== start %s %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(args, " "))
+	cmd := exec.Command(Binary(a.t), args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		a.t.Fatalf("starting %s: %v", a.Name, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(exited) }()
+	a.cmd, a.exited = cmd, exited
+}
+
+// PID is the running process's ID (0 when stopped).
+func (a *Agent) PID() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd == nil {
+		return 0
+	}
+	return a.cmd.Process.Pid
+}
+
+// Kill sends SIGKILL and waits for the process to exit.
+func (a *Agent) Kill() { a.signal(syscall.SIGKILL) }
+
+// Stop sends SIGTERM and waits for a clean exit (SIGKILL after 20 s).
+func (a *Agent) Stop() { a.signal(syscall.SIGTERM) }
+
+func (a *Agent) signal(sig syscall.Signal) {
+	a.mu.Lock()
+	cmd, exited := a.cmd, a.exited
+	a.cmd = nil
+	a.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// Running tells whether the process is up.
+func (a *Agent) Running() bool { return a.PID() != 0 }
+
+// Log returns the agent's output so far.
+func (a *Agent) Log() string {
+	buf, _ := os.ReadFile(a.logPath)
+	return string(buf)
+}
+
+// Cluster is a set of agent processes.
+type Cluster struct {
+	t       testing.TB
+	Dir     string
+	Servers []*Agent
+	Clients []*Agent
+}
+
+// Options shape a cluster.
+type Options struct {
+	Servers int
+	Clients int
+	// ServerArgs and ClientArgs are added to every server's / client's
+	// flags (e.g. a -config file with test timings).
+	ServerArgs []string
+	ClientArgs []string
+	// ClientServers picks the servers a client is given with -servers
+	// (default: all of them).
+	ClientServers func(servers []*Agent) []*Agent
+}
+
+// New starts the servers (bootstrap_expect = Servers, each retry-joining
+// the first), waits for a leader, then starts the clients and waits until
+// their nodes are ready.
+func New(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	Binary(t)
+	dir := t.TempDir()
+	c := &Cluster{t: t, Dir: dir}
+	for i := 0; i < opts.Servers; i++ {
+		args := append([]string{"-bootstrap-expect", strconv.Itoa(opts.Servers), "-retry-interval", "200ms"}, opts.ServerArgs...)
+		c.Servers = append(c.Servers, NewAgent(t, dir, fmt.Sprintf("server-%d", i+1), true, false, args...))
+	}
+	for _, s := range c.Servers[1:] {
+		s.Args = append(s.Args, "-retry-join", c.Servers[0].SerfAddr())
+	}
+	for _, s := range c.Servers {
+		s.Start()
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.dumpLogs()
+		}
+	})
+	c.WaitForLeader()
+	for i := 0; i < opts.Clients; i++ {
+		c.AddClient(fmt.Sprintf("client-%d", i+1), opts.ClientServers, opts.ClientArgs...)
+	}
+	for _, cl := range c.Clients {
+		c.WaitForNodeStatus(cl.NodeID(), "ready")
+	}
+	return c
+}
+
+// AddClient starts one more client.
+func (c *Cluster) AddClient(name string, pick func([]*Agent) []*Agent, args ...string) *Agent {
+	servers := c.Servers
+	if pick != nil {
+		servers = pick(servers)
+	}
+	var addrs []string
+	for _, s := range servers {
+		addrs = append(addrs, s.RPCAddr())
+	}
+	args = append([]string{"-servers", strings.Join(addrs, ",")}, args...)
+	cl := NewAgent(c.t, c.Dir, name, false, true, args...)
+	cl.Start()
+	c.Clients = append(c.Clients, cl)
+	return cl
+}
+
+// NodeID is a client's node ID, read from its data dir once it exists.
+func (a *Agent) NodeID() string {
+	a.t.Helper()
+	var id string
+	testutil.WaitForResult(a.t, 30*time.Second, func() error {
+		buf, err := os.ReadFile(filepath.Join(a.DataDir, "client", "client-id"))
+		if err != nil {
+			return err
+		}
+		id = strings.TrimSpace(string(buf))
+		return nil
+	})
+	return id
+}
+
+// Leader returns the server agent that all running servers agree leads.
+func (c *Cluster) Leader() *Agent {
+	c.t.Helper()
+	var leader string
+	for _, s := range c.Running() {
+		l, err := s.API().Status().Leader()
+		if err != nil || l == "" {
+			return nil
+		}
+		if leader != "" && l != leader {
+			return nil
+		}
+		leader = l
+	}
+	for _, s := range c.Servers {
+		if s.RPCAddr() == leader && s.Running() {
+			return s
+		}
+	}
+	return nil
+}
+
+// Running returns the servers whose process is up.
+func (c *Cluster) Running() []*Agent {
+	var out []*Agent
+	for _, s := range c.Servers {
+		if s.Running() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// WaitForLeader waits until the running servers agree on a running leader.
+func (c *Cluster) WaitForLeader() *Agent {
+	c.t.Helper()
+	var leader *Agent
+	testutil.WaitForResult(c.t, 60*time.Second, func() error {
+		if leader = c.Leader(); leader == nil {
+			return errors.New("no agreed leader among running servers")
+		}
+		return nil
+	})
+	return leader
+}
+
+// WaitForNodeStatus waits until the cluster reports the node with status.
+func (c *Cluster) WaitForNodeStatus(nodeID, status string) *api.Node {
+	c.t.Helper()
+	var node *api.Node
+	testutil.WaitForResult(c.t, 60*time.Second, func() error {
+		srv := c.Running()
+		if len(srv) == 0 {
+			return errors.New("no server running")
+		}
+		n, _, err := srv[0].API().Nodes().Info(nodeID, nil)
+		if err != nil {
+			return err
+		}
+		if n.Status != status {
+			return fmt.Errorf("node %s is %s, want %s", nodeID, n.Status, status)
+		}
+		node = n
+		return nil
+	})
+	return node
+}
+
+// dumpLogs writes the tail of every agent's log to the test log.
+func (c *Cluster) dumpLogs() {
+	for _, a := range append(append([]*Agent{}, c.Servers...), c.Clients...) {
+		lines := strings.Split(a.Log(), "\n")
+		if len(lines) > 60 {
+			lines = lines[len(lines)-60:]
+		}
+		c.t.Logf("---- %s (last lines) ----\n%s", a.Name, strings.Join(lines, "\n"))
+	}
+}
+
+// WriteConfig writes an HCL file into the cluster dir and returns its path.
+func WriteConfig(t testing.TB, dir, name, hcl string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Grep counts lines of the agent's log containing s.
+func (a *Agent) Grep(s string) int {
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(a.Log()))
+	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), s) {
+			n++
+		}
+	}
+	return n
+}
+
+// PortFree tells whether a loopback TCP port can be bound.
+func PortFree(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
