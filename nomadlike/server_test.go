@@ -277,3 +277,28 @@ func TestServer_RestartKeepsStateAndNeverRebootstraps(t *testing.T) {
 		}
 	}
 }
+
+func TestServer_NewServerJoinsAsVoter(t *testing.T) {
+	servers := testCluster(t, 3, nil)
+	leader := WaitForLeader(t, servers...)
+	// A fourth server, not bootstrapping, is added by the leader once it
+	// joins the gossip pool, and receives the existing state.
+	node := testNode()
+	register(t, leader, node)
+	s4, _ := TestServer(t, func(c *Config) { c.BootstrapExpect = 0 })
+	TestJoin(t, servers[0], s4)
+	WaitForVoters(t, leader, 4)
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		var out structs.SingleNodeResponse
+		err := s4.RPC("Node.GetNode", &structs.NodeSpecificRequest{NodeID: node.ID, QueryOptions: structs.QueryOptions{AllowStale: true}}, &out)
+		if err != nil || out.Node == nil {
+			return fmt.Errorf("new server has no node yet: %v", err)
+		}
+		return nil
+	})
+	// A server that refuses to bootstrap with a mismatched expect never
+	// forms a second cluster.
+	if s4.IsLeader() && leader.IsLeader() {
+		t.Fatal("two leaders")
+	}
+}
