@@ -1,0 +1,94 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	nomadapi "github.com/hashicorp/nomad/api"
+
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
+)
+
+// TestNomadAPIClient drives the agent with Nomad's own Go client package:
+// existing Nomad tooling must decode every answer unchanged.
+func TestNomadAPIClient(t *testing.T) {
+	a := TestAgent(t, func(c *Config) { c.Client.Meta = map[string]string{"env": "prod"} })
+	WaitForAgentLeader(t, a)
+	cfg := nomadapi.DefaultConfig()
+	cfg.Address = a.URL()
+	c, err := nomadapi.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag := c.Agent()
+
+	members, err := ag.Members()
+	if err != nil || len(members.Members) != 1 || members.Members[0].Name != *a.config.NodeName+".global" ||
+		members.Members[0].Status != "alive" || members.Members[0].Tags["port"] == "" {
+		t.Fatalf("members: %+v %v", members, err)
+	}
+	self, err := ag.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Member.Name != *a.config.NodeName+".global" || self.Stats["nomad"]["leader_addr"] != a.server.RPCAddr() {
+		t.Fatalf("self: %+v", self)
+	}
+	if dc, err := ag.Datacenter(); err != nil || dc != "dc1" {
+		t.Fatalf("datacenter %q %v", dc, err)
+	}
+	if region, err := ag.Region(); err != nil || region != "global" {
+		t.Fatalf("region %q %v", region, err)
+	}
+	servers, err := ag.Servers()
+	if err != nil || len(servers) != 1 || servers[0] != a.server.RPCAddr() {
+		t.Fatalf("servers %v %v", servers, err)
+	}
+	if err := ag.SetServers([]string{a.server.RPCAddr()}); err != nil {
+		t.Fatalf("set servers: %v", err)
+	}
+	health, err := ag.Health()
+	if err != nil || !health.Server.Ok || !health.Client.Ok {
+		t.Fatalf("health %+v %v", health, err)
+	}
+	if n, err := ag.Join("127.0.0.1:1"); err == nil || n != 0 || !strings.Contains(err.Error(), "failed joining") {
+		t.Fatalf("join nowhere: %d %v", n, err)
+	}
+	var ure nomadapi.UnexpectedResponseError
+	if err := ag.ForceLeave("ghost"); !errors.As(err, &ure) || ure.StatusCode() != 400 {
+		t.Fatalf("force-leave unknown: %v", err)
+	}
+
+	leader, err := c.Status().Leader()
+	if err != nil || leader != a.server.RPCAddr() {
+		t.Fatalf("leader %q %v", leader, err)
+	}
+	peers, err := c.Status().Peers()
+	if err != nil || len(peers) != 1 || peers[0] != leader {
+		t.Fatalf("peers %v %v", peers, err)
+	}
+	raftCfg, err := c.Operator().RaftGetConfiguration(nil)
+	if err != nil || len(raftCfg.Servers) != 1 || !raftCfg.Servers[0].Leader || raftCfg.Servers[0].Address != leader {
+		t.Fatalf("raft configuration %+v %v", raftCfg, err)
+	}
+
+	var stubs []*nomadapi.NodeListStub
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		var err error
+		stubs, _, err = c.Nodes().List(nil)
+		if err == nil && len(stubs) != 1 {
+			err = fmt.Errorf("%d nodes", len(stubs))
+		}
+		return err
+	})
+	if stubs[0].Status != "ready" || stubs[0].ID != a.client.NodeID() {
+		t.Fatalf("node stub %+v", stubs[0])
+	}
+	node, meta, err := c.Nodes().Info(stubs[0].ID, nil)
+	if err != nil || node.Meta["env"] != "prod" || node.Attributes["collector.os"] == "" || meta.LastIndex == 0 {
+		t.Fatalf("node %+v %+v %v", node, meta, err)
+	}
+}
