@@ -4,7 +4,11 @@ package testutil
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,35 +20,52 @@ var (
 )
 
 // FreePorts returns n distinct loopback ports that are free for both TCP and
-// UDP right now and have not been handed out before in this process. Ports
-// 4646-4648 (used by `make dev`) are never returned.
+// UDP right now and have not been handed out before in this process. They
+// are drawn below the kernel's ephemeral range, so an outgoing connection
+// cannot take one between this call and the bind. Ports 4646-4648 (used by
+// `make dev`) are never returned.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
+	lo, hi := 10000, ephemeralLow()
 	var out []int
 	for attempts := 0; len(out) < n; attempts++ {
-		if attempts > 1000 {
+		if attempts > 10000 {
 			t.Fatalf("could not find %d free ports", n)
 		}
-		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.1")})
+		port := lo + rand.IntN(hi-lo)
+		if given[port] || (port >= 4646 && port <= 4648) {
+			continue
+		}
+		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
 		if err != nil {
 			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
 		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
 		l.Close()
 		if err != nil {
 			continue
 		}
 		u.Close()
-		if given[port] || (port >= 4646 && port <= 4648) {
-			continue
-		}
 		given[port] = true
 		out = append(out, port)
 	}
 	return out
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (32768
+// when it cannot be read).
+func ephemeralLow() int {
+	buf, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(buf)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 11000 {
+				return v
+			}
+		}
+	}
+	return 32768
 }
 
 // WaitForResult polls fn every 20 ms until it returns nil or timeout
