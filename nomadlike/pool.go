@@ -64,15 +64,41 @@ func NewConnPool() *ConnPool {
 	return &ConnPool{sessions: map[string]*yamux.Session{}}
 }
 
+// session returns the pooled session to addr, dialling one if needed. The
+// dial happens outside the lock so a slow server does not hold up calls to
+// the others.
 func (p *ConnPool) session(addr string) (*yamux.Session, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.shutdown {
+		p.mu.Unlock()
 		return nil, &DialError{Err: net.ErrClosed}
 	}
 	if s, ok := p.sessions[addr]; ok && !s.IsClosed() {
+		p.mu.Unlock()
 		return s, nil
 	}
+	p.mu.Unlock()
+
+	s, err := dialSession(addr)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shutdown {
+		s.Close()
+		return nil, &DialError{Err: net.ErrClosed}
+	}
+	if existing, ok := p.sessions[addr]; ok && !existing.IsClosed() {
+		// Another caller dialled first: use theirs.
+		s.Close()
+		return existing, nil
+	}
+	p.sessions[addr] = s
+	return s, nil
+}
+
+func dialSession(addr string) (*yamux.Session, error) {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, &DialError{Err: err}
@@ -94,7 +120,6 @@ func (p *ConnPool) session(addr string) (*yamux.Session, error) {
 		conn.Close()
 		return nil, &DialError{Err: err}
 	}
-	p.sessions[addr] = s
 	return s, nil
 }
 
