@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -209,6 +210,7 @@ func (a *Agent) setupClient() error {
 	if a.server != nil {
 		// A client beside a server talks to it in memory and lists it.
 		cc.RPCHandler = a.server
+		cc.Servers = slices.DeleteFunc(slices.Clone(cc.Servers), func(s string) bool { return s == a.server.RPCAddr() })
 		cc.Servers = append([]string{a.server.RPCAddr()}, cc.Servers...)
 	}
 	cl, err := client.NewClient(cc)

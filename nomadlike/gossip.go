@@ -292,6 +292,10 @@ func (s *Server) Join(addrs []string) (int, error) {
 // memberEvent reacts to a change of the gossip pool.
 func (s *Server) memberEvent() {
 	s.triggerReconcile()
+	select {
+	case s.snapshotCh <- struct{}{}:
+	default:
+	}
 }
 
 func (s *Server) triggerReconcile() {

@@ -30,7 +30,9 @@ func (op *Operator) RaftGetConfiguration(args *structs.GenericRequest, reply *st
 		}
 	}
 	_, leaderID := op.srv.raft.LeaderWithID()
-	reply.Index = f.Index()
+	// raft (v1.7) does not report the configuration's own index; the
+	// applied index says as of when the configuration was read.
+	reply.Index = op.srv.raft.AppliedIndex()
 	reply.Servers = []*structs.RaftServer{}
 	for _, srv := range f.Configuration().Servers {
 		name := names[string(srv.ID)]

@@ -48,6 +48,8 @@ type Server struct {
 	broadcasts *memberlist.TransmitLimitedQueue
 	// reconcileCh wakes the leader loop on membership changes.
 	reconcileCh chan struct{}
+	// snapshotCh wakes the gossip snapshot writer.
+	snapshotCh chan struct{}
 	// bootstrapLock serialises bootstrap attempts; bootstrapped is set
 	// once raft has a configuration (bootstrapped here or joined).
 	bootstrapLock sync.Mutex
@@ -82,6 +84,7 @@ func NewServer(config *Config) (*Server, error) {
 		rpcServer:   rpc.NewServer(),
 		connPool:    NewConnPool(),
 		reconcileCh: make(chan struct{}, 1),
+		snapshotCh:  make(chan struct{}, 1),
 		shutdownCh:  make(chan struct{}),
 	}
 	s.heartbeats = newHeartbeats(s)
@@ -108,10 +111,12 @@ func NewServer(config *Config) (*Server, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("gossip setup failed: %w", err)
 	}
-	s.wg.Add(3)
+	s.wg.Add(5)
 	go func() { defer s.wg.Done(); s.monitorLeadership() }()
 	go func() { defer s.wg.Done(); s.maintainMembers() }()
 	go func() { defer s.wg.Done(); s.bootstrapLoop() }()
+	go func() { defer s.wg.Done(); s.writeGossipSnapshot() }()
+	go func() { defer s.wg.Done(); s.rejoinFromSnapshot() }()
 	s.logger.Info("server started", "name", config.NodeName, "id", config.NodeID,
 		"rpc", config.RPCAdvertise.String(), "bootstrap_expect", config.BootstrapExpect)
 	return s, nil

@@ -358,14 +358,21 @@ func TestCluster_ForceLeaveFailedServer(t *testing.T) {
 		}
 		return nil
 	})
-	m, err := leader.API().Agent().Members()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mem := range m.Members {
-		if mem.Name == memberName && mem.Status != "left" {
-			t.Fatalf("force-left member is %s", mem.Status)
-		}
+	// Every server ends up listing it as left (a server that had not yet
+	// seen it fail lists it as leaving until its own detector agrees).
+	for _, s := range []*Agent{leader, other} {
+		testutil.WaitForResult(t, 30*time.Second, func() error {
+			m, err := s.API().Agent().Members()
+			if err != nil {
+				return err
+			}
+			for _, mem := range m.Members {
+				if mem.Name == memberName && mem.Status != "left" {
+					return fmt.Errorf("%s lists the force-left member as %s", s.Name, mem.Status)
+				}
+			}
+			return nil
+		})
 	}
 }
 
@@ -392,4 +399,29 @@ func TestCluster_GracefulLeaveRemovesServer(t *testing.T) {
 	if !strings.Contains(leaving.Log(), "Gracefully leaving") {
 		t.Fatal("server did not leave gracefully")
 	}
+}
+
+// The seed server has no join addresses: restarted at once (before the
+// others notice it died) it must still find them, from its data dir.
+func TestCluster_SeedRestartsAndRejoins(t *testing.T) {
+	c := New(t, Options{Servers: 3, ServerArgs: serverArgs(t, "")})
+	seed := c.Servers[0]
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		if n := alive(t, seed); n != 3 {
+			return fmt.Errorf("seed sees %d alive", n)
+		}
+		return nil
+	})
+	seed.Kill()
+	seed.Start()
+	testutil.WaitForResult(t, 15*time.Second, func() error {
+		if n := alive(t, seed); n != 3 {
+			return fmt.Errorf("restarted seed sees %d alive members", n)
+		}
+		return nil
+	})
+	if seed.Grep("rejoined gossip pool from snapshot") != 1 {
+		t.Fatal("seed did not rejoin from its gossip snapshot")
+	}
+	c.WaitForLeader()
 }
