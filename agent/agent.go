@@ -34,6 +34,8 @@ type Agent struct {
 	advertise struct{ http, rpc, serf string }
 	// devDataDir is removed at shutdown.
 	devDataDir string
+	// tokens caches tokens resolved through servers (client-only agents).
+	tokens tokenCache
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -176,6 +178,14 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.MaxHeartbeatsPerSecond = *c.Server.MaxHeartbeatsPerSecond
 	sc.FailoverHeartbeatTTL = mustDuration(c.Server.FailoverHeartbeatTTL)
 	sc.DeadServerCleanupThreshold = mustDuration(c.Server.DeadServerCleanupThreshold)
+	sc.ACLEnabled = *c.ACL.Enabled
+	if *c.Server.Encrypt != "" {
+		key, err := decodeGossipKey(*c.Server.Encrypt)
+		if err != nil {
+			return nil, fmt.Errorf("server.encrypt: %w", err)
+		}
+		sc.MemberlistConfig.SecretKey = key
+	}
 	if c.serverHook != nil {
 		c.serverHook(sc)
 	}
@@ -205,6 +215,7 @@ func (a *Agent) setupClient() error {
 		Meta:       c.Client.Meta,
 		Servers:    c.Client.Servers,
 		HTTPAddr:   a.advertise.http,
+		Token:      *c.Client.Token,
 		Logger:     a.logger,
 	}
 	if a.server != nil {

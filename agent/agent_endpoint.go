@@ -114,13 +114,15 @@ func (a *Agent) selfConfig() map[string]any {
 			"RaftSnapshotThreshold":      *c.Server.RaftSnapshotThreshold,
 			"RaftSnapshotInterval":       *c.Server.RaftSnapshotInterval,
 			"RaftTrailingLogs":           *c.Server.RaftTrailingLogs,
+			"EncryptKey":                 redact(*c.Server.Encrypt),
 		},
 		"Client": map[string]any{
 			"Enabled": *c.Client.Enabled,
 			"Servers": nonNil(c.Client.Servers),
 			"Meta":    c.Client.Meta,
+			"Token":   redact(*c.Client.Token),
 		},
-		"ACL": map[string]any{"Enabled": false},
+		"ACL": map[string]any{"Enabled": *c.ACL.Enabled},
 		"Version": map[string]string{
 			"Version":           structs.Version,
 			"VersionPrerelease": structs.VersionPrerelease,
@@ -274,4 +276,12 @@ func (s *HTTPServer) AgentHealthRequest(resp http.ResponseWriter, req *http.Requ
 		return nil, &bodyError{code: http.StatusInternalServerError, body: out}
 	}
 	return out, nil
+}
+
+// redact hides a secret in /v1/agent/self, as Nomad shows "<redacted>".
+func redact(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "<redacted>"
 }

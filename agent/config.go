@@ -1,12 +1,15 @@
 package agent
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +54,9 @@ type Config struct {
 	AdvertiseAddrs *Addresses    `hcl:"advertise,block"`
 	Server         *ServerConfig `hcl:"server,block"`
 	Client         *ClientConfig `hcl:"client,block"`
+	ACL            *ACLConfig    `hcl:"acl,block"`
+	// RateLimits limit requests per token and API family.
+	RateLimits []*RateLimitConfig `hcl:"rate_limit,block"`
 
 	// DevMode is set by -dev only.
 	DevMode bool
@@ -100,6 +106,10 @@ type ServerConfig struct {
 	RaftSnapshotThreshold *int    `hcl:"raft_snapshot_threshold,optional"`
 	RaftSnapshotInterval  *string `hcl:"raft_snapshot_interval,optional"`
 	RaftTrailingLogs      *int    `hcl:"raft_trailing_logs,optional"`
+	// Encrypt is the gossip encryption key: base64 of 16, 24 or 32
+	// bytes (`nomadlike operator gossip keygen`). Servers without the
+	// same key cannot join the pool.
+	Encrypt *string `hcl:"encrypt,optional"`
 }
 
 // ClientConfig is the client{} block.
@@ -108,6 +118,23 @@ type ClientConfig struct {
 	// Servers are RPC addresses (host:port) of servers to register with.
 	Servers []string          `hcl:"servers,optional"`
 	Meta    map[string]string `hcl:"meta,optional"`
+	// Token is the ACL secret the client registers and heartbeats
+	// with; with ACLs on it needs node:write.
+	Token *string `hcl:"token,optional"`
+}
+
+// ACLConfig is the acl{} block.
+type ACLConfig struct {
+	Enabled *bool `hcl:"enabled,optional"`
+}
+
+// RateLimitConfig is one rate_limit "<family>" {} block: each token (or
+// anonymous caller) gets a bucket of Burst requests refilled at
+// RequestsPerSecond, for that API family.
+type RateLimitConfig struct {
+	Family            string   `hcl:"family,label"`
+	RequestsPerSecond *float64 `hcl:"requests_per_second,optional"`
+	Burst             *int     `hcl:"burst,optional"`
 }
 
 // LoadConfigFile reads one HCL file, or every *.hcl file of a directory in
@@ -299,8 +326,10 @@ func DefaultConfig() *Config {
 			RaftSnapshotThreshold:      ptr(8192),
 			RaftSnapshotInterval:       ptr("120s"),
 			RaftTrailingLogs:           ptr(10240),
+			Encrypt:                    ptr(""),
 		},
-		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}},
+		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr("")},
+		ACL:    &ACLConfig{Enabled: ptr(false)},
 	}
 }
 
@@ -448,6 +477,27 @@ func (c *Config) Validate() error {
 			add("client.meta: key %q must be non-empty without spaces or '='", k)
 		}
 	}
+	if *s.Encrypt != "" {
+		if _, err := decodeGossipKey(*s.Encrypt); err != nil {
+			add("server.encrypt: %v", err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, rl := range c.RateLimits {
+		if _, ok := familyNames[rl.Family]; !ok {
+			add("rate_limit %q: unknown API family (want one of %s)", rl.Family, strings.Join(slices.Sorted(maps.Keys(familyNames)), ", "))
+		}
+		if seen[rl.Family] {
+			add("rate_limit %q: declared twice", rl.Family)
+		}
+		seen[rl.Family] = true
+		if rl.RequestsPerSecond == nil || *rl.RequestsPerSecond <= 0 {
+			add("rate_limit %q.requests_per_second: must be set and positive", rl.Family)
+		}
+		if rl.Burst != nil && *rl.Burst < 1 {
+			add("rate_limit %q.burst: must be 1 or more", rl.Family)
+		}
+	}
 	if len(errs) > 0 {
 		sort.Strings(errs)
 		return errors.New(strings.Join(errs, "\n"))
@@ -512,4 +562,17 @@ func splitHostPortDefault(addr string, def int) (string, int, error) {
 		return "", 0, fmt.Errorf("%q: invalid port", addr)
 	}
 	return host, port, nil
+}
+
+// decodeGossipKey decodes a base64 AES key of 16, 24 or 32 bytes.
+func decodeGossipKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("not base64: %v", err)
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return key, nil
+	}
+	return nil, fmt.Errorf("key is %d bytes; want 16, 24 or 32 (use `nomadlike operator gossip keygen`)", len(key))
 }

@@ -19,6 +19,7 @@ func CommandConfig(args []string, out io.Writer) (flags *Config, configPaths []s
 		AdvertiseAddrs: &Addresses{},
 		Server:         &ServerConfig{},
 		Client:         &ClientConfig{},
+		ACL:            &ACLConfig{},
 	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -49,6 +50,9 @@ func CommandConfig(args []string, out io.Writer) (flags *Config, configPaths []s
 	fs.Var(intPtr{&c.Ports.Serf}, "serf-port", "")
 	fs.Var(boolPtr{&c.LeaveOnInt}, "leave-on-interrupt", "")
 	fs.Var(boolPtr{&c.LeaveOnTerm}, "leave-on-terminate", "")
+	fs.Var(boolPtr{&c.ACL.Enabled}, "acl-enabled", "")
+	fs.Var(stringPtr{&c.Client.Token}, "token", "")
+	fs.Var(stringPtr{&c.Server.Encrypt}, "encrypt", "")
 	fs.Usage = func() {}
 
 	if err := fs.Parse(args); err != nil {

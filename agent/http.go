@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -27,16 +28,21 @@ const (
 	familyNomad family = iota
 )
 
+// familyNames are the names rate_limit blocks use.
+var familyNames = map[string]family{"nomad": familyNomad}
+
 // handlerFn is every handler's shape: it returns the object to encode (nil
 // for an empty 200) or an error for the family's error encoder.
 type handlerFn func(resp http.ResponseWriter, req *http.Request) (any, error)
 
 // route is one registered path. The table of routes is the single place
-// that says which family (and, with ACLs, which capability) a path has.
+// that says which family a path belongs to and what each method needs of
+// the caller's token.
 type route struct {
 	pattern string
 	family  family
 	handler handlerFn
+	needs   needs
 }
 
 // HTTPServer serves the agent's HTTP API.
@@ -47,6 +53,8 @@ type HTTPServer struct {
 	routes   []route
 	listener net.Listener
 	srv      *http.Server
+	// limiters rate-limit the families that are configured for it.
+	limiters map[family]*rateLimiter
 }
 
 // NewHTTPServer binds the HTTP port and starts serving.
@@ -61,6 +69,16 @@ func NewHTTPServer(a *Agent) (*HTTPServer, error) {
 		logger:   a.logger.Named("http"),
 		mux:      http.NewServeMux(),
 		listener: ln,
+	}
+	s.limiters = map[family]*rateLimiter{}
+	for _, rl := range a.config.RateLimits {
+		if f, ok := familyNames[rl.Family]; ok {
+			burst := int(*rl.RequestsPerSecond)
+			if rl.Burst != nil {
+				burst = *rl.Burst
+			}
+			s.limiters[f] = newRateLimiter(*rl.RequestsPerSecond, max(burst, 1))
+		}
 	}
 	s.registerHandlers()
 	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
@@ -77,25 +95,40 @@ func (s *HTTPServer) Shutdown() {
 	s.srv.Close()
 }
 
-// registerHandlers is the route table.
+// registerHandlers is the route table: path, family, handler, and what
+// each method needs (the ACL column of the Nomad agent API docs).
 func (s *HTTPServer) registerHandlers() {
-	s.handle("/v1/agent/members", familyNomad, s.AgentMembersRequest)
-	s.handle("/v1/agent/self", familyNomad, s.AgentSelfRequest)
-	s.handle("/v1/agent/servers", familyNomad, s.AgentServersRequest)
-	s.handle("/v1/agent/join", familyNomad, s.AgentJoinRequest)
-	s.handle("/v1/agent/force-leave", familyNomad, s.AgentForceLeaveRequest)
-	s.handle("/v1/agent/health", familyNomad, s.AgentHealthRequest)
-	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest)
-	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest)
-	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration)
-	s.handle("/v1/operator/raft/peer", familyNomad, s.OperatorRaftPeer)
-	s.handle("/v1/nodes", familyNomad, s.NodesRequest)
-	s.handle("/v1/node/{id}", familyNomad, s.NodeSpecificRequest)
+	agentServers := needs{"GET": capability(acl.AgentRead), "PUT": capability(acl.AgentWrite), "POST": capability(acl.AgentWrite)}
+	write := func(n need) needs { return needs{"PUT": n, "POST": n} }
+
+	s.handle("/v1/agent/members", familyNomad, s.AgentMembersRequest, get(capability(acl.NodeRead)))
+	s.handle("/v1/agent/self", familyNomad, s.AgentSelfRequest, get(capability(acl.AgentRead)))
+	s.handle("/v1/agent/servers", familyNomad, s.AgentServersRequest, agentServers)
+	s.handle("/v1/agent/join", familyNomad, s.AgentJoinRequest, write(none))
+	s.handle("/v1/agent/force-leave", familyNomad, s.AgentForceLeaveRequest, write(capability(acl.AgentWrite)))
+	s.handle("/v1/agent/health", familyNomad, s.AgentHealthRequest, get(none))
+	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest, get(capability(acl.OperatorRead)))
+	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(capability(acl.OperatorRead)))
+	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration, get(capability(acl.OperatorRead)))
+	s.handle("/v1/operator/raft/peer", familyNomad, s.OperatorRaftPeer, needs{"DELETE": capability(acl.OperatorWrite)})
+	s.handle("/v1/nodes", familyNomad, s.NodesRequest, get(capability(acl.NodeRead)))
+	s.handle("/v1/node/{id}", familyNomad, s.NodeSpecificRequest, get(capability(acl.NodeRead)))
+
+	s.handle("/v1/acl/bootstrap", familyNomad, s.ACLBootstrapRequest, write(none))
+	s.handle("/v1/acl/policies", familyNomad, s.ACLPoliciesRequest, get(management))
+	s.handle("/v1/acl/policy/{name}", familyNomad, s.ACLPolicySpecificRequest,
+		needs{"GET": management, "PUT": management, "POST": management, "DELETE": management})
+	s.handle("/v1/acl/tokens", familyNomad, s.ACLTokensRequest, get(management))
+	s.handle("/v1/acl/token", familyNomad, s.ACLTokenCreateRequest, write(management))
+	s.handle("/v1/acl/token/self", familyNomad, s.ACLTokenSelfRequest, get(anyToken))
+	s.handle("/v1/acl/token/{accessor}", familyNomad, s.ACLTokenSpecificRequest,
+		needs{"GET": management, "PUT": management, "POST": management, "DELETE": management})
+
 	s.mux.Handle("/", s.wrap(route{pattern: "/", family: familyNomad, handler: notFound}))
 }
 
-func (s *HTTPServer) handle(pattern string, f family, h handlerFn) {
-	r := route{pattern: pattern, family: f, handler: h}
+func (s *HTTPServer) handle(pattern string, f family, h handlerFn, n needs) {
+	r := route{pattern: pattern, family: f, handler: h, needs: n}
 	s.routes = append(s.routes, r)
 	s.mux.Handle(pattern, s.wrap(r))
 }
@@ -112,7 +145,11 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 		reqID := requestID(req)
 		resp.Header().Set("X-Request-Id", reqID)
 
-		obj, err := s.authorize(req, r)
+		var obj any
+		err := s.limit(resp, req, r.family)
+		if err == nil {
+			err = s.authorize(req, r)
+		}
 		if err == nil {
 			obj, err = r.handler(resp, req)
 		}
@@ -143,12 +180,6 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 		}
 		log("request complete", args...)
 	})
-}
-
-// authorize is where token resolution and the route's capability check
-// will run (ACL issue). Today every request is allowed.
-func (s *HTTPServer) authorize(req *http.Request, r route) (any, error) {
-	return nil, nil
 }
 
 // requestID keeps a caller's sane X-Request-Id and otherwise makes one.
@@ -273,6 +304,11 @@ func (s *HTTPServer) parseWriteRequest(req *http.Request, w *structs.WriteReques
 		w.Region = *s.agent.config.Region
 	}
 	w.AuthToken = tokenFromRequest(req)
+}
+
+// setIndex writes a write's raft index.
+func setIndex(resp http.ResponseWriter, index uint64) {
+	resp.Header().Set("X-Nomad-Index", strconv.FormatUint(index, 10))
 }
 
 // setMeta writes the blocking-query headers.

@@ -44,6 +44,48 @@ func runCLI(args []string, ui cli.Ui, helpOut, errOut io.Writer) int {
 func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 	meta := Meta{Ui: ui}
 	return map[string]cli.CommandFactory{
+		"acl": func() (cli.Command, error) {
+			return &ACLCommand{Meta: meta}, nil
+		},
+		"acl bootstrap": func() (cli.Command, error) {
+			return &ACLBootstrapCommand{Meta: meta}, nil
+		},
+		"acl policy": func() (cli.Command, error) {
+			return &ACLPolicyCommand{Meta: meta}, nil
+		},
+		"acl policy apply": func() (cli.Command, error) {
+			return &ACLPolicyApplyCommand{Meta: meta}, nil
+		},
+		"acl policy delete": func() (cli.Command, error) {
+			return &ACLPolicyDeleteCommand{Meta: meta}, nil
+		},
+		"acl policy info": func() (cli.Command, error) {
+			return &ACLPolicyInfoCommand{Meta: meta}, nil
+		},
+		"acl policy list": func() (cli.Command, error) {
+			return &ACLPolicyListCommand{Meta: meta}, nil
+		},
+		"acl token": func() (cli.Command, error) {
+			return &ACLTokenCommand{Meta: meta}, nil
+		},
+		"acl token create": func() (cli.Command, error) {
+			return &ACLTokenCreateCommand{Meta: meta}, nil
+		},
+		"acl token delete": func() (cli.Command, error) {
+			return &ACLTokenDeleteCommand{Meta: meta}, nil
+		},
+		"acl token info": func() (cli.Command, error) {
+			return &ACLTokenInfoCommand{Meta: meta}, nil
+		},
+		"acl token list": func() (cli.Command, error) {
+			return &ACLTokenListCommand{Meta: meta}, nil
+		},
+		"acl token self": func() (cli.Command, error) {
+			return &ACLTokenSelfCommand{Meta: meta}, nil
+		},
+		"acl token update": func() (cli.Command, error) {
+			return &ACLTokenUpdateCommand{Meta: meta}, nil
+		},
 		"agent": func() (cli.Command, error) {
 			return NewAgentCommand(ui), nil
 		},
@@ -58,6 +100,12 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		},
 		"operator": func() (cli.Command, error) {
 			return &OperatorCommand{Meta: meta}, nil
+		},
+		"operator gossip": func() (cli.Command, error) {
+			return &OperatorGossipCommand{Meta: meta}, nil
+		},
+		"operator gossip keygen": func() (cli.Command, error) {
+			return &OperatorGossipKeygenCommand{Meta: meta}, nil
 		},
 		"operator raft": func() (cli.Command, error) {
 			return &OperatorRaftCommand{Meta: meta}, nil

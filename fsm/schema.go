@@ -1,15 +1,23 @@
 package fsm
 
 import (
+	"crypto/sha256"
 	"fmt"
 
 	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/structs"
 )
 
 // Table names.
 const (
-	tableIndex = "index"
-	tableNodes = "nodes"
+	tableIndex       = "index"
+	tableNodes       = "nodes"
+	tableACLPolicies = "acl_policy"
+	tableACLTokens   = "acl_token"
+	// indexACLBootstrap is the index-table key that records the raft
+	// index of the ACL bootstrap.
+	indexACLBootstrap = "acl_token_bootstrap"
 )
 
 // schemaFuncs lists one function per table; stateStoreSchema assembles
@@ -17,6 +25,8 @@ const (
 var schemaFuncs = []func() *memdb.TableSchema{
 	indexTableSchema,
 	nodeTableSchema,
+	aclPolicyTableSchema,
+	aclTokenTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {
@@ -62,4 +72,50 @@ func nodeTableSchema() *memdb.TableSchema {
 			},
 		},
 	}
+}
+
+func aclPolicyTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableACLPolicies,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		},
+	}
+}
+
+func aclTokenTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableACLTokens,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":     {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "AccessorID"}},
+			"secret": {Name: "secret", Unique: true, Indexer: secretIndexer{}},
+		},
+	}
+}
+
+// secretIndexer indexes tokens by the SHA-256 of their secret, so that
+// looking a secret up walks the tree by hash: the time a lookup takes says
+// nothing about how much of a real secret a guess shares. The caller then
+// compares the secret itself in constant time.
+type secretIndexer struct{}
+
+func (secretIndexer) FromObject(obj any) (bool, []byte, error) {
+	t, ok := obj.(*structs.ACLToken)
+	if !ok {
+		return false, nil, fmt.Errorf("secret index: %T is not a token", obj)
+	}
+	sum := sha256.Sum256([]byte(t.SecretID))
+	return true, sum[:], nil
+}
+
+func (secretIndexer) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("secret index: want one argument, got %d", len(args))
+	}
+	secret, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("secret index: argument must be a string: %#v", args[0])
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:], nil
 }

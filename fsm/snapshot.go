@@ -18,8 +18,10 @@ import (
 type SnapshotType uint8
 
 const (
-	snapshotIndex SnapshotType = 0
-	snapshotNode  SnapshotType = 1
+	snapshotIndex     SnapshotType = 0
+	snapshotNode      SnapshotType = 1
+	snapshotACLPolicy SnapshotType = 2
+	snapshotACLToken  SnapshotType = 3
 )
 
 // snapshotHeader opens every snapshot.
@@ -34,24 +36,30 @@ const snapshotVersion = 1
 type persister func(s *StateStore, enc *codec.Encoder) error
 
 // persisters run in this order; restore accepts records in any order.
-var persisters = []persister{persistIndexes, persistNodes}
+var persisters = []persister{
+	persistTable(tableIndex, snapshotIndex),
+	persistTable(tableNodes, snapshotNode),
+	persistTable(tableACLPolicies, snapshotACLPolicy),
+	persistTable(tableACLTokens, snapshotACLToken),
+}
 
 // restorers map a record type to the function that loads it.
 var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error{
-	snapshotIndex: func(r *StateRestore, dec *codec.Decoder) error {
-		var idx IndexEntry
-		if err := dec.Decode(&idx); err != nil {
+	snapshotIndex:     restorer((*StateRestore).IndexRestore),
+	snapshotNode:      restorer((*StateRestore).NodeRestore),
+	snapshotACLPolicy: restorer((*StateRestore).ACLPolicyRestore),
+	snapshotACLToken:  restorer((*StateRestore).ACLTokenRestore),
+}
+
+// restorer decodes one record of type T and loads it.
+func restorer[T any](load func(*StateRestore, *T) error) func(*StateRestore, *codec.Decoder) error {
+	return func(r *StateRestore, dec *codec.Decoder) error {
+		var v T
+		if err := dec.Decode(&v); err != nil {
 			return err
 		}
-		return r.IndexRestore(&idx)
-	},
-	snapshotNode: func(r *StateRestore, dec *codec.Decoder) error {
-		var node structs.Node
-		if err := dec.Decode(&node); err != nil {
-			return err
-		}
-		return r.NodeRestore(&node)
-	},
+		return load(r, &v)
+	}
 }
 
 type fsmSnapshot struct {
@@ -89,20 +97,15 @@ func writeRecord(enc *codec.Encoder, t SnapshotType, rec any) error {
 	return enc.Encode(rec)
 }
 
-func persistIndexes(s *StateStore, enc *codec.Encoder) error {
-	it, err := s.db.Txn(false).Get(tableIndex, "id")
-	if err != nil {
-		return err
+// persistTable writes every row of table as records of type t.
+func persistTable(table string, t SnapshotType) persister {
+	return func(s *StateStore, enc *codec.Encoder) error {
+		it, err := s.db.Txn(false).Get(table, "id")
+		if err != nil {
+			return err
+		}
+		return persistAll(it, enc, t)
 	}
-	return persistAll(it, enc, snapshotIndex)
-}
-
-func persistNodes(s *StateStore, enc *codec.Encoder) error {
-	it, err := s.db.Txn(false).Get(tableNodes, "id")
-	if err != nil {
-		return err
-	}
-	return persistAll(it, enc, snapshotNode)
 }
 
 func persistAll(it memdb.ResultIterator, enc *codec.Encoder, t SnapshotType) error {

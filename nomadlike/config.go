@@ -90,6 +90,9 @@ type Config struct {
 	// inherits, so clients have time to find it before being marked down.
 	FailoverHeartbeatTTL time.Duration
 
+	// ACLEnabled switches on token checks for every request.
+	ACLEnabled bool
+
 	// Logger is the server's logger; LogOutput receives raft's and
 	// memberlist's own output.
 	Logger hclog.Logger

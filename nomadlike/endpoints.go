@@ -7,6 +7,7 @@ func (s *Server) registerEndpoints() error {
 		"Status":   &Status{srv: s},
 		"Node":     &NodeEndpoint{srv: s},
 		"Operator": &Operator{srv: s},
+		"ACL":      &ACLEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 
 	memdb "github.com/hashicorp/go-memdb"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -20,6 +21,9 @@ type NodeEndpoint struct {
 // Register upserts a node and arms its heartbeat timer.
 func (n *NodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *structs.NodeUpdateResponse) error {
 	if done, err := n.srv.forward("Node.Register", args, args, reply); done {
+		return err
+	}
+	if err := n.srv.authorize(args.AuthToken, acl.NodeWrite); err != nil {
 		return err
 	}
 	if err := args.Node.Validate(); err != nil {
@@ -53,6 +57,9 @@ func (n *NodeEndpoint) Register(args *structs.NodeRegisterRequest, reply *struct
 // writes through raft only when the status changes.
 func (n *NodeEndpoint) UpdateStatus(args *structs.NodeUpdateStatusRequest, reply *structs.NodeUpdateResponse) error {
 	if done, err := n.srv.forward("Node.UpdateStatus", args, args, reply); done {
+		return err
+	}
+	if err := n.srv.authorize(args.AuthToken, acl.NodeWrite); err != nil {
 		return err
 	}
 	if args.NodeID == "" {
@@ -104,6 +111,9 @@ func (n *NodeEndpoint) Deregister(args *structs.NodeDeregisterRequest, reply *st
 	if done, err := n.srv.forward("Node.Deregister", args, args, reply); done {
 		return err
 	}
+	if err := n.srv.authorize(args.AuthToken, acl.NodeWrite); err != nil {
+		return err
+	}
 	if len(args.NodeIDs) == 0 {
 		return structs.NewErrCoded(http.StatusBadRequest, "missing node IDs for deregistration")
 	}
@@ -121,6 +131,9 @@ func (n *NodeEndpoint) Deregister(args *structs.NodeDeregisterRequest, reply *st
 // GetNode returns one node (without its secret); a blocking query.
 func (n *NodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs.SingleNodeResponse) error {
 	if done, err := n.srv.forward("Node.GetNode", args, args, reply); done {
+		return err
+	}
+	if err := n.srv.authorize(args.AuthToken, acl.NodeRead); err != nil {
 		return err
 	}
 	return n.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, state *fsm.StateStore) error {
@@ -142,6 +155,9 @@ func (n *NodeEndpoint) GetNode(args *structs.NodeSpecificRequest, reply *structs
 // List returns node stubs, optionally by ID prefix; a blocking query.
 func (n *NodeEndpoint) List(args *structs.NodeListRequest, reply *structs.NodeListResponse) error {
 	if done, err := n.srv.forward("Node.List", args, args, reply); done {
+		return err
+	}
+	if err := n.srv.authorize(args.AuthToken, acl.NodeRead); err != nil {
 		return err
 	}
 	return n.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, state *fsm.StateStore) error {

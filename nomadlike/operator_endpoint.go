@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -17,6 +18,9 @@ type Operator struct {
 // gossip name and which one leads.
 func (op *Operator) RaftGetConfiguration(args *structs.GenericRequest, reply *structs.RaftConfigurationResponse) error {
 	if done, err := op.srv.forward("Operator.RaftGetConfiguration", args, args, reply); done {
+		return err
+	}
+	if err := op.srv.authorize(args.AuthToken, acl.OperatorRead); err != nil {
 		return err
 	}
 	f := op.srv.raft.GetConfiguration()
@@ -54,6 +58,9 @@ func (op *Operator) RaftGetConfiguration(args *structs.GenericRequest, reply *st
 // RaftRemovePeerByID removes a server from the raft configuration.
 func (op *Operator) RaftRemovePeerByID(args *structs.RaftPeerByIDRequest, reply *struct{}) error {
 	if done, err := op.srv.forward("Operator.RaftRemovePeerByID", args, args, reply); done {
+		return err
+	}
+	if err := op.srv.authorize(args.AuthToken, acl.OperatorWrite); err != nil {
 		return err
 	}
 	if args.ID == "" {

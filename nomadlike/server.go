@@ -56,6 +56,7 @@ type Server struct {
 	bootstrapped  bool
 
 	heartbeats *heartbeats
+	aclCache   aclCache
 
 	// leaderReady is set once this server's leadership is established
 	// (its barrier has applied every earlier entry) and cleared when it is

@@ -21,6 +21,16 @@ const (
 	NodeUpdateStatusRequestType MessageType = 1
 	// NodeDeregisterRequestType deletes nodes (NodeDeregisterRequest).
 	NodeDeregisterRequestType MessageType = 2
+	// ACLPolicyUpsertRequestType upserts ACL policies.
+	ACLPolicyUpsertRequestType MessageType = 3
+	// ACLPolicyDeleteRequestType deletes ACL policies.
+	ACLPolicyDeleteRequestType MessageType = 4
+	// ACLTokenUpsertRequestType upserts ACL tokens.
+	ACLTokenUpsertRequestType MessageType = 5
+	// ACLTokenDeleteRequestType deletes ACL tokens.
+	ACLTokenDeleteRequestType MessageType = 6
+	// ACLTokenBootstrapRequestType mints the first management token.
+	ACLTokenBootstrapRequestType MessageType = 7
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does

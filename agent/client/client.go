@@ -44,6 +44,9 @@ type Config struct {
 	Servers []string
 	// HTTPAddr is the advertised address of the agent's HTTP API.
 	HTTPAddr string
+	// Token is the ACL secret sent with registration and heartbeats; it
+	// needs node:write when ACLs are on. It is never logged.
+	Token string
 	// RPCHandler, when set, is used instead of the network.
 	RPCHandler RPCHandler
 	Logger     hclog.Logger
@@ -238,14 +241,14 @@ func (c *Client) heartbeat() error {
 	if !registered {
 		err = c.RPC("Node.Register", &structs.NodeRegisterRequest{
 			Node:         c.node.Copy(),
-			WriteRequest: structs.WriteRequest{Region: c.config.Region},
+			WriteRequest: structs.WriteRequest{Region: c.config.Region, AuthToken: c.config.Token},
 		}, &resp)
 	} else {
 		err = c.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{
 			NodeID:       c.node.ID,
 			SecretID:     c.node.SecretID,
 			Status:       structs.NodeStatusReady,
-			WriteRequest: structs.WriteRequest{Region: c.config.Region},
+			WriteRequest: structs.WriteRequest{Region: c.config.Region, AuthToken: c.config.Token},
 		}, &resp)
 		if errors.Is(err, structs.ErrUnknownNode) {
 			// The servers lost or garbage-collected us: register again.
