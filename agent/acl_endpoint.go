@@ -188,7 +188,8 @@ func (s *HTTPServer) ACLTokenSpecificRequest(resp http.ResponseWriter, req *http
 		}
 		setMeta(resp, &out.QueryMeta)
 		if out.Token == nil {
-			return nil, structs.ErrTokenNotFound
+			// 404, as Nomad: the caller is authorized, the token is absent.
+			return nil, structs.NewErrCoded(http.StatusNotFound, "ACL token not found")
 		}
 		return out.Token, nil
 	case http.MethodPut, http.MethodPost:

@@ -1,0 +1,294 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// do sends one request with an optional token and JSON body.
+func do(t *testing.T, method, url, token string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		buf, _ := json.Marshal(body)
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Nomad-Token", token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+func aclAgent(t *testing.T, cb func(*Config)) *Agent {
+	a := TestAgent(t, func(c *Config) {
+		c.ACL.Enabled = ptr(true)
+		c.Client.Enabled = ptr(false)
+		if cb != nil {
+			cb(c)
+		}
+	})
+	WaitForAgentLeader(t, a)
+	return a
+}
+
+func bootstrap(t *testing.T, a *Agent) string {
+	t.Helper()
+	code, body := do(t, http.MethodPost, a.URL()+"/v1/acl/bootstrap", "", nil)
+	var tok structs.ACLToken
+	if code != 200 || json.Unmarshal(body, &tok) != nil || tok.SecretID == "" || tok.Type != "management" {
+		t.Fatalf("bootstrap: %d %s", code, body)
+	}
+	return tok.SecretID
+}
+
+// tokenWith creates a policy with rules and a client token carrying it.
+func tokenWith(t *testing.T, a *Agent, mgmt, name, rules string) *structs.ACLToken {
+	t.Helper()
+	code, body := do(t, http.MethodPut, a.URL()+"/v1/acl/policy/"+name, mgmt, &structs.ACLPolicy{Name: name, Rules: rules})
+	if code != 200 {
+		t.Fatalf("policy %s: %d %s", name, code, body)
+	}
+	code, body = do(t, http.MethodPut, a.URL()+"/v1/acl/token", mgmt, &structs.ACLToken{Name: name, Type: "client", Policies: []string{name}})
+	var tok structs.ACLToken
+	if code != 200 || json.Unmarshal(body, &tok) != nil || tok.SecretID == "" {
+		t.Fatalf("token %s: %d %s", name, code, body)
+	}
+	return &tok
+}
+
+// TestACL_EveryRouteDeclaresAndEnforces walks every route registered with
+// the router, every method it serves, and five callers, and checks the
+// status against what the route declares.
+func TestACL_EveryRouteDeclaresAndEnforces(t *testing.T) {
+	a := aclAgent(t, nil)
+	mgmt := bootstrap(t, a)
+
+	tokens := map[string]map[string]string{} // resource -> level -> secret
+	for _, res := range acl.Resources() {
+		tokens[res] = map[string]string{}
+		for _, level := range []string{"read", "write"} {
+			name := res + "-" + level
+			tokens[res][level] = tokenWith(t, a, mgmt, name, fmt.Sprintf("%s { policy = %q }", res, level)).SecretID
+		}
+	}
+
+	routes := a.http.routes
+	if len(routes) < 19 {
+		t.Fatalf("only %d routes registered", len(routes))
+	}
+	for _, r := range routes {
+		if len(r.needs) == 0 {
+			t.Errorf("route %s declares no method and no capability", r.pattern)
+		}
+		path := strings.NewReplacer("{id}", "walk-test", "{name}", "walk-test", "{accessor}", "walk-test").Replace(r.pattern)
+		for method, n := range r.needs {
+			if n.kind == needCapability && !n.cap.Valid() {
+				t.Errorf("%s %s declares invalid capability %v", method, r.pattern, n.cap)
+				continue
+			}
+			res := "agent"
+			if n.kind == needCapability {
+				res = n.cap.Resource
+			}
+			callers := []struct {
+				name, secret string
+				allowed      bool
+				denial       string
+			}{
+				{"no token", "", n.kind == needNone, "Permission denied"},
+				{"unknown token", "8d2c6f3e-0000-4000-8000-00000000dead", n.kind == needNone, "ACL token not found"},
+				{"read", tokens[res]["read"], n.kind == needNone || n.kind == needToken ||
+					(n.kind == needCapability && n.cap.Level == "read"), "Permission denied"},
+				{"write", tokens[res]["write"], n.kind != needManagement, "Permission denied"},
+				{"management", mgmt, true, ""},
+			}
+			for _, c := range callers {
+				var body any
+				if method == http.MethodPut || method == http.MethodPost {
+					body = map[string]any{}
+				}
+				code, out := do(t, method, a.URL()+path, c.secret, body)
+				switch {
+				case c.allowed && code == http.StatusForbidden:
+					t.Errorf("%s %s (%s) with %s token: 403 %s, want allowed", method, path, n, c.name, out)
+				case !c.allowed && (code != http.StatusForbidden || string(out) != c.denial):
+					t.Errorf("%s %s (%s) with %s token: %d %q, want 403 %q", method, path, n, c.name, code, out, c.denial)
+				}
+			}
+		}
+	}
+}
+
+// With ACLs off, nothing is refused for lack of a token.
+func TestACL_DisabledAllowsEverything(t *testing.T) {
+	a := TestAgent(t, func(c *Config) { c.Client.Enabled = ptr(false) })
+	WaitForAgentLeader(t, a)
+	for _, r := range a.http.routes {
+		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x").Replace(r.pattern)
+		for method := range r.needs {
+			var body any
+			if method == http.MethodPut || method == http.MethodPost {
+				body = map[string]any{}
+			}
+			code, out := do(t, method, a.URL()+path, "8d2c6f3e-0000-4000-8000-00000000dead", body)
+			if code == http.StatusForbidden {
+				t.Errorf("%s %s with ACLs off: 403 %s", method, path, out)
+			}
+			if strings.HasPrefix(r.pattern, "/v1/acl/") && (code != 400 || string(out) != "ACL support disabled") {
+				t.Errorf("%s %s with ACLs off: %d %s, want 400 ACL support disabled", method, path, code, out)
+			}
+		}
+	}
+}
+
+func TestACL_TokenLifecycle(t *testing.T) {
+	a := aclAgent(t, nil)
+	mgmt := bootstrap(t, a)
+	u := a.URL()
+
+	// A second bootstrap is refused with the reset index.
+	code, body := do(t, http.MethodPut, u+"/v1/acl/bootstrap", "", nil)
+	if code != 400 || !strings.HasPrefix(string(body), "ACL bootstrap already done (reset index: ") {
+		t.Fatalf("second bootstrap: %d %s", code, body)
+	}
+
+	// Policies are validated.
+	code, body = do(t, http.MethodPut, u+"/v1/acl/policy/bad", mgmt, &structs.ACLPolicy{Rules: `agent { policy = "admin" }`})
+	if code != 400 || !strings.Contains(string(body), "admin") {
+		t.Fatalf("bad policy: %d %s", code, body)
+	}
+	code, body = do(t, http.MethodPut, u+"/v1/acl/token", mgmt, &structs.ACLToken{Type: "client"})
+	if code != 400 {
+		t.Fatalf("client token without policies: %d %s", code, body)
+	}
+
+	ops := tokenWith(t, a, mgmt, "ops", `node { policy = "read" }`)
+	if code, _ := do(t, http.MethodGet, u+"/v1/nodes", ops.SecretID, nil); code != 200 {
+		t.Fatalf("node:read token on /v1/nodes: %d", code)
+	}
+	code, body = do(t, http.MethodGet, u+"/v1/acl/token/self", ops.SecretID, nil)
+	var self structs.ACLToken
+	if code != 200 || json.Unmarshal(body, &self) != nil || self.AccessorID != ops.AccessorID {
+		t.Fatalf("token self: %d %s", code, body)
+	}
+
+	// Token listing never shows secrets.
+	code, body = do(t, http.MethodGet, u+"/v1/acl/tokens", mgmt, nil)
+	if code != 200 || strings.Contains(string(body), ops.SecretID) || strings.Contains(string(body), mgmt) {
+		t.Fatalf("token list: %d %s", code, body)
+	}
+
+	// Updating a policy changes what its tokens may do at once.
+	do(t, http.MethodPut, u+"/v1/acl/policy/ops", mgmt, &structs.ACLPolicy{Rules: `node { policy = "deny" }`})
+	if code, body := do(t, http.MethodGet, u+"/v1/nodes", ops.SecretID, nil); code != 403 || string(body) != "Permission denied" {
+		t.Fatalf("after policy change: %d %s", code, body)
+	}
+
+	// Deleted tokens are unknown.
+	if code, body := do(t, http.MethodDelete, u+"/v1/acl/token/"+ops.AccessorID, mgmt, nil); code != 200 {
+		t.Fatalf("delete token: %d %s", code, body)
+	}
+	if code, body := do(t, http.MethodGet, u+"/v1/acl/token/self", ops.SecretID, nil); code != 403 || string(body) != "ACL token not found" {
+		t.Fatalf("deleted token: %d %s", code, body)
+	}
+
+	// Expiring tokens stop working.
+	code, body = do(t, http.MethodPut, u+"/v1/acl/token", mgmt, &structs.ACLToken{Type: "management", ExpirationTTL: 300 * time.Millisecond})
+	var short structs.ACLToken
+	if code != 200 || json.Unmarshal(body, &short) != nil || short.ExpirationTime == nil {
+		t.Fatalf("expiring token: %d %s", code, body)
+	}
+	if code, _ := do(t, http.MethodGet, u+"/v1/nodes", short.SecretID, nil); code != 200 {
+		t.Fatalf("fresh expiring token refused: %d", code)
+	}
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		if code, body := do(t, http.MethodGet, u+"/v1/nodes", short.SecretID, nil); code != 403 || string(body) != "ACL token not found" {
+			return fmt.Errorf("expired token: %d %s", code, body)
+		}
+		return nil
+	})
+
+	// The anonymous policy applies to requests without a token.
+	if code, _ := do(t, http.MethodGet, u+"/v1/nodes", "", nil); code != 403 {
+		t.Fatalf("anonymous without policy: %d", code)
+	}
+	do(t, http.MethodPut, u+"/v1/acl/policy/anonymous", mgmt, &structs.ACLPolicy{Rules: `node { policy = "read" }`})
+	if code, _ := do(t, http.MethodGet, u+"/v1/nodes", "", nil); code != 200 {
+		t.Fatalf("anonymous with node:read policy: %d", code)
+	}
+
+	// Bearer and basic auth carry the token too.
+	for _, set := range []func(*http.Request){
+		func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+mgmt) },
+		func(r *http.Request) { r.SetBasicAuth("fleet", mgmt) },
+	} {
+		req, _ := http.NewRequest(http.MethodGet, u+"/v1/acl/tokens", nil)
+		set(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("token via %s: %d", req.Header.Get("Authorization")[:6], resp.StatusCode)
+		}
+	}
+}
+
+func TestACL_RateLimitPerToken(t *testing.T) {
+	a := TestAgent(t, func(c *Config) {
+		c.Client.Enabled = ptr(false)
+		c.RateLimits = []*RateLimitConfig{{Family: "nomad", RequestsPerSecond: ptr(0.5), Burst: ptr(2)}}
+	})
+	u := a.URL() + "/v1/agent/self"
+	get := func(token string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if token != "" {
+			req.Header.Set("X-Nomad-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for i, want := range []int{200, 200, 429} {
+		resp := get("token-a")
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: %d, want %d", i, resp.StatusCode, want)
+		}
+		if resp.Header.Get("X-RateLimit-Limit") != "2" || resp.Header.Get("X-RateLimit-Remaining") != fmt.Sprint(max(0, 1-i)) ||
+			resp.Header.Get("X-RateLimit-Reset") == "" {
+			t.Fatalf("request %d headers: %v", i, resp.Header)
+		}
+		if want == 429 && (resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8") {
+			t.Fatalf("429 headers: %v", resp.Header)
+		}
+	}
+	// Another token has its own bucket.
+	if resp := get("token-b"); resp.StatusCode != 200 {
+		t.Fatalf("other token limited: %d", resp.StatusCode)
+	}
+}
