@@ -540,3 +540,86 @@ func TestIntegration_ThreeServers(t *testing.T) {
 		t.Fatalf("client self member %+v stats %v, %v", self.Member, self.Stats["client"], err)
 	}
 }
+
+// TestIntegration_ACL drives the ACL client against a real agent with ACLs
+// on: bootstrap, policies, tokens, self, and what a client token may do.
+func TestIntegration_ACL(t *testing.T) {
+	a := agent.TestAgent(t, func(c *agent.Config) {
+		c.ACL.Enabled = ptr(true)
+		c.Client.Enabled = ptr(false)
+	})
+	agent.WaitForAgentLeader(t, a)
+	c := newClient(t, a)
+
+	boot, _, err := c.ACLBootstrap(nil)
+	if err != nil || boot.Type != api.ACLManagementToken || boot.SecretID == "" || boot.Name != "Bootstrap Token" {
+		t.Fatalf("bootstrap: %+v %v", boot, err)
+	}
+	_, _, err = c.ACLTokens().Bootstrap(nil)
+	wantUnexpected(t, "second bootstrap", err, 400, "ACL bootstrap already done")
+	c.SetToken(boot.SecretID)
+
+	if _, err := c.ACLPolicies().Upsert(&api.ACLPolicy{Name: "readonly", Description: "reads", Rules: `node { policy = "read" }
+operator { policy = "read" }`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	pols, _, err := c.ACLPolicies().List(nil)
+	if err != nil || len(pols) != 1 || pols[0].Name != "readonly" || pols[0].Description != "reads" {
+		t.Fatalf("policies %+v %v", pols, err)
+	}
+	pol, _, err := c.ACLPolicies().Info("readonly", nil)
+	if err != nil || !strings.Contains(pol.Rules, "operator") || pol.CreateIndex == 0 {
+		t.Fatalf("policy %+v %v", pol, err)
+	}
+	_, err = c.ACLPolicies().Upsert(&api.ACLPolicy{Name: "broken", Rules: `nope {}`}, nil)
+	wantUnexpected(t, "invalid policy", err, 400, "nope")
+
+	tok, _, err := c.ACLTokens().Create(&api.ACLToken{Name: "ops", Type: api.ACLClientToken, Policies: []string{"readonly"}, ExpirationTTL: time.Hour}, nil)
+	if err != nil || tok.SecretID == "" || tok.AccessorID == "" || tok.ExpirationTime == nil {
+		t.Fatalf("create token %+v %v", tok, err)
+	}
+	list, _, err := c.ACLTokens().List(nil)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("tokens %+v %v", list, err)
+	}
+	info, _, err := c.ACLTokens().Info(tok.AccessorID, nil)
+	if err != nil || info.Name != "ops" || info.SecretID != tok.SecretID {
+		t.Fatalf("token info %+v %v", info, err)
+	}
+	tok.Name = "ops-renamed"
+	upd, _, err := c.ACLTokens().Update(tok, nil)
+	if err != nil || upd.Name != "ops-renamed" || upd.SecretID != tok.SecretID {
+		t.Fatalf("update %+v %v", upd, err)
+	}
+
+	// The client token can read nodes and raft, not write or manage.
+	ops := newClient(t, a)
+	ops.SetToken(tok.SecretID)
+	self, _, err := ops.ACLTokens().Self(nil)
+	if err != nil || self.AccessorID != tok.AccessorID {
+		t.Fatalf("self %+v %v", self, err)
+	}
+	if _, _, err := ops.Nodes().List(nil); err != nil {
+		t.Fatalf("node:read token listing nodes: %v", err)
+	}
+	if _, err := ops.Operator().RaftGetConfiguration(nil); err != nil {
+		t.Fatalf("operator:read token reading raft: %v", err)
+	}
+	_, err = ops.Agent().Self()
+	wantUnexpected(t, "agent self without agent:read", err, 403, "Permission denied")
+	err = ops.Operator().RaftRemovePeerByID("x", nil)
+	wantUnexpected(t, "remove peer without operator:write", err, 403, "Permission denied")
+	_, _, err = ops.ACLTokens().List(nil)
+	wantUnexpected(t, "token list without management", err, 403, "Permission denied")
+
+	if _, err := c.ACLTokens().Delete(tok.AccessorID, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = ops.Nodes().List(nil)
+	wantUnexpected(t, "deleted token", err, 403, "ACL token not found")
+	if _, err := c.ACLPolicies().Delete("readonly", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.ACLPolicies().Info("readonly", nil)
+	wantUnexpected(t, "deleted policy", err, 404, "")
+}
