@@ -90,3 +90,56 @@ func (r *StateRestore) Abort() { r.txn.Abort() }
 func (r *StateRestore) IndexRestore(idx *IndexEntry) error {
 	return r.txn.Insert(tableIndex, idx)
 }
+
+// first returns the row of table whose index equals value, or nil; the
+// watch set fires when that row changes.
+func first[T any](s *StateStore, ws memdb.WatchSet, table, index, value string) (*T, error) {
+	watchCh, raw, err := s.db.Txn(false).FirstWatch(table, index, value)
+	if err != nil {
+		return nil, fmt.Errorf("%s lookup failed: %w", table, err)
+	}
+	ws.Add(watchCh)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*T), nil
+}
+
+// list returns the rows of table whose index starts with prefix, in index
+// order (never nil); the watch set fires when the set changes.
+func list[T any](s *StateStore, ws memdb.WatchSet, table, prefix string) ([]*T, error) {
+	it, err := s.db.Txn(false).Get(table, "id_prefix", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%s list failed: %w", table, err)
+	}
+	ws.Add(it.WatchCh())
+	out := []*T{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*T))
+	}
+	return out, nil
+}
+
+// deleteAll deletes the rows of table with the given IDs in one
+// transaction: an unknown ID fails the whole request with notFound(id).
+func (s *StateStore) deleteAll(index uint64, table string, ids []string, notFound func(id string) error) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	for _, id := range ids {
+		existing, err := txn.First(table, "id", id)
+		if err != nil {
+			return fmt.Errorf("%s lookup failed: %w", table, err)
+		}
+		if existing == nil {
+			return notFound(id)
+		}
+		if err := txn.Delete(table, existing); err != nil {
+			return fmt.Errorf("%s delete failed: %w", table, err)
+		}
+	}
+	if err := setIndex(txn, table, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}

@@ -40,52 +40,19 @@ func (s *StateStore) UpsertACLPolicies(index uint64, policies []*structs.ACLPoli
 // DeleteACLPolicies deletes policies; an unknown name fails the whole
 // request.
 func (s *StateStore) DeleteACLPolicies(index uint64, names []string) error {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
-	for _, name := range names {
-		existing, err := txn.First(tableACLPolicies, "id", name)
-		if err != nil {
-			return fmt.Errorf("policy lookup failed: %w", err)
-		}
-		if existing == nil {
-			return structs.NewErrCoded(http.StatusNotFound, "ACL policy %q not found", name)
-		}
-		if err := txn.Delete(tableACLPolicies, existing); err != nil {
-			return fmt.Errorf("policy delete failed: %w", err)
-		}
-	}
-	if err := setIndex(txn, tableACLPolicies, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return s.deleteAll(index, tableACLPolicies, names, func(name string) error {
+		return structs.NewErrCoded(http.StatusNotFound, "ACL policy %q not found", name)
+	})
 }
 
 // ACLPolicyByName returns a policy or nil.
 func (s *StateStore) ACLPolicyByName(ws memdb.WatchSet, name string) (*structs.ACLPolicy, error) {
-	watchCh, raw, err := s.db.Txn(false).FirstWatch(tableACLPolicies, "id", name)
-	if err != nil {
-		return nil, fmt.Errorf("policy lookup failed: %w", err)
-	}
-	ws.Add(watchCh)
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*structs.ACLPolicy), nil
+	return first[structs.ACLPolicy](s, ws, tableACLPolicies, "id", name)
 }
 
 // ACLPolicies returns every policy by name.
 func (s *StateStore) ACLPolicies(ws memdb.WatchSet) ([]*structs.ACLPolicy, error) {
-	it, err := s.db.Txn(false).Get(tableACLPolicies, "id")
-	if err != nil {
-		return nil, fmt.Errorf("policy list failed: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.ACLPolicy{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.ACLPolicy))
-	}
-	return out, nil
+	return list[structs.ACLPolicy](s, ws, tableACLPolicies, "")
 }
 
 // UpsertACLTokens creates or updates tokens; CreateIndex survives an
@@ -122,36 +89,20 @@ func upsertTokensTxn(txn *memdb.Txn, index uint64, tokens []*structs.ACLToken) e
 // DeleteACLTokens deletes tokens; an unknown accessor fails the whole
 // request.
 func (s *StateStore) DeleteACLTokens(index uint64, accessors []string) error {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
-	for _, id := range accessors {
-		existing, err := txn.First(tableACLTokens, "id", id)
-		if err != nil {
-			return fmt.Errorf("token lookup failed: %w", err)
-		}
-		if existing == nil {
-			return structs.NewErrCoded(http.StatusNotFound, "ACL token %q not found", id)
-		}
-		if err := txn.Delete(tableACLTokens, existing); err != nil {
-			return fmt.Errorf("token delete failed: %w", err)
-		}
-	}
-	if err := setIndex(txn, tableACLTokens, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return s.deleteAll(index, tableACLTokens, accessors, func(id string) error {
+		return structs.NewErrCoded(http.StatusNotFound, "ACL token %q not found", id)
+	})
 }
 
 // ACLTokenByAccessorID returns a token or nil.
 func (s *StateStore) ACLTokenByAccessorID(ws memdb.WatchSet, id string) (*structs.ACLToken, error) {
-	return s.aclTokenBy(ws, "id", id)
+	return first[structs.ACLToken](s, ws, tableACLTokens, "id", id)
 }
 
 // ACLTokenBySecretID returns the token with this secret, or nil. The
 // secret is compared in constant time.
 func (s *StateStore) ACLTokenBySecretID(ws memdb.WatchSet, secret string) (*structs.ACLToken, error) {
-	t, err := s.aclTokenBy(ws, "secret", secret)
+	t, err := first[structs.ACLToken](s, ws, tableACLTokens, "secret", secret)
 	if err != nil || t == nil {
 		return nil, err
 	}
@@ -161,30 +112,9 @@ func (s *StateStore) ACLTokenBySecretID(ws memdb.WatchSet, secret string) (*stru
 	return t, nil
 }
 
-func (s *StateStore) aclTokenBy(ws memdb.WatchSet, index, value string) (*structs.ACLToken, error) {
-	watchCh, raw, err := s.db.Txn(false).FirstWatch(tableACLTokens, index, value)
-	if err != nil {
-		return nil, fmt.Errorf("token lookup failed: %w", err)
-	}
-	ws.Add(watchCh)
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*structs.ACLToken), nil
-}
-
 // ACLTokens returns every token by accessor ID.
 func (s *StateStore) ACLTokens(ws memdb.WatchSet) ([]*structs.ACLToken, error) {
-	it, err := s.db.Txn(false).Get(tableACLTokens, "id")
-	if err != nil {
-		return nil, fmt.Errorf("token list failed: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.ACLToken{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.ACLToken))
-	}
-	return out, nil
+	return list[structs.ACLToken](s, ws, tableACLTokens, "")
 }
 
 // CanBootstrapACLToken tells whether bootstrap is still possible and the

@@ -78,56 +78,19 @@ func (s *StateStore) UpdateNodeStatus(index uint64, req *structs.NodeUpdateStatu
 // DeleteNodes removes nodes; unknown IDs fail the whole request so that a
 // delete is all or nothing.
 func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
-	for _, id := range ids {
-		existing, err := txn.First(tableNodes, "id", id)
-		if err != nil {
-			return fmt.Errorf("node lookup failed: %w", err)
-		}
-		if existing == nil {
-			return structs.ErrUnknownNode
-		}
-		if err := txn.Delete(tableNodes, existing); err != nil {
-			return fmt.Errorf("node delete failed: %w", err)
-		}
-	}
-	if err := setIndex(txn, tableNodes, index); err != nil {
-		return err
-	}
-	txn.Commit()
-	return nil
+	return s.deleteAll(index, tableNodes, ids, func(string) error { return structs.ErrUnknownNode })
 }
 
 // NodeByID returns the node with the given ID, or nil. The watch set fires
 // when that node changes.
 func (s *StateStore) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, error) {
-	txn := s.db.Txn(false)
-	watchCh, raw, err := txn.FirstWatch(tableNodes, "id", id)
-	if err != nil {
-		return nil, fmt.Errorf("node lookup failed: %w", err)
-	}
-	ws.Add(watchCh)
-	if raw == nil {
-		return nil, nil
-	}
-	return raw.(*structs.Node), nil
+	return first[structs.Node](s, ws, tableNodes, "id", id)
 }
 
 // Nodes returns every node whose ID starts with prefix ("" for all), in ID
 // order. The watch set fires when the set changes.
 func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, error) {
-	txn := s.db.Txn(false)
-	it, err := txn.Get(tableNodes, "id_prefix", prefix)
-	if err != nil {
-		return nil, fmt.Errorf("node list failed: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	out := []*structs.Node{}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.Node))
-	}
-	return out, nil
+	return list[structs.Node](s, ws, tableNodes, prefix)
 }
 
 // NodeRestore restores one node from a snapshot.
