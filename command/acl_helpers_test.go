@@ -1,10 +1,6 @@
 package command
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 )
 
@@ -13,54 +9,13 @@ const (
 	testSecret   = "b1f0c7d2-6a4e-4f3b-8c19-2e7d5a9f0b36"
 )
 
-// aclSeen is one request the ACL fake received, body included.
-type aclSeen struct {
-	method, path, token, body string
-}
+// The ACL tests use the shared fake agent, which records bodies too.
+type (
+	aclSeen = seen
+	aclFake = fakeAgent
+)
 
-// aclFake is a fake agent like fakeAgent that also records request
-// bodies, which the ACL writes need checked.
-type aclFake struct {
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	replies map[string]reply
-	reqs    []aclSeen
-}
-
-// newACLFake starts a fake answering replies keyed by "METHOD /path".
-func newACLFake(t *testing.T, replies map[string]reply) *aclFake {
-	t.Helper()
-	f := &aclFake{replies: replies}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, aclSeen{r.Method, r.URL.Path, r.Header.Get("X-Nomad-Token"), string(b)})
-		rep, ok := f.replies[r.Method+" "+r.URL.Path]
-		f.mu.Unlock()
-		if !ok {
-			http.Error(w, "no route", http.StatusNotFound)
-			return
-		}
-		if rep.status != http.StatusOK {
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(rep.status)
-			io.WriteString(w, rep.body)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, rep.body)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-// requests returns a copy of the requests received so far.
-func (f *aclFake) requests() []aclSeen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]aclSeen(nil), f.reqs...)
-}
+func newACLFake(t *testing.T, replies map[string]reply) *aclFake { return newFakeAgent(t, replies) }
 
 // only returns the single request received, failing the test unless
 // there was exactly one.

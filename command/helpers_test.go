@@ -1,6 +1,7 @@
 package command
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ type seen struct {
 	path   string
 	query  url.Values
 	token  string
+	body   string
 }
 
 // fakeAgent is an httptest server answering canned replies keyed by
@@ -40,8 +42,9 @@ func newFakeAgent(t *testing.T, replies map[string]reply) *fakeAgent {
 	t.Helper()
 	f := &fakeAgent{replies: replies}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
-		f.reqs = append(f.reqs, seen{r.Method, r.URL.Path, r.URL.Query(), r.Header.Get("X-Nomad-Token")})
+		f.reqs = append(f.reqs, seen{r.Method, r.URL.Path, r.URL.Query(), r.Header.Get("X-Nomad-Token"), string(b)})
 		rep, ok := f.replies[r.Method+" "+r.URL.Path]
 		f.mu.Unlock()
 		if !ok {
