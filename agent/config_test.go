@@ -531,6 +531,20 @@ func TestConfig_ValidateErrors(t *testing.T) {
 		{"raft_snapshot_threshold 0", func(c *Config) { c.Server.RaftSnapshotThreshold = ptr(0) }, []string{"server.raft_snapshot_threshold"}},
 		{"negative raft_trailing_logs", func(c *Config) { c.Server.RaftTrailingLogs = ptr(-1) }, []string{"server.raft_trailing_logs"}},
 		{"negative retry_max", func(c *Config) { c.Server.RetryMaxAttempts = ptr(-1) }, []string{"server.retry_max"}},
+		{"encrypt not base64", func(c *Config) { c.Server.Encrypt = ptr("%%%") }, []string{"server.encrypt", "base64"}},
+		{"encrypt wrong length", func(c *Config) { c.Server.Encrypt = ptr("a2V5") }, []string{"server.encrypt", "3 bytes"}},
+		{"rate_limit unknown family", func(c *Config) {
+			c.RateLimits = []*RateLimitConfig{{Family: "nope", RequestsPerSecond: ptr(1.0)}}
+		}, []string{`rate_limit "nope"`, "unknown API family"}},
+		{"rate_limit without rate", func(c *Config) {
+			c.RateLimits = []*RateLimitConfig{{Family: "nomad"}}
+		}, []string{`rate_limit "nomad".requests_per_second`}},
+		{"rate_limit zero burst", func(c *Config) {
+			c.RateLimits = []*RateLimitConfig{{Family: "nomad", RequestsPerSecond: ptr(1.0), Burst: ptr(0)}}
+		}, []string{`rate_limit "nomad".burst`}},
+		{"rate_limit twice", func(c *Config) {
+			c.RateLimits = []*RateLimitConfig{{Family: "nomad", RequestsPerSecond: ptr(1.0)}, {Family: "nomad", RequestsPerSecond: ptr(2.0)}}
+		}, []string{`rate_limit "nomad": declared twice`}},
 		{"retry_join bad port", func(c *Config) { c.Server.RetryJoin = []string{"10.0.0.1:abc"} }, []string{"server.retry_join", "10.0.0.1:abc"}},
 		{"retry_join without host", func(c *Config) { c.Server.RetryJoin = []string{":4648"} }, []string{"server.retry_join", ":4648"}},
 		{"start_join bad port", func(c *Config) { c.Server.StartJoin = []string{"10.0.0.1:0"} }, []string{"server.start_join", "10.0.0.1:0"}},
@@ -608,6 +622,12 @@ func TestConfig_ValidateAccepts(t *testing.T) {
 		}},
 		{"raft_multiplier 10", func(c *Config) { c.Server.RaftMultiplier = ptr(10) }},
 		{"raft_trailing_logs 0", func(c *Config) { c.Server.RaftTrailingLogs = ptr(0) }},
+		{"acl, encrypt, rate limit", func(c *Config) {
+			c.ACL.Enabled = ptr(true)
+			c.Server.Encrypt = ptr("uOjYjmJ6G2Ya7tRjvcU8VOMm4bYzUZzqEMBaTxORGcw=")
+			c.Client.Token = ptr("8d2c6f3e-0000-4000-8000-00000000beef")
+			c.RateLimits = []*RateLimitConfig{{Family: "nomad", RequestsPerSecond: ptr(10.0), Burst: ptr(20)}}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -670,5 +690,27 @@ func TestConfig_Logger(t *testing.T) {
 	l.Debug("dbg")
 	if out := buf.String(); !strings.Contains(out, "[DEBUG]") || !strings.Contains(out, "dbg") {
 		t.Errorf("text debug line %q", out)
+	}
+}
+
+func TestConfig_ParseACLEncryptRateLimits(t *testing.T) {
+	c, err := ParseConfig([]byte(`
+acl { enabled = true }
+server { encrypt = "uOjYjmJ6G2Ya7tRjvcU8VOMm4bYzUZzqEMBaTxORGcw=" }
+client { token = "abc" }
+rate_limit "nomad" {
+  requests_per_second = 5
+  burst               = 10
+}
+`), "acl.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !*c.ACL.Enabled || *c.Server.Encrypt == "" || *c.Client.Token != "abc" ||
+		len(c.RateLimits) != 1 || c.RateLimits[0].Family != "nomad" || *c.RateLimits[0].RequestsPerSecond != 5 || *c.RateLimits[0].Burst != 10 {
+		t.Fatalf("parsed %+v %+v %+v", c.ACL, c.Server, c.RateLimits)
+	}
+	if _, err := ParseConfig([]byte("acl {\n  enabled = true\n  tokens = 1\n}\n"), "bad.hcl"); err == nil || !strings.Contains(err.Error(), "acl.tokens") {
+		t.Fatalf("unknown acl field: %v", err)
 	}
 }

@@ -49,6 +49,9 @@ func TestFlag_EachFlagSetsItsField(t *testing.T) {
 		{[]string{"-join=a:4648"}, func(c *Config) { c.Server.StartJoin = []string{"a:4648"} }},
 		{[]string{"-retry-join=a:4648"}, func(c *Config) { c.Server.RetryJoin = []string{"a:4648"} }},
 		{[]string{"-meta=rack=r1"}, func(c *Config) { c.Client.Meta = map[string]string{"rack": "r1"} }},
+		{[]string{"-acl-enabled"}, func(c *Config) { c.ACL.Enabled = ptr(true) }},
+		{[]string{"-token=s3cr3t"}, func(c *Config) { c.Client.Token = ptr("s3cr3t") }},
+		{[]string{"-encrypt=a2V5"}, func(c *Config) { c.Server.Encrypt = ptr("a2V5") }},
 		{[]string{"-advertise=10.0.0.9"}, func(c *Config) {
 			c.AdvertiseAddrs = &Addresses{HTTP: ptr("10.0.0.9"), RPC: ptr("10.0.0.9"), Serf: ptr("10.0.0.9")}
 		}},
