@@ -58,7 +58,7 @@ func (s *Server) ResolveToken(secret string) (*acl.ACL, *structs.ACLToken, error
 
 	c := &s.aclCache
 	c.mu.Lock()
-	if c.index != idx || len(c.entries) >= aclCacheSize {
+	if c.entries == nil || c.index != idx || len(c.entries) >= aclCacheSize {
 		c.index, c.entries = idx, map[[32]byte]*resolved{}
 	}
 	r, ok := c.entries[key]
@@ -76,6 +76,15 @@ func (s *Server) ResolveToken(secret string) (*acl.ACL, *structs.ACLToken, error
 		if token, err = state.ACLTokenBySecretID(nil, secret); err != nil {
 			return nil, nil, err
 		}
+		if token == nil && s.catchUpWithLeader() {
+			// A token minted a moment ago through another server may
+			// not have reached this one; now it has, if it exists.
+			state = s.fsm.State()
+			idx = aclIndex(state)
+			if token, err = state.ACLTokenBySecretID(nil, secret); err != nil {
+				return nil, nil, err
+			}
+		}
 		if token == nil || token.IsExpired(time.Now()) {
 			return nil, nil, structs.ErrTokenNotFound
 		}
@@ -90,6 +99,36 @@ func (s *Server) ResolveToken(secret string) (*acl.ACL, *structs.ACLToken, error
 	}
 	c.mu.Unlock()
 	return compiled, token, nil
+}
+
+// aclCatchUpTimeout bounds how long a follower waits to apply what the
+// leader has before it calls a secret unknown.
+const aclCatchUpTimeout = 2 * time.Second
+
+// catchUpWithLeader makes a follower apply every write the leader had
+// applied when asked, and reports whether it did. Without it a token
+// created through one server and used at once on another is refused for
+// the ~100 ms the follower takes to learn the commit, which breaks
+// "create a token, hand it to a script". Only unknown secrets pay the
+// round trip; the leader, whose state is the truth, never does.
+func (s *Server) catchUpWithLeader() bool {
+	if s.IsLeader() {
+		return false
+	}
+	var want uint64
+	if err := s.RPC("Status.LatestIndex", &structs.GenericRequest{}, &want); err != nil {
+		return false
+	}
+	deadline := time.Now().Add(aclCatchUpTimeout)
+	for {
+		if have, _ := s.fsm.State().LatestIndex(); have >= want {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // compileACL builds the ACL of a token from the policies it names;

@@ -281,6 +281,9 @@ func (s *Server) setupGossip() error {
 		return err
 	}
 	s.memberlist = ml
+	// memberlist builds the keyring from SecretKey in its own copy of the
+	// config; ask that copy.
+	s.gossipEncrypted = mc.EncryptionEnabled()
 	return nil
 }
 
@@ -394,7 +397,7 @@ func (s *Server) GossipStats() map[string]string {
 		"failed":       strconv.Itoa(failed),
 		"left":         strconv.Itoa(left),
 		"health_score": strconv.Itoa(s.memberlist.GetHealthScore()),
-		"encrypted":    strconv.FormatBool(s.config.MemberlistConfig.EncryptionEnabled()),
+		"encrypted":    strconv.FormatBool(s.gossipEncrypted),
 	}
 }
 

@@ -53,15 +53,24 @@ func (s *Server) writeGossipSnapshot() {
 	}
 }
 
-// rejoinFromSnapshot joins the servers this server knew before it
-// stopped, retrying for a while since they may be restarting too.
-func (s *Server) rejoinFromSnapshot() {
+// readGossipSnapshot returns the gossip addresses saved by the last run.
+func (s *Server) readGossipSnapshot() []string {
 	buf, err := os.ReadFile(s.gossipSnapshotPath())
 	if err != nil {
-		return
+		return nil
 	}
 	var addrs []string
-	if err := json.Unmarshal(buf, &addrs); err != nil || len(addrs) == 0 {
+	if err := json.Unmarshal(buf, &addrs); err != nil {
+		s.logger.Warn("ignoring unreadable gossip snapshot", "error", err)
+		return nil
+	}
+	return addrs
+}
+
+// rejoinFromSnapshot joins the servers this server knew before it
+// stopped, retrying for a while since they may be restarting too.
+func (s *Server) rejoinFromSnapshot(addrs []string) {
+	if len(addrs) == 0 {
 		return
 	}
 	for attempt := 0; attempt < 60; attempt++ {

@@ -44,8 +44,10 @@ type Server struct {
 	connPool    *ConnPool
 
 	memberlist *memberlist.Memberlist
-	members    *memberTracker
-	broadcasts *memberlist.TransmitLimitedQueue
+	// gossipEncrypted is whether memberlist runs with a keyring.
+	gossipEncrypted bool
+	members         *memberTracker
+	broadcasts      *memberlist.TransmitLimitedQueue
 	// reconcileCh wakes the leader loop on membership changes.
 	reconcileCh chan struct{}
 	// snapshotCh wakes the gossip snapshot writer.
@@ -108,6 +110,9 @@ func NewServer(config *Config) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.listen() }()
+	// Read the last run's gossip peers before gossip starts: once it has,
+	// the snapshot writer may replace the file with this run's view.
+	rejoin := s.readGossipSnapshot()
 	if err := s.setupGossip(); err != nil {
 		s.Shutdown()
 		return nil, fmt.Errorf("gossip setup failed: %w", err)
@@ -117,7 +122,7 @@ func NewServer(config *Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.maintainMembers() }()
 	go func() { defer s.wg.Done(); s.bootstrapLoop() }()
 	go func() { defer s.wg.Done(); s.writeGossipSnapshot() }()
-	go func() { defer s.wg.Done(); s.rejoinFromSnapshot() }()
+	go func() { defer s.wg.Done(); s.rejoinFromSnapshot(rejoin) }()
 	s.logger.Info("server started", "name", config.NodeName, "id", config.NodeID,
 		"rpc", config.RPCAdvertise.String(), "bootstrap_expect", config.BootstrapExpect)
 	return s, nil

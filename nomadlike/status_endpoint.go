@@ -22,6 +22,18 @@ func (s *Status) Leader(args *structs.GenericRequest, reply *string) error {
 	return nil
 }
 
+// LatestIndex returns the highest raft index the leader has applied to its
+// state store; a follower that waits until it has applied as much has seen
+// every write acknowledged before the question.
+func (s *Status) LatestIndex(args *structs.GenericRequest, reply *uint64) error {
+	if done, err := s.srv.forward("Status.LatestIndex", args, args, reply); done {
+		return err
+	}
+	idx, err := s.srv.fsm.State().LatestIndex()
+	*reply = idx
+	return err
+}
+
 // Peers returns the RPC addresses of the raft voters.
 func (s *Status) Peers(args *structs.GenericRequest, reply *[]string) error {
 	f := s.srv.raft.GetConfiguration()
