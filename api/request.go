@@ -23,6 +23,10 @@ type request struct {
 	token  string
 	body   io.Reader
 	ctx    context.Context
+
+	// header is set on the request last, so it may replace the
+	// Content-Type the client would send.
+	header http.Header
 }
 
 // newRequest starts a request for path, which may carry a query string.
@@ -116,6 +120,9 @@ func (c *Client) doRequest(r *request) (time.Duration, *http.Response, error) {
 	req.Header.Set("Accept-Encoding", "gzip")
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range r.header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
 
 	start := time.Now()

@@ -92,6 +92,27 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"agent-info": func() (cli.Command, error) {
 			return &AgentInfoCommand{Meta: meta}, nil
 		},
+		"config": func() (cli.Command, error) {
+			return &ConfigCommand{Meta: meta}, nil
+		},
+		"config delete": func() (cli.Command, error) {
+			return &ConfigDeleteCommand{Meta: meta}, nil
+		},
+		"config get": func() (cli.Command, error) {
+			return &ConfigGetCommand{Meta: meta}, nil
+		},
+		"config list": func() (cli.Command, error) {
+			return &ConfigListCommand{Meta: meta}, nil
+		},
+		"config put": func() (cli.Command, error) {
+			return &ConfigPutCommand{Meta: meta}, nil
+		},
+		"config revisions": func() (cli.Command, error) {
+			return &ConfigRevisionsCommand{Meta: meta}, nil
+		},
+		"config sync": func() (cli.Command, error) {
+			return &ConfigSyncCommand{Meta: meta}, nil
+		},
 		"node": func() (cli.Command, error) {
 			return &NodeCommand{Meta: meta}, nil
 		},
@@ -115,6 +136,33 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		},
 		"operator raft remove-peer": func() (cli.Command, error) {
 			return &OperatorRaftRemoveCommand{Meta: meta}, nil
+		},
+		"pipeline": func() (cli.Command, error) {
+			return &PipelineCommand{Meta: meta}, nil
+		},
+		"pipeline create": func() (cli.Command, error) {
+			return &PipelineCreateCommand{Meta: meta}, nil
+		},
+		"pipeline delete": func() (cli.Command, error) {
+			return &PipelineDeleteCommand{Meta: meta}, nil
+		},
+		"pipeline get": func() (cli.Command, error) {
+			return &PipelineGetCommand{Meta: meta}, nil
+		},
+		"pipeline list": func() (cli.Command, error) {
+			return &PipelineListCommand{Meta: meta}, nil
+		},
+		"pipeline revision": func() (cli.Command, error) {
+			return &PipelineRevisionCommand{Meta: meta}, nil
+		},
+		"pipeline revisions": func() (cli.Command, error) {
+			return &PipelineRevisionsCommand{Meta: meta}, nil
+		},
+		"pipeline update": func() (cli.Command, error) {
+			return &PipelineUpdateCommand{Meta: meta}, nil
+		},
+		"pipeline upsert": func() (cli.Command, error) {
+			return &PipelineUpsertCommand{Meta: meta}, nil
 		},
 		"server": func() (cli.Command, error) {
 			return &ServerCommand{Meta: meta}, nil
