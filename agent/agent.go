@@ -179,6 +179,9 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.FailoverHeartbeatTTL = mustDuration(c.Server.FailoverHeartbeatTTL)
 	sc.DeadServerCleanupThreshold = mustDuration(c.Server.DeadServerCleanupThreshold)
 	sc.ACLEnabled = *c.ACL.Enabled
+	sc.DangerousAllowReadingFiles = *c.Server.DangerousAllowReadingFiles
+	sc.MaxContentsBytes = *c.Server.MaxContentsBytes
+	sc.RevisionRetention = *c.Server.RevisionRetention
 	if *c.Server.Encrypt != "" {
 		key, err := decodeGossipKey(*c.Server.Encrypt)
 		if err != nil {

@@ -115,6 +115,9 @@ func (a *Agent) selfConfig() map[string]any {
 			"RaftSnapshotInterval":       *c.Server.RaftSnapshotInterval,
 			"RaftTrailingLogs":           *c.Server.RaftTrailingLogs,
 			"EncryptKey":                 redact(*c.Server.Encrypt),
+			"DangerousAllowReadingFiles": *c.Server.DangerousAllowReadingFiles,
+			"MaxContentsBytes":           *c.Server.MaxContentsBytes,
+			"RevisionRetention":          *c.Server.RevisionRetention,
 		},
 		"Client": map[string]any{
 			"Enabled": *c.Client.Enabled,

@@ -110,6 +110,16 @@ type ServerConfig struct {
 	// bytes (`nomadlike operator gossip keygen`). Servers without the
 	// same key cannot join the pool.
 	Encrypt *string `hcl:"encrypt,optional"`
+
+	// DangerousAllowReadingFiles accepts agent instance configs that
+	// read credentials from files on the agents (Grafana Agent's
+	// scraping_service setting of the same name).
+	DangerousAllowReadingFiles *bool `hcl:"dangerous_allow_reading_files,optional"`
+	// MaxContentsBytes bounds a pipeline's contents and a config body.
+	MaxContentsBytes *int `hcl:"max_contents_bytes,optional"`
+	// RevisionRetention keeps the last N revisions per pipeline and
+	// config; 0 keeps all.
+	RevisionRetention *int `hcl:"revision_retention,optional"`
 }
 
 // ClientConfig is the client{} block.
@@ -326,6 +336,9 @@ func DefaultConfig() *Config {
 			RaftSnapshotThreshold:      ptr(8192),
 			RaftSnapshotInterval:       ptr("120s"),
 			RaftTrailingLogs:           ptr(10240),
+			DangerousAllowReadingFiles: ptr(false),
+			MaxContentsBytes:           ptr(1 << 20),
+			RevisionRetention:          ptr(0),
 			Encrypt:                    ptr(""),
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr("")},
@@ -448,6 +461,12 @@ func (c *Config) Validate() error {
 	}
 	if *s.RaftSnapshotThreshold < 1 {
 		add("server.raft_snapshot_threshold: must be positive")
+	}
+	if *s.MaxContentsBytes < 1 || *s.MaxContentsBytes > 64<<20 {
+		add("server.max_contents_bytes: %d must be between 1 and %d", *s.MaxContentsBytes, 64<<20)
+	}
+	if *s.RevisionRetention < 0 {
+		add("server.revision_retention: %d must be 0 (keep all) or more", *s.RevisionRetention)
 	}
 	if *s.RaftTrailingLogs < 0 {
 		add("server.raft_trailing_logs: %d must be 0 or more", *s.RaftTrailingLogs)

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"github.com/nomadlike/nomadlike/fsm/stream"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -41,6 +42,21 @@ type FSM struct {
 	// stateLock guards the state pointer, which Restore swaps.
 	stateLock sync.RWMutex
 	state     *StateStore
+
+	// broker receives the events of every apply (nil: none published).
+	broker *stream.EventBroker
+}
+
+// SetEventBroker makes every later apply publish its events to b. Call it
+// before raft starts applying.
+func (f *FSM) SetEventBroker(b *stream.EventBroker) { f.broker = b }
+
+// publish hands an apply's events to the broker.
+func (f *FSM) publish(index uint64, events []stream.Event) {
+	if f.broker == nil || len(events) == 0 {
+		return
+	}
+	f.broker.Publish(&stream.Events{Index: index, Events: events})
 }
 
 // New returns an FSM with an empty state store.
@@ -111,5 +127,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.state = newState
 	f.stateLock.Unlock()
 	old.Abandon()
+	// Subscribers cannot tell what the snapshot replaced: make them
+	// reconnect and re-read.
+	if f.broker != nil {
+		f.broker.CloseAll()
+	}
 	return nil
 }

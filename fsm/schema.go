@@ -15,6 +15,12 @@ const (
 	tableNodes       = "nodes"
 	tableACLPolicies = "acl_policy"
 	tableACLTokens   = "acl_token"
+	// Desired state and its history.
+	tablePipelines         = "pipelines"
+	tablePipelineRevisions = "pipeline_revisions"
+	tableConfigs           = "configs"
+	tableConfigRevisions   = "config_revisions"
+	tableCounters          = "counters"
 	// indexACLBootstrap is the index-table key that records the raft
 	// index of the ACL bootstrap.
 	indexACLBootstrap = "acl_token_bootstrap"
@@ -27,6 +33,11 @@ var schemaFuncs = []func() *memdb.TableSchema{
 	nodeTableSchema,
 	aclPolicyTableSchema,
 	aclTokenTableSchema,
+	pipelineTableSchema,
+	pipelineRevisionTableSchema,
+	configTableSchema,
+	configRevisionTableSchema,
+	counterTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {
@@ -70,6 +81,57 @@ func nodeTableSchema() *memdb.TableSchema {
 				Unique:  true,
 				Indexer: &memdb.StringFieldIndex{Field: "ID"},
 			},
+		},
+	}
+}
+
+func pipelineTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tablePipelines,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"name": {Name: "name", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		},
+	}
+}
+
+// Revisions are keyed by their sequence number, so that the id index
+// iterates them in the order they were made.
+func pipelineRevisionTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tablePipelineRevisions,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":       {Name: "id", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "Seq"}},
+			"pipeline": {Name: "pipeline", Indexer: &memdb.StringFieldIndex{Field: "PipelineID"}},
+		},
+	}
+}
+
+func configTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableConfigs,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+			"job": {Name: "job", AllowMissing: true, Indexer: &memdb.StringSliceFieldIndex{Field: "JobNames"}},
+		},
+	}
+}
+
+func configRevisionTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableConfigRevisions,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id":   {Name: "id", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "Seq"}},
+			"name": {Name: "name", Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		},
+	}
+}
+
+func counterTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableCounters,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
 		},
 	}
 }

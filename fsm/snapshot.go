@@ -18,10 +18,15 @@ import (
 type SnapshotType uint8
 
 const (
-	snapshotIndex     SnapshotType = 0
-	snapshotNode      SnapshotType = 1
-	snapshotACLPolicy SnapshotType = 2
-	snapshotACLToken  SnapshotType = 3
+	snapshotIndex            SnapshotType = 0
+	snapshotNode             SnapshotType = 1
+	snapshotACLPolicy        SnapshotType = 2
+	snapshotACLToken         SnapshotType = 3
+	snapshotCounter          SnapshotType = 4
+	snapshotPipeline         SnapshotType = 5
+	snapshotPipelineRevision SnapshotType = 6
+	snapshotConfig           SnapshotType = 7
+	snapshotConfigRevision   SnapshotType = 8
 )
 
 // snapshotHeader opens every snapshot.
@@ -41,14 +46,24 @@ var persisters = []persister{
 	persistTable(tableNodes, snapshotNode),
 	persistTable(tableACLPolicies, snapshotACLPolicy),
 	persistTable(tableACLTokens, snapshotACLToken),
+	persistTable(tableCounters, snapshotCounter),
+	persistTable(tablePipelines, snapshotPipeline),
+	persistTable(tablePipelineRevisions, snapshotPipelineRevision),
+	persistTable(tableConfigs, snapshotConfig),
+	persistTable(tableConfigRevisions, snapshotConfigRevision),
 }
 
 // restorers map a record type to the function that loads it.
 var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error{
-	snapshotIndex:     restorer((*StateRestore).IndexRestore),
-	snapshotNode:      restorer((*StateRestore).NodeRestore),
-	snapshotACLPolicy: restorer((*StateRestore).ACLPolicyRestore),
-	snapshotACLToken:  restorer((*StateRestore).ACLTokenRestore),
+	snapshotIndex:            restorer((*StateRestore).IndexRestore),
+	snapshotNode:             restorer((*StateRestore).NodeRestore),
+	snapshotACLPolicy:        restorer((*StateRestore).ACLPolicyRestore),
+	snapshotACLToken:         restorer((*StateRestore).ACLTokenRestore),
+	snapshotCounter:          restorer((*StateRestore).CounterRestore),
+	snapshotPipeline:         restorer((*StateRestore).PipelineRestore),
+	snapshotPipelineRevision: restorer((*StateRestore).PipelineRevisionRestore),
+	snapshotConfig:           restorer((*StateRestore).ConfigRestore),
+	snapshotConfigRevision:   restorer((*StateRestore).ConfigRevisionRestore),
 }
 
 // restorer decodes one record of type T and loads it.

@@ -93,6 +93,19 @@ type Config struct {
 	// ACLEnabled switches on token checks for every request.
 	ACLEnabled bool
 
+	// DangerousAllowReadingFiles accepts agent instance configs that make
+	// agents read credentials from their own files (off: such configs
+	// are refused, as Grafana Agent's scraping service refuses them).
+	DangerousAllowReadingFiles bool
+	// MaxContentsBytes bounds a pipeline's contents and a config's YAML.
+	MaxContentsBytes int
+	// RevisionRetention keeps the last N revisions of each pipeline and
+	// config (0: all); the _core scheduler enforces it.
+	RevisionRetention int
+	// EventBufferSize is how many applies' events the broker keeps for
+	// subscribers that resume from an index.
+	EventBufferSize int64
+
 	// Logger is the server's logger; LogOutput receives raft's and
 	// memberlist's own output.
 	Logger hclog.Logger
@@ -108,6 +121,10 @@ func DefaultConfig() *Config {
 	rc.SnapshotThreshold = 8192
 	rc.SnapshotInterval = 120 * time.Second
 	rc.ProtocolVersion = raft.ProtocolVersionMax
+	// Concurrent writers' entries go to disk and to followers in batches
+	// of up to MaxAppendEntries: one fsync and one round trip for many
+	// acknowledged writes.
+	rc.BatchApplyCh = true
 
 	mc := memberlist.DefaultLANConfig()
 	mc.BindAddr = "127.0.0.1"
@@ -131,6 +148,8 @@ func DefaultConfig() *Config {
 		MaxHeartbeatsPerSecond:     50,
 		HeartbeatGrace:             10 * time.Second,
 		FailoverHeartbeatTTL:       5 * time.Minute,
+		MaxContentsBytes:           1 << 20,
+		EventBufferSize:            100,
 		Logger:                     hclog.NewNullLogger(),
 	}
 }

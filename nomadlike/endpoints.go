@@ -8,6 +8,8 @@ func (s *Server) registerEndpoints() error {
 		"Node":     &NodeEndpoint{srv: s},
 		"Operator": &Operator{srv: s},
 		"ACL":      &ACLEndpoint{srv: s},
+		"Pipeline": &PipelineEndpoint{srv: s},
+		"Config":   &ConfigEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

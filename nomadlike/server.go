@@ -5,6 +5,7 @@
 package nomadlike
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/nomadlike/nomadlike/fsm"
+	"github.com/nomadlike/nomadlike/fsm/stream"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -59,6 +61,10 @@ type Server struct {
 
 	heartbeats *heartbeats
 	aclCache   aclCache
+
+	// broker streams every apply's events to subscribers.
+	broker     *stream.EventBroker
+	stopBroker context.CancelFunc
 
 	// leaderReady is set once this server's leadership is established
 	// (its barrier has applied every earlier entry) and cleared when it is
@@ -98,6 +104,12 @@ func NewServer(config *Config) (*Server, error) {
 	if s.fsm, err = fsm.New(config.Logger); err != nil {
 		return nil, err
 	}
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	s.stopBroker = stopBroker
+	s.broker = stream.NewEventBroker(brokerCtx, stream.BrokerConfig{
+		EventBufferSize: config.EventBufferSize, Logger: s.logger.Named("events"),
+	})
+	s.fsm.SetEventBroker(s.broker)
 	if err := s.registerEndpoints(); err != nil {
 		return nil, err
 	}
@@ -231,6 +243,9 @@ func (s *Server) Leader() string {
 	return string(addr)
 }
 
+// EventBroker is the broker every apply on this server publishes to.
+func (s *Server) EventBroker() *stream.EventBroker { return s.broker }
+
 // State returns the current state store (read-only use).
 func (s *Server) State() *fsm.StateStore { return s.fsm.State() }
 
@@ -340,5 +355,7 @@ func (s *Server) Shutdown() error {
 	}
 	s.connPool.Shutdown()
 	s.wg.Wait()
+	// Ends every event subscription, so streaming handlers return.
+	s.stopBroker()
 	return nil
 }

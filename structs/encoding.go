@@ -31,6 +31,12 @@ const (
 	ACLTokenDeleteRequestType MessageType = 6
 	// ACLTokenBootstrapRequestType mints the first management token.
 	ACLTokenBootstrapRequestType MessageType = 7
+	// PipelineApplyRequestType applies a batch of pipeline operations
+	// atomically, with their revisions (PipelineApplyRequest).
+	PipelineApplyRequestType MessageType = 8
+	// ConfigApplyRequestType puts or deletes an agent instance config,
+	// with its revision (ConfigApplyRequest).
+	ConfigApplyRequestType MessageType = 9
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does

@@ -1,0 +1,157 @@
+package fsm
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// ConfigApplyResult says what a config apply did.
+type ConfigApplyResult struct {
+	// Created is true when a put made a config that did not exist.
+	Created bool
+	// Changed is false when a put stored what was already there.
+	Changed bool
+	Config  *structs.InstanceConfig
+}
+
+func errConfigNotFound(name string) error {
+	return structs.NewErrCoded(http.StatusNotFound, "configuration %s does not exist", name)
+}
+
+// ApplyConfig puts or deletes one config with its revision. A job name
+// may belong to one config only, as Grafana Agent's config store demands.
+// Putting identical contents writes nothing and records no revision.
+func (s *StateStore) ApplyConfig(index uint64, req *structs.ConfigApplyRequest) (*ConfigApplyResult, error) {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+
+	name := req.Name
+	if !req.Delete {
+		if req.Config == nil {
+			return nil, structs.NewErrCoded(http.StatusBadRequest, "missing config")
+		}
+		name = req.Config.Name
+	}
+	raw, err := txn.First(tableConfigs, "id", name)
+	if err != nil {
+		return nil, fmt.Errorf("config lookup failed: %w", err)
+	}
+	var old *structs.InstanceConfig
+	if raw != nil {
+		old = raw.(*structs.InstanceConfig)
+	}
+
+	res := &ConfigApplyResult{Created: old == nil, Changed: true}
+	op := structs.RevisionInsert
+	var rec *structs.InstanceConfig
+	if req.Delete {
+		if old == nil {
+			return nil, errConfigNotFound(name)
+		}
+		if err := txn.Delete(tableConfigs, old); err != nil {
+			return nil, fmt.Errorf("config delete failed: %w", err)
+		}
+		op, rec, res.Created = structs.RevisionDelete, old, false
+	} else {
+		if err := checkJobNames(txn, req.Config); err != nil {
+			return nil, err
+		}
+		c := *req.Config
+		c.JobNames = append([]string(nil), req.Config.JobNames...)
+		c.CreatedAt, c.UpdatedAt = req.Now, req.Now
+		c.CreateIndex, c.ModifyIndex = index, index
+		if old != nil {
+			if old.Contents == c.Contents {
+				res.Changed, res.Config = false, old
+				return res, nil
+			}
+			c.CreatedAt, c.CreateIndex = old.CreatedAt, old.CreateIndex
+			op = structs.RevisionUpdate
+		}
+		if err := txn.Insert(tableConfigs, &c); err != nil {
+			return nil, fmt.Errorf("config insert failed: %w", err)
+		}
+		rec = &c
+	}
+	res.Config = rec
+
+	seq, err := nextCounter(txn, counterConfigRevision)
+	if err != nil {
+		return nil, err
+	}
+	rev := &structs.ConfigRevision{
+		Seq: seq, RevisionID: strconv.FormatUint(seq, 10), Name: name,
+		Snapshot: rec, CreatedAt: req.Now, Operation: op, Index: index,
+	}
+	if err := txn.Insert(tableConfigRevisions, rev); err != nil {
+		return nil, fmt.Errorf("config revision insert failed: %w", err)
+	}
+	if err := setIndex(txn, tableConfigs, index); err != nil {
+		return nil, err
+	}
+	if err := setIndex(txn, tableConfigRevisions, index); err != nil {
+		return nil, err
+	}
+	txn.Commit()
+	return res, nil
+}
+
+// checkJobNames refuses a config whose scrape job names another config
+// already uses.
+func checkJobNames(txn *memdb.Txn, c *structs.InstanceConfig) error {
+	for _, job := range c.JobNames {
+		it, err := txn.Get(tableConfigs, "job", job)
+		if err != nil {
+			return fmt.Errorf("config job lookup failed: %w", err)
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			if other := raw.(*structs.InstanceConfig); other.Name != c.Name {
+				return structs.NewErrCoded(http.StatusBadRequest,
+					"failed to validate config: found multiple scrape configs in config store with job name %q", job)
+			}
+		}
+	}
+	return nil
+}
+
+// ConfigByName returns a config or nil.
+func (s *StateStore) ConfigByName(ws memdb.WatchSet, name string) (*structs.InstanceConfig, error) {
+	return first[structs.InstanceConfig](s, ws, tableConfigs, "id", name)
+}
+
+// Configs returns every config ordered by name.
+func (s *StateStore) Configs(ws memdb.WatchSet) ([]*structs.InstanceConfig, error) {
+	return list[structs.InstanceConfig](s, ws, tableConfigs, "")
+}
+
+// ConfigRevisions returns one config's revisions in the order they were
+// made (a deleted config's included).
+func (s *StateStore) ConfigRevisions(ws memdb.WatchSet, name string) ([]*structs.ConfigRevision, error) {
+	it, err := s.db.Txn(false).Get(tableConfigRevisions, "name", name)
+	if err != nil {
+		return nil, fmt.Errorf("config revision list failed: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	out := []*structs.ConfigRevision{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*structs.ConfigRevision))
+	}
+	slices.SortFunc(out, func(a, b *structs.ConfigRevision) int { return compareUint(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// ConfigRestore restores one config.
+func (r *StateRestore) ConfigRestore(c *structs.InstanceConfig) error {
+	return r.txn.Insert(tableConfigs, c)
+}
+
+// ConfigRevisionRestore restores one config revision.
+func (r *StateRestore) ConfigRevisionRestore(rev *structs.ConfigRevision) error {
+	return r.txn.Insert(tableConfigRevisions, rev)
+}

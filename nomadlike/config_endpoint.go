@@ -1,0 +1,190 @@
+package nomadlike
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/fsm"
+	"github.com/nomadlike/nomadlike/nomadlike/validate"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// ConfigEndpoint serves agent instance configs (Grafana Agent's config
+// management API).
+type ConfigEndpoint struct {
+	srv *Server
+}
+
+// Put validates and stores a config. The body's name gives way to the
+// request's; the stored YAML is the normalized one.
+func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.ConfigApplyResponse) error {
+	if done, err := c.srv.forward("Config.Put", args, args, reply); done {
+		return err
+	}
+	if err := c.srv.authorize(args.AuthToken, acl.ConfigWrite); err != nil {
+		return err
+	}
+	if args.Config == nil {
+		return badRequest("could not unmarshal config: EOF")
+	}
+	name := args.Config.Name
+	if err := validate.ConfigName(name); err != nil {
+		return badRequest("%v", err)
+	}
+	if max := c.srv.config.MaxContentsBytes; len(args.Config.Contents) > max {
+		return badRequest("config is %d bytes, at most %d", len(args.Config.Contents), max)
+	}
+	parsed, err := validate.ParseInstanceConfig([]byte(args.Config.Contents), name,
+		validate.InstanceConfigOptions{DangerousAllowReadingFiles: c.srv.config.DangerousAllowReadingFiles})
+	if err != nil {
+		return configError(err)
+	}
+	normalized, err := parsed.Encode()
+	if err != nil {
+		return badRequest("failed to validate config: %v", err)
+	}
+	req := &structs.ConfigApplyRequest{
+		Config: &structs.InstanceConfig{Name: name, Contents: string(normalized), JobNames: parsed.JobNames()},
+		Now:    time.Now().UTC().Truncate(time.Millisecond),
+	}
+	resp, index, err := c.srv.raftApply(structs.ConfigApplyRequestType, req)
+	if err != nil {
+		return err
+	}
+	reply.Created = resp.(*fsm.ConfigApplyResult).Created
+	reply.Index = index
+	return nil
+}
+
+// configError words a parse or validation error as Grafana Agent does.
+func configError(err error) error {
+	var ue *validate.UnmarshalError
+	if errors.As(err, &ue) {
+		return badRequest("could not unmarshal config: %v", ue.Err)
+	}
+	return badRequest("failed to validate config: %v", err)
+}
+
+// Delete removes a config; its history stays.
+func (c *ConfigEndpoint) Delete(args *structs.ConfigApplyRequest, reply *structs.ConfigApplyResponse) error {
+	if done, err := c.srv.forward("Config.Delete", args, args, reply); done {
+		return err
+	}
+	if err := c.srv.authorize(args.AuthToken, acl.ConfigWrite); err != nil {
+		return err
+	}
+	if err := validate.ConfigName(args.Name); err != nil {
+		return badRequest("%v", err)
+	}
+	req := &structs.ConfigApplyRequest{Name: args.Name, Delete: true, Now: time.Now().UTC().Truncate(time.Millisecond)}
+	_, index, err := c.srv.raftApply(structs.ConfigApplyRequestType, req)
+	if err != nil {
+		return err
+	}
+	reply.Index = index
+	return nil
+}
+
+// Get returns one config with its secrets scrubbed (nil when missing).
+func (c *ConfigEndpoint) Get(args *structs.ConfigSpecificRequest, reply *structs.SingleConfigResponse) error {
+	if done, err := c.srv.forward("Config.Get", args, args, reply); done {
+		return err
+	}
+	if err := c.srv.authorize(args.AuthToken, acl.ConfigRead); err != nil {
+		return err
+	}
+	return c.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, state *fsm.StateStore) error {
+		cfg, err := state.ConfigByName(ws, args.Name)
+		if err != nil {
+			return err
+		}
+		if reply.Config, err = scrubbed(cfg); err != nil {
+			return err
+		}
+		reply.Index, err = state.Index("configs")
+		return err
+	})
+}
+
+// List returns every config (scrubbed) ordered by name.
+func (c *ConfigEndpoint) List(args *structs.ConfigSpecificRequest, reply *structs.ConfigListResponse) error {
+	if done, err := c.srv.forward("Config.List", args, args, reply); done {
+		return err
+	}
+	if err := c.srv.authorize(args.AuthToken, acl.ConfigRead); err != nil {
+		return err
+	}
+	return c.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, state *fsm.StateStore) error {
+		all, err := state.Configs(ws)
+		if err != nil {
+			return err
+		}
+		reply.Configs = make([]*structs.InstanceConfig, 0, len(all))
+		for _, cfg := range all {
+			// Lists carry names and times; Get carries contents.
+			out := *cfg
+			out.Contents = ""
+			reply.Configs = append(reply.Configs, &out)
+		}
+		reply.Index, err = state.Index("configs")
+		return err
+	})
+}
+
+// Revisions returns a config's history, scrubbed, oldest first.
+func (c *ConfigEndpoint) Revisions(args *structs.ConfigSpecificRequest, reply *structs.ConfigRevisionsResponse) error {
+	if done, err := c.srv.forward("Config.Revisions", args, args, reply); done {
+		return err
+	}
+	if err := c.srv.authorize(args.AuthToken, acl.ConfigRead); err != nil {
+		return err
+	}
+	return c.srv.blockingRPC(&args.QueryOptions, &reply.QueryMeta, func(ws memdb.WatchSet, state *fsm.StateStore) error {
+		revs, err := state.ConfigRevisions(ws, args.Name)
+		if err != nil {
+			return err
+		}
+		if len(revs) == 0 {
+			return errConfigMissing(args.Name)
+		}
+		reply.Revisions = make([]*structs.ConfigRevision, 0, len(revs))
+		for _, r := range revs {
+			out := *r
+			if out.Snapshot, err = scrubbed(r.Snapshot); err != nil {
+				return err
+			}
+			reply.Revisions = append(reply.Revisions, &out)
+		}
+		reply.Index, err = state.Index("config_revisions")
+		return err
+	})
+}
+
+func errConfigMissing(name string) error {
+	return structs.NewErrCoded(http.StatusNotFound, "configuration %s does not exist", name)
+}
+
+// scrubbed returns a copy of cfg whose contents show secrets as <secret>.
+// Stored contents passed validation, so they parse; files are allowed
+// here because the check already ran when they were stored.
+func scrubbed(cfg *structs.InstanceConfig) (*structs.InstanceConfig, error) {
+	if cfg == nil {
+		return nil, nil
+	}
+	parsed, err := validate.ParseInstanceConfig([]byte(cfg.Contents), cfg.Name,
+		validate.InstanceConfigOptions{DangerousAllowReadingFiles: true})
+	if err != nil {
+		return nil, err
+	}
+	yaml, err := parsed.Scrubbed()
+	if err != nil {
+		return nil, err
+	}
+	out := *cfg
+	out.Contents = string(yaml)
+	return &out, nil
+}

@@ -1,0 +1,71 @@
+package structs
+
+import "time"
+
+// InstanceConfig is a Grafana Agent metrics instance config stored by name
+// (the config management API of Grafana Agent's scraping service).
+type InstanceConfig struct {
+	Name string
+	// Contents is the normalized YAML: the body's name replaced by Name,
+	// defaults filled in, secrets in clear (reads scrub them).
+	Contents string
+	// JobNames are the scrape job names of Contents; a job name belongs
+	// to one config only.
+	JobNames    []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// ConfigRevision records one change to a config, in the same raft apply as
+// the change; same shape as PipelineRevision.
+type ConfigRevision struct {
+	Seq        uint64
+	RevisionID string
+	Name       string
+	Snapshot   *InstanceConfig
+	CreatedAt  time.Time
+	Operation  string
+	Index      uint64
+}
+
+// ConfigApplyRequest puts Config (Delete false) or deletes the config
+// named Name (Delete true). Now stamps the change and its revision.
+type ConfigApplyRequest struct {
+	Config *InstanceConfig
+	Name   string
+	Delete bool
+	Now    time.Time
+	WriteRequest
+}
+
+// ConfigApplyResponse tells a put whether it created the config.
+type ConfigApplyResponse struct {
+	Created bool
+	WriteMeta
+}
+
+// ConfigSpecificRequest reads one config, or its revisions.
+type ConfigSpecificRequest struct {
+	Name string
+	QueryOptions
+}
+
+// SingleConfigResponse is one config; nil when not found.
+type SingleConfigResponse struct {
+	Config *InstanceConfig
+	QueryMeta
+}
+
+// ConfigListResponse lists configs ordered by name.
+type ConfigListResponse struct {
+	Configs []*InstanceConfig
+	QueryMeta
+}
+
+// ConfigRevisionsResponse lists a config's revisions in order.
+type ConfigRevisionsResponse struct {
+	Revisions []*ConfigRevision
+	QueryMeta
+}
