@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -18,14 +18,24 @@ import (
 // do sends one request with an optional token and JSON body.
 func do(t *testing.T, method, url, token string, body any) (int, []byte) {
 	t.Helper()
+	return doCtx(t, context.Background(), method, url, token, body)
+}
+
+// doCtx is do bounded by ctx; the body read so far is returned when ctx
+// ends first (a stream).
+func doCtx(t *testing.T, ctx context.Context, method, url, token string, body any) (int, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		buf, _ := json.Marshal(body)
 		r = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequest(method, url, r)
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("X-Nomad-Token", token)
@@ -37,6 +47,74 @@ func do(t *testing.T, method, url, token string, body any) (int, []byte) {
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// walkCall calls one route as the route walks do: streaming routes are cut
+// off after a moment, since they answer until the client leaves.
+func walkCall(t *testing.T, r route, method, url, token string, body any) (int, []byte) {
+	t.Helper()
+	if !r.streaming {
+		return do(t, method, url, token, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	return doCtx(t, ctx, method, url, token, body)
+}
+
+// walkPath is a route's pattern with its wildcards filled in.
+func walkPath(pattern, value string) string {
+	return strings.NewReplacer("{id}", value, "{name}", value, "{accessor}", value).Replace(pattern)
+}
+
+// denial is how a family answers a refused caller: status, Connect code
+// (pipeline family only) and message.
+type denial struct {
+	status int
+	code   string
+	msg    string
+}
+
+// denialFor is the answer a route of family f gives a refused caller:
+// without a token, with an unknown one, or with one lacking the capability.
+func denialFor(f family, caller string) denial {
+	msg := "Permission denied"
+	if caller == "unknown token" {
+		msg = "ACL token not found"
+	}
+	if f == familyPipeline {
+		if caller == "no token" || caller == "unknown token" {
+			return denial{http.StatusUnauthorized, "unauthenticated", msg}
+		}
+		return denial{http.StatusForbidden, "permission_denied", msg}
+	}
+	return denial{http.StatusForbidden, "", msg}
+}
+
+// errorOf reads an error answer in family f's format.
+func errorOf(f family, status int, body []byte) denial {
+	switch f {
+	case familyConfig:
+		var env struct {
+			Status string `json:"status"`
+			Data   struct {
+				Error string `json:"error"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &env) != nil || env.Status != "error" {
+			return denial{status, "", "not an error envelope: " + string(body)}
+		}
+		return denial{status, "", env.Data.Error}
+	case familyPipeline:
+		var ce struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &ce) != nil {
+			return denial{status, "", "not a Connect error: " + string(body)}
+		}
+		return denial{status, ce.Code, ce.Message}
+	}
+	return denial{status, "", string(body)}
 }
 
 func aclAgent(t *testing.T, cb func(*Config)) *Agent {
@@ -83,13 +161,20 @@ func TestACL_EveryRouteDeclaresAndEnforces(t *testing.T) {
 	a := aclAgent(t, nil)
 	mgmt := bootstrap(t, a)
 
-	tokens := map[string]map[string]string{} // resource -> level -> secret
-	for _, res := range acl.Resources() {
-		tokens[res] = map[string]string{}
-		for _, level := range []string{"read", "write"} {
-			name := res + "-" + level
-			tokens[res][level] = tokenWith(t, a, mgmt, name, fmt.Sprintf("%s { policy = %q }", res, level)).SecretID
+	// tokens holds a client token per set of resources and level, made
+	// on first use.
+	tokens := map[string]string{}
+	tokenFor := func(level string, resources ...string) string {
+		key := strings.Join(resources, "-") + "-" + level
+		if secret, ok := tokens[key]; ok {
+			return secret
 		}
+		var rules []string
+		for _, res := range resources {
+			rules = append(rules, fmt.Sprintf("%s { policy = %q }", res, level))
+		}
+		tokens[key] = tokenWith(t, a, mgmt, key, strings.Join(rules, "\n")).SecretID
+		return tokens[key]
 	}
 
 	routes := a.http.routes
@@ -100,39 +185,50 @@ func TestACL_EveryRouteDeclaresAndEnforces(t *testing.T) {
 		if len(r.needs) == 0 {
 			t.Errorf("route %s declares no method and no capability", r.pattern)
 		}
-		path := strings.NewReplacer("{id}", "walk-test", "{name}", "walk-test", "{accessor}", "walk-test").Replace(r.pattern)
+		path := walkPath(r.pattern, "walk-test")
 		for method, n := range r.needs {
-			if n.kind == needCapability && !n.cap.Valid() {
-				t.Errorf("%s %s declares invalid capability %v", method, r.pattern, n.cap)
-				continue
-			}
-			res := "agent"
+			resources := []string{"agent"}
+			level := "read"
 			if n.kind == needCapability {
-				res = n.cap.Resource
+				resources = nil
+				for _, c := range n.caps() {
+					if !c.Valid() {
+						t.Errorf("%s %s declares invalid capability %v", method, r.pattern, c)
+					}
+					resources = append(resources, c.Resource)
+					if c.Level == "write" {
+						level = "write"
+					}
+				}
 			}
-			callers := []struct {
+			type caller struct {
 				name, secret string
 				allowed      bool
-				denial       string
-			}{
-				{"no token", "", n.kind == needNone, "Permission denied"},
-				{"unknown token", "8d2c6f3e-0000-4000-8000-00000000dead", n.kind == needNone, "ACL token not found"},
-				{"read", tokens[res]["read"], n.kind == needNone || n.kind == needToken ||
-					(n.kind == needCapability && n.cap.Level == "read"), "Permission denied"},
-				{"write", tokens[res]["write"], n.kind != needManagement, "Permission denied"},
-				{"management", mgmt, true, ""},
+			}
+			callers := []caller{
+				{"no token", "", n.kind == needNone},
+				{"unknown token", "8d2c6f3e-0000-4000-8000-00000000dead", n.kind == needNone},
+				{"read", tokenFor("read", resources...), n.kind == needNone || n.kind == needToken ||
+					(n.kind == needCapability && level == "read")},
+				{"write", tokenFor("write", resources...), n.kind != needManagement},
+				{"management", mgmt, true},
+			}
+			if len(resources) > 1 {
+				// Holding only one of several capabilities is not enough.
+				callers = append(callers, caller{"partial", tokenFor("write", resources[0]), false})
 			}
 			for _, c := range callers {
 				var body any
 				if method == http.MethodPut || method == http.MethodPost {
 					body = map[string]any{}
 				}
-				code, out := do(t, method, a.URL()+path, c.secret, body)
-				switch {
-				case c.allowed && code == http.StatusForbidden:
-					t.Errorf("%s %s (%s) with %s token: 403 %s, want allowed", method, path, n, c.name, out)
-				case !c.allowed && (code != http.StatusForbidden || string(out) != c.denial):
-					t.Errorf("%s %s (%s) with %s token: %d %q, want 403 %q", method, path, n, c.name, code, out, c.denial)
+				code, out := walkCall(t, r, method, a.URL()+path, c.secret, body)
+				want := denialFor(r.family, c.name)
+				switch got := errorOf(r.family, code, out); {
+				case c.allowed && (code == http.StatusForbidden || code == http.StatusUnauthorized):
+					t.Errorf("%s %s (%s) with %s token: %d %s, want allowed", method, path, n, c.name, code, out)
+				case !c.allowed && got != want:
+					t.Errorf("%s %s (%s) with %s token: %d %q, want %+v", method, path, n, c.name, code, out, want)
 				}
 			}
 		}
@@ -144,14 +240,14 @@ func TestACL_DisabledAllowsEverything(t *testing.T) {
 	a := TestAgent(t, func(c *Config) { c.Client.Enabled = ptr(false) })
 	WaitForAgentLeader(t, a)
 	for _, r := range a.http.routes {
-		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x").Replace(r.pattern)
+		path := walkPath(r.pattern, "x")
 		for method := range r.needs {
 			var body any
 			if method == http.MethodPut || method == http.MethodPost {
 				body = map[string]any{}
 			}
-			code, out := do(t, method, a.URL()+path, "8d2c6f3e-0000-4000-8000-00000000dead", body)
-			if code == http.StatusForbidden {
+			code, out := walkCall(t, r, method, a.URL()+path, "8d2c6f3e-0000-4000-8000-00000000dead", body)
+			if code == http.StatusForbidden || code == http.StatusUnauthorized {
 				t.Errorf("%s %s with ACLs off: 403 %s", method, path, out)
 			}
 			if strings.HasPrefix(r.pattern, "/v1/acl/") && (code != 400 || string(out) != "ACL support disabled") {

@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto/sha256"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,9 @@ const (
 type need struct {
 	kind needKind
 	cap  acl.Capability
+	// also lists further capabilities a needCapability route requires
+	// besides cap (all of them; a management token has every one).
+	also []acl.Capability
 }
 
 // needs maps HTTP methods to what each requires. A method a route does
@@ -39,6 +43,16 @@ var (
 
 func capability(c acl.Capability) need { return need{kind: needCapability, cap: c} }
 
+// capabilities needs every one of caps (at least one).
+func capabilities(first acl.Capability, more ...acl.Capability) need {
+	return need{kind: needCapability, cap: first, also: more}
+}
+
+// caps lists every capability a needCapability need requires.
+func (n need) caps() []acl.Capability {
+	return append([]acl.Capability{n.cap}, n.also...)
+}
+
 // get is the needs of a read-only route.
 func get(n need) needs { return needs{"GET": n} }
 
@@ -46,7 +60,11 @@ func get(n need) needs { return needs{"GET": n} }
 func (n need) String() string {
 	switch n.kind {
 	case needCapability:
-		return n.cap.String()
+		names := make([]string, 0, 1+len(n.also))
+		for _, c := range n.caps() {
+			names = append(names, c.String())
+		}
+		return strings.Join(names, "+")
 	case needManagement:
 		return "management"
 	case needToken:
@@ -77,8 +95,10 @@ func (s *HTTPServer) authorize(req *http.Request, r route) error {
 			return structs.ErrPermissionDenied
 		}
 	case needCapability:
-		if !a.Allow(n.cap) {
-			return structs.ErrPermissionDenied
+		for _, c := range n.caps() {
+			if !a.Allow(c) {
+				return structs.ErrPermissionDenied
+			}
 		}
 	}
 	return nil

@@ -6,16 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/agent/proto/pipeline/v1/pipelinev1connect"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -26,10 +29,20 @@ type family int
 const (
 	// familyNomad is Nomad's agent API: JSON bodies, plain-text errors.
 	familyNomad family = iota
+	// familyConfig is Grafana Agent's config management API: every
+	// answer, errors included, is the {"status":...,"data":...} envelope.
+	familyConfig
+	// familyPipeline is Fleet Management's Connect API: errors are
+	// Connect's {"code":...,"message":...} with its status mapping.
+	familyPipeline
 )
 
 // familyNames are the names rate_limit blocks use.
-var familyNames = map[string]family{"nomad": familyNomad}
+var familyNames = map[string]family{"nomad": familyNomad, "config": familyConfig, "pipeline": familyPipeline}
+
+// maxRequestBytes bounds a request body read by the agent (Connect
+// messages, instance configs).
+const maxRequestBytes = 16 << 20
 
 // handlerFn is every handler's shape: it returns the object to encode (nil
 // for an empty 200) or an error for the family's error encoder.
@@ -43,6 +56,9 @@ type route struct {
 	family  family
 	handler handlerFn
 	needs   needs
+	// streaming routes answer until the client goes away (the event
+	// stream); tests that walk the routes bound them with a deadline.
+	streaming bool
 }
 
 // HTTPServer serves the agent's HTTP API.
@@ -55,6 +71,9 @@ type HTTPServer struct {
 	srv      *http.Server
 	// limiters rate-limit the families that are configured for it.
 	limiters map[family]*rateLimiter
+	// pipelineHandler is connect-go's handler of pipeline.v1.PipelineService;
+	// each of its procedures is a route of its own that runs it.
+	pipelineHandler http.Handler
 }
 
 // NewHTTPServer binds the HTTP port and starts serving.
@@ -124,13 +143,43 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/v1/acl/token/{accessor}", familyNomad, s.ACLTokenSpecificRequest,
 		needs{"GET": management, "PUT": management, "POST": management, "DELETE": management})
 
+	// The event stream needs management, or both pipeline:read and
+	// config:read; a non-management caller only gets those two topics.
+	s.handleRoute(route{pattern: "/v1/event/stream", family: familyNomad, handler: s.EventStreamRequest,
+		needs: get(capabilities(acl.PipelineRead, acl.ConfigRead)), streaming: true})
+
+	// Grafana Agent config management. {name} is decoded by the handlers
+	// from the raw path, so hello%2Fworld is the config hello/world.
+	s.handle("/agent/api/v1/configs", familyConfig, s.ConfigListRequest, get(capability(acl.ConfigRead)))
+	s.handle("/agent/api/v1/configs/{name}", familyConfig, s.ConfigGetRequest, get(capability(acl.ConfigRead)))
+	s.handle("/agent/api/v1/config/{name}", familyConfig, s.ConfigPutDeleteRequest,
+		needs{"PUT": capability(acl.ConfigWrite), "POST": capability(acl.ConfigWrite), "DELETE": capability(acl.ConfigWrite)})
+	s.handle("/agent/api/v1/config/{name}/revisions", familyConfig, s.ConfigRevisionsRequest, get(capability(acl.ConfigRead)))
+	s.mux.Handle("/agent/api/v1/", s.wrap(route{pattern: "/agent/api/v1/", family: familyConfig, handler: notFound}))
+
+	// Fleet Management pipelines: one route per Connect procedure, all
+	// served by the one connect-go handler.
+	_, s.pipelineHandler = pipelinev1connect.NewPipelineServiceHandler(&pipelineService{s: s},
+		connect.WithReadMaxBytes(maxRequestBytes), connect.WithRecover(s.recoverConnect))
+	for _, p := range pipelineProcedures {
+		c := capability(acl.PipelineRead)
+		if p.write {
+			c = capability(acl.PipelineWrite)
+		}
+		s.handle(p.path, familyPipeline, s.PipelineServiceRequest, needs{"POST": c})
+	}
+	s.mux.Handle(pipelineServicePrefix, s.wrap(route{pattern: pipelineServicePrefix, family: familyPipeline, handler: unknownProcedure}))
+
 	s.mux.Handle("/", s.wrap(route{pattern: "/", family: familyNomad, handler: notFound}))
 }
 
 func (s *HTTPServer) handle(pattern string, f family, h handlerFn, n needs) {
-	r := route{pattern: pattern, family: f, handler: h, needs: n}
+	s.handleRoute(route{pattern: pattern, family: f, handler: h, needs: n})
+}
+
+func (s *HTTPServer) handleRoute(r route) {
 	s.routes = append(s.routes, r)
-	s.mux.Handle(pattern, s.wrap(r))
+	s.mux.Handle(r.pattern, s.wrap(r))
 }
 
 func notFound(resp http.ResponseWriter, req *http.Request) (any, error) {
@@ -144,27 +193,42 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 		start := time.Now()
 		reqID := requestID(req)
 		resp.Header().Set("X-Request-Id", reqID)
+		sw := &statusWriter{ResponseWriter: resp}
 
 		var obj any
-		err := s.limit(resp, req, r.family)
+		err := s.limit(sw, req, r.family)
 		if err == nil {
 			err = s.authorize(req, r)
 		}
 		if err == nil {
-			obj, err = r.handler(resp, req)
+			obj, err = r.handler(sw, req)
 		}
 		code, msg := http.StatusOK, ""
 		var be *bodyError
 		switch {
 		case errors.As(err, &be):
 			code = be.code
-			writeJSON(resp, req, code, be.body)
+			writeJSON(sw, req, code, be.body)
 		case err != nil:
-			code, msg = structs.ErrorStatus(err)
-			writeError(resp, r.family, code, msg)
-		case obj != nil:
-			if err := writeJSON(resp, req, code, obj); err != nil {
-				code = http.StatusInternalServerError
+			code, msg = writeError(sw, req, r.family, err)
+		default:
+			if st, ok := obj.(*withStatus); ok {
+				code, obj = st.code, st.body
+			}
+			if r.family == familyConfig {
+				// Every answer of the family is an envelope; data
+				// is left out when there is none.
+				obj = &envelope{Status: "success", Data: obj}
+			}
+			switch {
+			case obj != nil:
+				if err := writeJSON(sw, req, code, obj); err != nil {
+					code = http.StatusInternalServerError
+				}
+			case sw.code != 0: // the handler wrote its own answer
+				code = sw.code
+			case code != http.StatusOK:
+				sw.WriteHeader(code)
 			}
 		}
 		// An unhealthy health check answers 500 by design: not an error
@@ -221,14 +285,91 @@ func tokenFromRequest(req *http.Request) string {
 	return ""
 }
 
-// writeError writes an error in the family's format.
-func writeError(resp http.ResponseWriter, f family, code int, msg string) {
+// writeError writes err in the family's format and returns the status and
+// message it wrote.
+func writeError(resp http.ResponseWriter, req *http.Request, f family, err error) (int, string) {
 	switch f {
+	case familyConfig:
+		code, msg := structs.ErrorStatus(err)
+		writeJSON(resp, req, code, &envelope{Status: "error", Data: envelopeError{Error: msg}})
+		return code, msg
+	case familyPipeline:
+		ce := toConnectError(err, tokenFromRequest(req) == "")
+		writeConnectError(resp, ce)
+		return ce.status, ce.msg
 	default: // familyNomad: status code and the bare message.
+		code, msg := structs.ErrorStatus(err)
 		resp.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		resp.WriteHeader(code)
 		resp.Write([]byte(msg))
+		return code, msg
 	}
+}
+
+// envelope is every answer of the Grafana Agent API family.
+type envelope struct {
+	Status string `json:"status"`
+	Data   any    `json:"data,omitempty"`
+}
+
+// envelopeError is the data of an error envelope.
+type envelopeError struct {
+	Error string `json:"error"`
+}
+
+// withStatus is a successful answer with a status other than 200, such as
+// 201 for a created config.
+type withStatus struct {
+	code int
+	body any
+}
+
+// statusWriter remembers the status a handler wrote itself (Connect,
+// streams), for the request log. Flush and Unwrap keep streaming and
+// http.ResponseController working through it.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// readBody reads a request body of at most limit bytes; a larger one is a
+// 413 (invalid_argument in the Connect family).
+func readBody(req *http.Request, limit int64) ([]byte, error) {
+	tooLarge := structs.NewErrCoded(http.StatusRequestEntityTooLarge, "request body exceeds %d bytes", limit)
+	if req.ContentLength > limit {
+		return nil, tooLarge
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		return nil, structs.NewErrCoded(http.StatusBadRequest, "reading request body: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge
+	}
+	return b, nil
 }
 
 // bodyError is an error answered with a JSON body instead of the family's
@@ -313,9 +454,14 @@ func setIndex(resp http.ResponseWriter, index uint64) {
 
 // setMeta writes the blocking-query headers.
 func setMeta(resp http.ResponseWriter, m *structs.QueryMeta) {
-	resp.Header().Set("X-Nomad-Index", strconv.FormatUint(m.Index, 10))
-	resp.Header().Set("X-Nomad-KnownLeader", strconv.FormatBool(m.KnownLeader))
-	resp.Header().Set("X-Nomad-LastContact", strconv.FormatInt(m.LastContact.Milliseconds(), 10))
+	setMetaHeaders(resp.Header(), m)
+}
+
+// setMetaHeaders writes the blocking-query headers into h.
+func setMetaHeaders(h http.Header, m *structs.QueryMeta) {
+	h.Set("X-Nomad-Index", strconv.FormatUint(m.Index, 10))
+	h.Set("X-Nomad-KnownLeader", strconv.FormatBool(m.KnownLeader))
+	h.Set("X-Nomad-LastContact", strconv.FormatInt(m.LastContact.Milliseconds(), 10))
 }
 
 // methodNotAllowed is what every handler returns for a method it does not

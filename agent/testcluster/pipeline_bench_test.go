@@ -1,0 +1,130 @@
+package testcluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// benchWindow is how long each load step runs (PIPELINE_BENCH_SECONDS
+// overrides it, e.g. 2 for a quick look).
+func benchWindow() time.Duration {
+	var s int
+	if _, err := fmt.Sscan(os.Getenv("PIPELINE_BENCH_SECONDS"), &s); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 10 * time.Second
+}
+
+// loadResult is one load step's figures.
+type loadResult struct {
+	name      string
+	conc      int
+	ok, fail  int64
+	elapsed   time.Duration
+	latencies []time.Duration
+}
+
+func (r *loadResult) row() string {
+	slices.Sort(r.latencies)
+	pct := func(p float64) time.Duration {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
+	}
+	return fmt.Sprintf("%-22s %4d %10.0f %10s %10s %7d", r.name, r.conc,
+		float64(r.ok)/r.elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.fail)
+}
+
+// runLoad calls do from conc goroutines for the window; do returns
+// whether the call succeeded.
+func runLoad(name string, conc int, window time.Duration, do func(worker int, i int64) bool) *loadResult {
+	res := &loadResult{name: name, conc: conc}
+	var n atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(window)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var lat []time.Duration
+			var ok, fail int64
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if do(w, n.Add(1)) {
+					ok++
+					lat = append(lat, time.Since(t0))
+				} else {
+					fail++
+				}
+			}
+			mu.Lock()
+			res.ok += ok
+			res.fail += fail
+			res.latencies = append(res.latencies, lat...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// BenchmarkPipelineAPI drives a 3-server loopback cluster of real
+// processes over HTTP: UpsertPipeline with ~1 KiB contents and unique
+// names at concurrency 1, 16 and 64, spread over the three servers, then
+// GetPipeline at concurrency 64, default (consistent, through the leader)
+// and ?stale (any server). It prints requests/s, p50 and p99.
+func BenchmarkPipelineAPI(b *testing.B) {
+	c := New(b, Options{Servers: 3})
+	window := benchWindow()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
+	contents := strings.Repeat("// padding to one KiB of pipeline contents\n", 24)
+	call := func(a *Agent, method, query string, body []byte) bool {
+		req, _ := http.NewRequest("POST", a.URL()+"/pipeline.v1.PipelineService/"+method+query, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	upsert := func(w int, i int64) bool {
+		body, _ := json.Marshal(map[string]any{"pipeline": map[string]any{
+			"name": fmt.Sprintf("bench-%d", i), "contents": contents, "matchers": []string{"env=prod"}}})
+		return call(c.Servers[w%3], "UpsertPipeline", "", body)
+	}
+
+	var rows []*loadResult
+	for _, conc := range []int{1, 16, 64} {
+		rows = append(rows, runLoad("UpsertPipeline", conc, window, upsert))
+	}
+	get := func(query string) func(int, int64) bool {
+		return func(w int, i int64) bool {
+			body := []byte(fmt.Sprintf(`{"id":"%d"}`, i%1000+1))
+			return call(c.Servers[w%3], "GetPipeline", query, body)
+		}
+	}
+	rows = append(rows, runLoad("GetPipeline", 64, window, get("")))
+	rows = append(rows, runLoad("GetPipeline ?stale", 64, window, get("?stale")))
+
+	fmt.Printf("\n3 servers on loopback, %s per step, ~1 KiB contents\n", window)
+	fmt.Printf("%-22s %4s %10s %10s %10s %7s\n", "call", "conc", "req/s", "p50", "p99", "errors")
+	for _, r := range rows {
+		fmt.Println(r.row())
+	}
+}
