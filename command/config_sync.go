@@ -30,10 +30,11 @@ func (c *ConfigSyncCommand) Help() string {
 
   Makes the stored agent instance configs match the directory <dir>. Each
   *.yaml or *.yml file directly in <dir> (subdirectories are skipped) is
-  one config, named after the file without its extension. The files are
-  uploaded in lexical order, printing "created <name>" or "updated <name>";
-  then every stored config with no file is deleted, printing
-  "deleted <name>". An upload or delete that fails is reported and the
+  one config, named after the file without its extension. First every
+  stored config with no file is deleted, printing "deleted <name>" (so a
+  scrape job may move from a removed config to a new one); then the files
+  are uploaded in lexical order, printing "created <name>" or
+  "updated <name>". An upload or delete that fails is reported and the
   others go on; the exit code is then 1. A directory that cannot be read,
   or two files naming the same config, stop the command before any change.
 
@@ -79,13 +80,30 @@ func (c *ConfigSyncCommand) Run(args []string) int {
 	return c.sync(client, local)
 }
 
-// sync uploads local, then deletes the stored configs it lacks.
+// sync deletes the stored configs the directory lacks, then uploads the
+// directory. Deleting first lets a scrape job move from a config being
+// removed to a new one: a job name may belong to one stored config only.
 func (c *ConfigSyncCommand) sync(client *api.Client, local []localConfig) int {
-	code := 0
-	uploaded := make(map[string]bool, len(local))
+	remote, _, err := client.Configs().List(nil)
+	if err != nil {
+		return c.errorf("listing configs", err)
+	}
+	inDir := make(map[string]bool, len(local))
 	for _, lc := range local {
-		// A failed upload still counts, so the stored config is kept.
-		uploaded[lc.name] = true
+		inDir[lc.name] = true
+	}
+	code := 0
+	for _, name := range sortedNames(remote) {
+		if inDir[name] {
+			continue
+		}
+		if _, err := client.Configs().Delete(name, nil); err != nil {
+			code = c.errorf(fmt.Sprintf("deleting config %q", name), err)
+			continue
+		}
+		c.Ui.Output("deleted " + name)
+	}
+	for _, lc := range local {
 		created, _, err := client.Configs().Put(lc.name, lc.contents, nil)
 		switch {
 		case err != nil:
@@ -95,21 +113,6 @@ func (c *ConfigSyncCommand) sync(client *api.Client, local []localConfig) int {
 		default:
 			c.Ui.Output("updated " + lc.name)
 		}
-	}
-
-	remote, _, err := client.Configs().List(nil)
-	if err != nil {
-		return c.errorf("listing configs", err)
-	}
-	for _, name := range sortedNames(remote) {
-		if uploaded[name] {
-			continue
-		}
-		if _, err := client.Configs().Delete(name, nil); err != nil {
-			code = c.errorf(fmt.Sprintf("deleting config %q", name), err)
-			continue
-		}
-		c.Ui.Output("deleted " + name)
 	}
 	return code
 }

@@ -245,15 +245,16 @@ func TestConfigSync(t *testing.T) {
 	})
 	r := runCommand(t, f, "config sync", "-token=tok", syncDir(t))
 	mustSucceed(t, r)
-	if want := "created a\nupdated b\ndeleted old\ndeleted zz\n"; r.stdout != want {
+	if want := "deleted old\ndeleted zz\ncreated a\nupdated b\n"; r.stdout != want {
 		t.Fatalf("stdout:\n%s\nwant:\n%s", r.stdout, want)
 	}
+	// Deletes go first, so that a scrape job can move to a new config.
 	want := []string{
-		"PUT /agent/api/v1/config/a",
-		"PUT /agent/api/v1/config/b",
 		"GET /agent/api/v1/configs",
 		"DELETE /agent/api/v1/config/old",
 		"DELETE /agent/api/v1/config/zz",
+		"PUT /agent/api/v1/config/a",
+		"PUT /agent/api/v1/config/b",
 	}
 	if got := routes(f); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -319,7 +320,7 @@ func TestConfigSync_Failures(t *testing.T) {
 		"DELETE /agent/api/v1/config/old":  {200, envOK},
 	})
 	r := runCommand(t, f, "config sync", dir)
-	if r.code != 1 || r.stdout != "created b\ndeleted old\n" {
+	if r.code != 1 || r.stdout != "deleted old\ncreated b\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
@@ -336,16 +337,19 @@ func TestConfigSync_Failures(t *testing.T) {
 		}
 	}
 
-	// Without the list, nothing is deleted.
+	// Without the list, nothing changes at all.
 	f = newFakeAgent(t, map[string]reply{
 		"PUT /agent/api/v1/config/a": {200, envOK},
 		"PUT /agent/api/v1/config/b": {200, envOK},
 		"GET /agent/api/v1/configs":  envError(500, "store exploded"),
 	})
 	r = runCommand(t, f, "config sync", dir)
-	if r.code != 1 || r.stdout != "updated a\nupdated b\n" ||
+	if r.code != 1 || r.stdout != "" ||
 		!strings.Contains(r.stderr, "Error listing configs: Unexpected response code: 500 (store exploded)") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if len(f.requests()) != 1 {
+		t.Fatalf("a sync that could not list sent %v", routes(f))
 	}
 }
 
