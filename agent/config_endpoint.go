@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,10 +123,6 @@ func (s *HTTPServer) ConfigPutDeleteRequest(resp http.ResponseWriter, req *http.
 	body, err := readBody(req, maxRequestBytes)
 	if err != nil {
 		return nil, err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		// What the agent's YAML decoder answers for an empty document.
-		return nil, structs.NewErrCoded(http.StatusBadRequest, "could not unmarshal config: EOF")
 	}
 	args.Config = &structs.InstanceConfig{Name: name, Contents: string(body)}
 	var out structs.ConfigApplyResponse

@@ -6,22 +6,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
 // Event topics a caller without a management token may stream, each with
 // the capability it needs. They are the topic names the FSM publishes.
-const (
-	topicPipeline = "Pipeline"
-	topicConfig   = "Config"
-)
-
-// eventSource is what the local server offers to stream events.
-type eventSource interface {
-	EventBroker() *stream.EventBroker
-}
-
 // EventStreamRequest streams the events of the local server's broker as
 // newline-delimited JSON, Nomad's /v1/event/stream: ?topic=Topic or
 // ?topic=Topic:Key (repeatable; all topics when absent), ?index=N to resume
@@ -60,16 +51,7 @@ func (s *HTTPServer) EventStreamRequest(resp http.ResponseWriter, req *http.Requ
 			}
 		}
 	}
-	src, ok := any(s.agent.Server()).(eventSource)
-	var broker *stream.EventBroker
-	if ok {
-		broker = src.EventBroker()
-	}
-	if broker == nil {
-		return nil, structs.NewErrCoded(http.StatusNotImplemented, "event stream not available on this server")
-	}
-
-	sub, err := broker.Subscribe(&stream.SubscribeRequest{Topics: topics, Index: index, Namespace: query.Get("namespace")})
+	sub, err := s.agent.server.EventBroker().Subscribe(&stream.SubscribeRequest{Topics: topics, Index: index, Namespace: query.Get("namespace")})
 	if err != nil {
 		if errors.Is(err, stream.ErrBrokerClosed) {
 			return nil, structs.ErrShutdown
@@ -116,9 +98,9 @@ func narrowTopics(topics map[string][]string) (map[string][]string, error) {
 	for topic, keys := range topics {
 		switch topic {
 		case stream.AllTopics:
-			out[topicPipeline] = append(out[topicPipeline], keys...)
-			out[topicConfig] = append(out[topicConfig], keys...)
-		case topicPipeline, topicConfig:
+			out[fsm.TopicPipeline] = append(out[fsm.TopicPipeline], keys...)
+			out[fsm.TopicConfig] = append(out[fsm.TopicConfig], keys...)
+		case fsm.TopicPipeline, fsm.TopicConfig:
 			out[topic] = append(out[topic], keys...)
 		default:
 			return nil, structs.ErrPermissionDenied

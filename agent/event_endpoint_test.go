@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/connect"
 
 	pipelinev1 "github.com/nomadlike/nomadlike/agent/proto/pipeline/v1"
+	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -172,7 +173,7 @@ func TestEventStream_PipelineEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, lines := range map[string]<-chan string{"management": mgmtLines, "reader": readerLines} {
-		e := waitForEvent(t, lines, topicPipeline)
+		e := waitForEvent(t, lines, fsm.TopicPipeline)
 		if e.Key != res.Msg.GetId() {
 			t.Errorf("%s: event %+v for pipeline %s", name, e, res.Msg.GetId())
 		}
@@ -182,7 +183,7 @@ func TestEventStream_PipelineEvent(t *testing.T) {
 	if code, _, body := send(t, http.MethodPut, a.URL()+"/agent/api/v1/config/streamed-cfg", mgmt, "scrape_configs: []\n"); code != 201 {
 		t.Fatalf("put config: %d %s", code, body)
 	}
-	if e := waitForEvent(t, readerLines, topicConfig); e.Key != "streamed-cfg" {
+	if e := waitForEvent(t, readerLines, fsm.TopicConfig); e.Key != "streamed-cfg" {
 		t.Errorf("config event %+v", e)
 	}
 

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -142,7 +143,7 @@ func (s *StateStore) ConfigRevisions(ws memdb.WatchSet, name string) ([]*structs
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, raw.(*structs.ConfigRevision))
 	}
-	slices.SortFunc(out, func(a, b *structs.ConfigRevision) int { return compareUint(a.Seq, b.Seq) })
+	slices.SortFunc(out, func(a, b *structs.ConfigRevision) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 

@@ -2,10 +2,12 @@ package fsm
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -337,18 +339,12 @@ func (s *StateStore) Pipelines(ws memdb.WatchSet) ([]*structs.Pipeline, error) {
 	return out, nil
 }
 
-// compareNumericIDs orders decimal IDs by value.
+// compareNumericIDs orders decimal IDs (no leading zeros) by value.
 func compareNumericIDs(a, b string) int {
-	if len(a) != len(b) {
-		return len(a) - len(b)
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
 	}
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(a, b)
 }
 
 // PipelineRevisions returns revisions in the order they were made: all of
@@ -373,19 +369,9 @@ func (s *StateStore) PipelineRevisions(ws memdb.WatchSet, pipelineID string) ([]
 	// memdb's uint indexer is a varint, whose byte order is not numeric
 	// order past 127: sort by Seq.
 	slices.SortFunc(out, func(a, b *structs.PipelineRevision) int {
-		return compareUint(a.Seq, b.Seq)
+		return cmp.Compare(a.Seq, b.Seq)
 	})
 	return out, nil
-}
-
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // PipelineRevision returns one revision by its decimal ID, or nil.
