@@ -44,6 +44,12 @@ var familyNames = map[string]family{"nomad": familyNomad, "config": familyConfig
 // messages, instance configs).
 const maxRequestBytes = 16 << 20
 
+// compressMinBytes is the smallest Connect response that is gzipped for a
+// client that accepts it. A single pipeline is a KiB or two: compressing
+// it costs more CPU than the bytes it saves, and on a busy server that
+// CPU is write throughput. Lists of many pipelines are still compressed.
+const compressMinBytes = 16 << 10
+
 // handlerFn is every handler's shape: it returns the object to encode (nil
 // for an empty 200) or an error for the family's error encoder.
 type handlerFn func(resp http.ResponseWriter, req *http.Request) (any, error)
@@ -160,7 +166,8 @@ func (s *HTTPServer) registerHandlers() {
 	// Fleet Management pipelines: one route per Connect procedure, all
 	// served by the one connect-go handler.
 	_, s.pipelineHandler = pipelinev1connect.NewPipelineServiceHandler(&pipelineService{s: s},
-		connect.WithReadMaxBytes(maxRequestBytes), connect.WithRecover(s.recoverConnect))
+		connect.WithReadMaxBytes(maxRequestBytes), connect.WithRecover(s.recoverConnect),
+		connect.WithCompressMinBytes(compressMinBytes))
 	for _, p := range pipelineProcedures {
 		c := capability(acl.PipelineRead)
 		if p.write {

@@ -1,6 +1,10 @@
 package fsm
 
 import (
+	"errors"
+
+	"github.com/hashicorp/raft"
+
 	"github.com/nomadlike/nomadlike/fsm/stream"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -27,11 +31,20 @@ func init() {
 func (f *FSM) applyPipelines(buf []byte, index uint64) any {
 	var req structs.PipelineApplyRequest
 	decode(buf, &req, index)
-	res, err := f.State().ApplyPipelines(index, &req, false)
+	return f.applyPipelineRequest(index, &req)
+}
+
+func (f *FSM) applyPipelineRequest(index uint64, req *structs.PipelineApplyRequest) any {
+	res, err := f.State().ApplyPipelines(index, req, false)
 	if err != nil {
 		f.logger.Debug("pipeline apply refused", "index", index, "error", err)
 		return err
 	}
+	f.publish(index, pipelineEvents(index, res))
+	return res
+}
+
+func pipelineEvents(index uint64, res *PipelineApplyResult) []stream.Event {
 	var events []stream.Event
 	for _, c := range res.changes {
 		typ := TypePipelineUpserted
@@ -43,8 +56,103 @@ func (f *FSM) applyPipelines(buf []byte, index uint64) any {
 			Index: index, Payload: map[string]any{"Pipeline": c.pipeline, "Operation": c.op},
 		})
 	}
-	f.publish(index, events)
-	return res
+	return events
+}
+
+// ApplyBatch implements raft.BatchingFSM: raft hands over every committed
+// entry of one dispatch together. Runs of single-operation pipeline
+// requests share one state transaction (see fsm/DESIGN.md); every other
+// entry is applied alone, in log order, after the run before it is
+// committed, so readers and event subscribers see the same sequence of
+// states as entry-by-entry application would give them.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	var run pipelineRun
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue // configuration entries: raft acts on them itself
+		}
+		if len(l.Data) > 0 && structs.MessageType(l.Data[0]) == structs.PipelineApplyRequestType {
+			req := new(structs.PipelineApplyRequest)
+			decode(l.Data[1:], req, l.Index)
+			if Batchable(req) {
+				run.add(i, l.Index, req)
+				continue
+			}
+			f.flushPipelineRun(&run, out)
+			out[i] = f.applyPipelineRequest(l.Index, req)
+			continue
+		}
+		f.flushPipelineRun(&run, out)
+		out[i] = f.Apply(l)
+	}
+	f.flushPipelineRun(&run, out)
+	return out
+}
+
+// pipelineRun is a run of consecutive batchable pipeline entries.
+type pipelineRun struct {
+	slots   []int
+	indexes []uint64
+	reqs    []*structs.PipelineApplyRequest
+}
+
+func (r *pipelineRun) add(slot int, index uint64, req *structs.PipelineApplyRequest) {
+	r.slots = append(r.slots, slot)
+	r.indexes = append(r.indexes, index)
+	r.reqs = append(r.reqs, req)
+}
+
+// flushPipelineRun applies the run in one transaction, fills its slots of
+// out, publishes its events in index order and empties the run. Should the
+// shared transaction break, the run is applied again entry by entry, each
+// in its own transaction, exactly as Apply would have.
+func (f *FSM) flushPipelineRun(r *pipelineRun, out []any) {
+	defer func() { *r = pipelineRun{slots: r.slots[:0], indexes: r.indexes[:0], reqs: r.reqs[:0]} }()
+	results, err := f.applyPipelineRunShared(r)
+	if err != nil {
+		f.logger.Warn("pipeline batch broken; applying its entries one by one", "error", err)
+	}
+	if results == nil {
+		for i, req := range r.reqs {
+			out[r.slots[i]] = f.applyPipelineRequest(r.indexes[i], req)
+		}
+		return
+	}
+	for i, res := range results {
+		out[r.slots[i]] = res
+		if res, ok := res.(*PipelineApplyResult); ok {
+			f.publish(r.indexes[i], pipelineEvents(r.indexes[i], res))
+		}
+	}
+}
+
+// applyPipelineRunShared applies and commits a run of two or more entries
+// in one transaction and returns each entry's answer; nil (with the error
+// when something broke) means nothing was written.
+func (f *FSM) applyPipelineRunShared(r *pipelineRun) ([]any, error) {
+	if len(r.reqs) < 2 {
+		return nil, nil
+	}
+	b := f.State().NewPipelineBatch()
+	results := make([]any, len(r.reqs))
+	for i, req := range r.reqs {
+		res, err := b.Apply(r.indexes[i], req)
+		switch {
+		case errors.Is(err, ErrBatchBroken):
+			b.Abort()
+			return nil, err
+		case err != nil:
+			f.logger.Debug("pipeline apply refused", "index", r.indexes[i], "error", err)
+			results[i] = err
+		default:
+			results[i] = res
+		}
+	}
+	if err := b.Commit(); err != nil {
+		return nil, err
+	}
+	return results, nil
 }
 
 // applyConfig returns the *ConfigApplyResult or the refusal.

@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -81,8 +82,21 @@ type pipelineChange struct {
 func (s *StateStore) ApplyPipelines(index uint64, req *structs.PipelineApplyRequest, dryRun bool) (*PipelineApplyResult, error) {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
-	a := &pipelineApplier{txn: txn, index: index, now: req.Now, dryRun: dryRun, res: &PipelineApplyResult{}}
+	res, err := applyPipelines(txn, index, req, dryRun)
+	if err != nil || dryRun || len(res.changes) == 0 {
+		return res, err
+	}
+	if err := setPipelineIndexes(txn, index); err != nil {
+		return nil, err
+	}
+	txn.Commit()
+	return res, nil
+}
 
+// applyPipelines runs req's operations in txn; on error txn holds part of
+// them and must be aborted.
+func applyPipelines(txn *memdb.Txn, index uint64, req *structs.PipelineApplyRequest, dryRun bool) (*PipelineApplyResult, error) {
+	a := &pipelineApplier{txn: txn, index: index, now: req.Now, dryRun: dryRun, res: &PipelineApplyResult{}}
 	var keep map[string]bool
 	if req.SyncSource != nil {
 		keep = map[string]bool{}
@@ -113,18 +127,78 @@ func (s *StateStore) ApplyPipelines(index uint64, req *structs.PipelineApplyRequ
 			return nil, err
 		}
 	}
-	if dryRun || len(a.res.changes) == 0 {
-		return a.res, nil
-	}
-	if err := setIndex(txn, tablePipelines, index); err != nil {
-		return nil, err
-	}
-	if err := setIndex(txn, tablePipelineRevisions, index); err != nil {
-		return nil, err
-	}
-	txn.Commit()
 	return a.res, nil
 }
+
+func setPipelineIndexes(txn *memdb.Txn, index uint64) error {
+	if err := setIndex(txn, tablePipelines, index); err != nil {
+		return err
+	}
+	return setIndex(txn, tablePipelineRevisions, index)
+}
+
+// Batchable tells whether req may join a PipelineBatch: one operation and
+// no sync. Every way such a request is refused (missing ID, taken name,
+// another source's pipeline, bad operation) is found before it writes
+// anything, so a refused request leaves a shared transaction as it was.
+// Requests of several operations may fail half-way and need their own
+// transaction.
+func Batchable(req *structs.PipelineApplyRequest) bool {
+	return len(req.Operations) == 1 && req.SyncSource == nil
+}
+
+// PipelineBatch applies the Batchable requests of consecutive log entries
+// in one transaction and commits them together: the radix-tree paths,
+// index entries and counters they all touch are copied once per batch
+// instead of once per entry. Nothing is visible to readers before Commit.
+type PipelineBatch struct {
+	txn       *memdb.Txn
+	lastIndex uint64 // highest index that changed something
+}
+
+// NewPipelineBatch opens a batch on the current state.
+func (s *StateStore) NewPipelineBatch() *PipelineBatch {
+	return &PipelineBatch{txn: s.db.Txn(true)}
+}
+
+// ErrBatchBroken is returned by PipelineBatch.Apply when an entry failed
+// after writing part of itself (an internal memdb error, not a refusal):
+// the caller must Abort and apply the batch's entries one by one.
+var ErrBatchBroken = errors.New("pipeline batch broken")
+
+// Apply applies one Batchable request at index. A refusal (a
+// *structs.CodedError) is the entry's answer and leaves the batch intact.
+func (b *PipelineBatch) Apply(index uint64, req *structs.PipelineApplyRequest) (*PipelineApplyResult, error) {
+	res, err := applyPipelines(b.txn, index, req, false)
+	if err != nil {
+		var coded *structs.CodedError
+		if errors.As(err, &coded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrBatchBroken, err)
+	}
+	if len(res.changes) > 0 {
+		b.lastIndex = index
+	}
+	return res, nil
+}
+
+// Commit makes every applied entry visible at once.
+func (b *PipelineBatch) Commit() error {
+	if b.lastIndex == 0 {
+		b.txn.Abort()
+		return nil
+	}
+	if err := setPipelineIndexes(b.txn, b.lastIndex); err != nil {
+		b.txn.Abort()
+		return err
+	}
+	b.txn.Commit()
+	return nil
+}
+
+// Abort discards the batch.
+func (b *PipelineBatch) Abort() { b.txn.Abort() }
 
 // pipelineApplier carries one ApplyPipelines transaction.
 type pipelineApplier struct {

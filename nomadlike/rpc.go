@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/rpc"
+	"reflect"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -115,8 +116,18 @@ func (c *inmemCodec) ReadRequestHeader(req *rpc.Request) error {
 	return nil
 }
 
+// ReadRequestBody hands the caller's arguments over without a copy: the
+// caller built them for this call and does not read them afterwards, and
+// a copy of a 1 KiB pipeline per forwarded write is measurable. Replies
+// are still copied, because they may point into the state store, which
+// nobody outside it may modify.
 func (c *inmemCodec) ReadRequestBody(args any) error {
 	if args == nil {
+		return nil
+	}
+	src, dst := reflect.ValueOf(c.args), reflect.ValueOf(args)
+	if src.Type() == dst.Type() && src.Kind() == reflect.Pointer && !src.IsNil() {
+		dst.Elem().Set(src.Elem())
 		return nil
 	}
 	return copyValue(c.args, args)
@@ -133,8 +144,7 @@ func (c *inmemCodec) WriteResponse(resp *rpc.Response, reply any) error {
 func (c *inmemCodec) Close() error { return nil }
 
 // copyValue copies *src into *dst by a msgpack round trip, which is what
-// the network path does too, so in-memory calls share no memory with the
-// caller.
+// the network path does too, so the copy shares no memory with src.
 func copyValue(src, dst any) error {
 	buf, err := structs.Encode(0, src)
 	if err != nil {

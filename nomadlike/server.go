@@ -22,6 +22,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
@@ -191,7 +192,13 @@ func (s *Server) setupRaft() error {
 		return err
 	}
 	rlog := s.config.Logger.Named("raft")
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	// The freelist is rebuilt by scanning at open instead of being written
+	// with every commit: the log is append-and-truncate, its freelist
+	// grows after each snapshot, and writing it on every append is what
+	// makes BoltDB's write latency climb (Consul and Nomad offer the same
+	// switch). The map freelist keeps that rebuild and its use cheap.
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}})
 	if err != nil {
 		return fmt.Errorf("opening raft store: %w", err)
 	}

@@ -81,9 +81,5 @@ func BenchmarkEtcdGatewayBaseline(b *testing.B) {
 	for _, conc := range []int{1, 16, 64} {
 		rows = append(rows, runLoad("etcd 3.4 gateway put", conc, window, put))
 	}
-	fmt.Printf("\netcd: 3 members on loopback, %s per step, 1 KiB values\n", window)
-	fmt.Printf("%-22s %4s %10s %10s %10s %7s\n", "call", "conc", "req/s", "p50", "p99", "errors")
-	for _, r := range rows {
-		fmt.Println(r.row())
-	}
+	printLoadTable(fmt.Sprintf("etcd: 3 members on loopback, %s per step, 1 KiB values", window), rows)
 }

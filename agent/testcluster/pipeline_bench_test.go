@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,40 @@ type loadResult struct {
 	ok, fail  int64
 	elapsed   time.Duration
 	latencies []time.Duration
+	cpu       cpuTimes
+}
+
+// cpuTimes is the machine's CPU time by kind, from /proc/stat (zero where
+// it cannot be read), for a benchmark step's busy and iowait share.
+type cpuTimes struct{ busy, iowait, total float64 }
+
+func readCPUTimes() cpuTimes {
+	buf, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(buf), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 6 || fields[0] != "cpu" {
+		return cpuTimes{}
+	}
+	var t cpuTimes
+	for i, f := range fields[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		t.total += v
+		switch i {
+		case 3: // idle
+		case 4:
+			t.iowait += v
+		default:
+			t.busy += v
+		}
+	}
+	return t
+}
+
+func (t cpuTimes) sub(o cpuTimes) cpuTimes {
+	return cpuTimes{busy: t.busy - o.busy, iowait: t.iowait - o.iowait, total: t.total - o.total}
 }
 
 func (r *loadResult) row() string {
@@ -42,8 +77,14 @@ func (r *loadResult) row() string {
 		}
 		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
 	}
-	return fmt.Sprintf("%-22s %4d %10.0f %10s %10s %7d", r.name, r.conc,
-		float64(r.ok)/r.elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.fail)
+	busy, iowait := "-", "-"
+	if r.cpu.total > 0 {
+		busy = fmt.Sprintf("%.0f%%", 100*r.cpu.busy/r.cpu.total)
+		iowait = fmt.Sprintf("%.0f%%", 100*r.cpu.iowait/r.cpu.total)
+	}
+	return fmt.Sprintf("%-22s %4d %10.0f %10s %10s %7d %6s %7s", r.name, r.conc,
+		float64(r.ok)/r.elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.fail,
+		busy, iowait)
 }
 
 // runLoad calls do from conc goroutines for the window; do returns
@@ -53,6 +94,7 @@ func runLoad(name string, conc int, window time.Duration, do func(worker int, i 
 	var n atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	cpu0 := readCPUTimes()
 	start := time.Now()
 	deadline := start.Add(window)
 	for w := 0; w < conc; w++ {
@@ -79,6 +121,7 @@ func runLoad(name string, conc int, window time.Duration, do func(worker int, i 
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.cpu = readCPUTimes().sub(cpu0)
 	return res
 }
 
@@ -122,8 +165,14 @@ func BenchmarkPipelineAPI(b *testing.B) {
 	rows = append(rows, runLoad("GetPipeline", 64, window, get("")))
 	rows = append(rows, runLoad("GetPipeline ?stale", 64, window, get("?stale")))
 
-	fmt.Printf("\n3 servers on loopback, %s per step, ~1 KiB contents\n", window)
-	fmt.Printf("%-22s %4s %10s %10s %10s %7s\n", "call", "conc", "req/s", "p50", "p99", "errors")
+	printLoadTable(fmt.Sprintf("3 servers on loopback, %s per step, ~1 KiB contents", window), rows)
+}
+
+// printLoadTable prints the steps' figures; cpu and iowait are the whole
+// machine's (servers and load generator) share during the step.
+func printLoadTable(title string, rows []*loadResult) {
+	fmt.Printf("\n%s\n", title)
+	fmt.Printf("%-22s %4s %10s %10s %10s %7s %6s %7s\n", "call", "conc", "req/s", "p50", "p99", "errors", "cpu", "iowait")
 	for _, r := range rows {
 		fmt.Println(r.row())
 	}
