@@ -182,6 +182,7 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.DangerousAllowReadingFiles = *c.Server.DangerousAllowReadingFiles
 	sc.MaxContentsBytes = *c.Server.MaxContentsBytes
 	sc.RevisionRetention = *c.Server.RevisionRetention
+	sc.RaftLogStore = *c.Server.RaftLogStore.Backend
 	if *c.Server.Encrypt != "" {
 		key, err := decodeGossipKey(*c.Server.Encrypt)
 		if err != nil {

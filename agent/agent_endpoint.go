@@ -118,6 +118,7 @@ func (a *Agent) selfConfig() map[string]any {
 			"DangerousAllowReadingFiles": *c.Server.DangerousAllowReadingFiles,
 			"MaxContentsBytes":           *c.Server.MaxContentsBytes,
 			"RevisionRetention":          *c.Server.RevisionRetention,
+			"RaftLogStore":               map[string]any{"Backend": *c.Server.RaftLogStore.Backend},
 		},
 		"Client": map[string]any{
 			"Enabled": *c.Client.Enabled,

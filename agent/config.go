@@ -120,6 +120,16 @@ type ServerConfig struct {
 	// RevisionRetention keeps the last N revisions per pipeline and
 	// config; 0 keeps all.
 	RevisionRetention *int `hcl:"revision_retention,optional"`
+	// RaftLogStore picks the raft log's storage for a new data dir.
+	RaftLogStore *RaftLogStoreConfig `hcl:"raft_logstore,block"`
+}
+
+// RaftLogStoreConfig is the server{ raft_logstore{} } block, as Nomad's.
+type RaftLogStoreConfig struct {
+	// Backend is "boltdb" (raft-boltdb, the default) or "wal" (raft-wal:
+	// one fsync per append instead of BoltDB's two). It applies to a new
+	// data dir; an existing raft store keeps its backend.
+	Backend *string `hcl:"backend,optional"`
 }
 
 // ClientConfig is the client{} block.
@@ -340,6 +350,7 @@ func DefaultConfig() *Config {
 			MaxContentsBytes:           ptr(1 << 20),
 			RevisionRetention:          ptr(0),
 			Encrypt:                    ptr(""),
+			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("boltdb")},
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr("")},
 		ACL:    &ACLConfig{Enabled: ptr(false)},
@@ -467,6 +478,9 @@ func (c *Config) Validate() error {
 	}
 	if *s.RevisionRetention < 0 {
 		add("server.revision_retention: %d must be 0 (keep all) or more", *s.RevisionRetention)
+	}
+	if b := *s.RaftLogStore.Backend; b != nomadlike.LogStoreBoltDB && b != nomadlike.LogStoreWAL {
+		add("server.raft_logstore.backend: %q must be %q or %q", b, nomadlike.LogStoreBoltDB, nomadlike.LogStoreWAL)
 	}
 	if *s.RaftTrailingLogs < 0 {
 		add("server.raft_trailing_logs: %d must be 0 or more", *s.RaftTrailingLogs)

@@ -81,6 +81,10 @@ server {
   raft_snapshot_threshold       = 100
   raft_snapshot_interval        = "60s"
   raft_trailing_logs            = 200
+
+  raft_logstore {
+    backend = "wal"
+  }
 }
 
 client {
@@ -130,6 +134,7 @@ func TestConfig_ParseEveryField(t *testing.T) {
 			RaftSnapshotThreshold:      ptr(100),
 			RaftSnapshotInterval:       ptr("60s"),
 			RaftTrailingLogs:           ptr(200),
+			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("wal")},
 		},
 		Client: &ClientConfig{
 			Enabled: ptr(true),
@@ -529,6 +534,7 @@ func TestConfig_ValidateErrors(t *testing.T) {
 		{"raft_multiplier 11", func(c *Config) { c.Server.RaftMultiplier = ptr(11) }, []string{"server.raft_multiplier", "11"}},
 		{"max_heartbeats_per_second 0", func(c *Config) { c.Server.MaxHeartbeatsPerSecond = ptr(0.0) }, []string{"server.max_heartbeats_per_second"}},
 		{"raft_snapshot_threshold 0", func(c *Config) { c.Server.RaftSnapshotThreshold = ptr(0) }, []string{"server.raft_snapshot_threshold"}},
+		{"unknown raft_logstore backend", func(c *Config) { c.Server.RaftLogStore.Backend = ptr("rocksdb") }, []string{"server.raft_logstore.backend", "rocksdb"}},
 		{"negative raft_trailing_logs", func(c *Config) { c.Server.RaftTrailingLogs = ptr(-1) }, []string{"server.raft_trailing_logs"}},
 		{"negative retry_max", func(c *Config) { c.Server.RetryMaxAttempts = ptr(-1) }, []string{"server.retry_max"}},
 		{"encrypt not base64", func(c *Config) { c.Server.Encrypt = ptr("%%%") }, []string{"server.encrypt", "base64"}},

@@ -102,6 +102,10 @@ type Config struct {
 	// RevisionRetention keeps the last N revisions of each pipeline and
 	// config (0: all); the _core scheduler enforces it.
 	RevisionRetention int
+	// RaftLogStore is the raft log backend for a new data dir:
+	// LogStoreBoltDB or LogStoreWAL. A data dir that already holds a
+	// raft store keeps the backend it was created with.
+	RaftLogStore string
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
 	EventBufferSize int64
@@ -150,6 +154,7 @@ func DefaultConfig() *Config {
 		FailoverHeartbeatTTL:       5 * time.Minute,
 		MaxContentsBytes:           1 << 20,
 		EventBufferSize:            100,
+		RaftLogStore:               LogStoreBoltDB,
 		Logger:                     hclog.NewNullLogger(),
 	}
 }

@@ -21,8 +21,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
@@ -38,7 +36,7 @@ type Server struct {
 
 	raft          *raft.Raft
 	raftLayer     *RaftLayer
-	raftStore     *raftboltdb.BoltStore
+	raftStore     raftStore
 	raftTransport *raft.NetworkTransport
 	raftNotifyCh  chan bool
 
@@ -192,16 +190,11 @@ func (s *Server) setupRaft() error {
 		return err
 	}
 	rlog := s.config.Logger.Named("raft")
-	// The freelist is rebuilt by scanning at open instead of being written
-	// with every commit: the log is append-and-truncate, its freelist
-	// grows after each snapshot, and writing it on every append is what
-	// makes BoltDB's write latency climb (Consul and Nomad offer the same
-	// switch). The map freelist keeps that rebuild and its use cheap.
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}})
+	store, backend, err := openRaftStore(dir, s.config.RaftLogStore, rlog)
 	if err != nil {
-		return fmt.Errorf("opening raft store: %w", err)
+		return err
 	}
+	rlog.Info("raft log store opened", "backend", backend)
 	s.raftStore = store
 	logs, err := raft.NewLogCache(512, store)
 	if err != nil {

@@ -3,6 +3,8 @@ package nomadlike
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -236,9 +238,18 @@ func TestServer_DeadServerCleanup(t *testing.T) {
 }
 
 func TestServer_RestartKeepsStateAndNeverRebootstraps(t *testing.T) {
+	for _, backend := range []string{LogStoreBoltDB, LogStoreWAL} {
+		t.Run(backend, func(t *testing.T) { testRestartKeepsState(t, backend) })
+	}
+}
+
+// testRestartKeepsState restarts a server on its data dir after enough
+// writes for a snapshot and a truncated log, on one raft log backend.
+func testRestartKeepsState(t *testing.T, backend string) {
 	dir := t.TempDir()
 	cfg := func(c *Config) {
 		c.DataDir = dir
+		c.RaftLogStore = backend
 		c.RaftConfig.SnapshotThreshold = 5
 		c.RaftConfig.SnapshotInterval = 50 * time.Millisecond
 		c.RaftConfig.TrailingLogs = 2
@@ -252,15 +263,17 @@ func TestServer_RestartKeepsStateAndNeverRebootstraps(t *testing.T) {
 		ids = append(ids, n.ID)
 	}
 	testutil.WaitForResult(t, 10*time.Second, func() error {
-		snaps, err := s1.raft.GetConfiguration(), error(nil)
-		_ = snaps
 		if st := s1.raft.Stats(); st["last_snapshot_index"] == "0" {
-			err = errors.New("no snapshot yet")
+			return errors.New("no snapshot yet")
 		}
-		return err
+		return nil
 	})
 	nodeID := s1.config.NodeID
 	stop()
+	onDisk := map[string]string{LogStoreBoltDB: "raft.db", LogStoreWAL: "wal"}[backend]
+	if _, err := os.Stat(filepath.Join(dir, "raft", onDisk)); err != nil {
+		t.Fatalf("backend %s: %v", backend, err)
+	}
 
 	s2, _ := TestServer(t, cfg)
 	if !s2.bootstrapped {

@@ -129,9 +129,22 @@ func runLoad(name string, conc int, window time.Duration, do func(worker int, i 
 // processes over HTTP: UpsertPipeline with ~1 KiB contents and unique
 // names at concurrency 1, 16 and 64, spread over the three servers, then
 // GetPipeline at concurrency 64, default (consistent, through the leader)
-// and ?stale (any server). It prints requests/s, p50 and p99.
+// and ?stale (any server). It prints requests/s, p50 and p99, once per
+// raft log backend (server { raft_logstore { backend } }).
 func BenchmarkPipelineAPI(b *testing.B) {
-	c := New(b, Options{Servers: 3})
+	for _, backend := range []string{"boltdb", "wal"} {
+		benchPipelineAPI(b, backend)
+	}
+}
+
+func benchPipelineAPI(b *testing.B, backend string) {
+	conf := WriteConfig(b, b.TempDir(), "logstore.hcl", fmt.Sprintf("server {\n  raft_logstore {\n    backend = %q\n  }\n}\n", backend))
+	c := New(b, Options{Servers: 3, ServerArgs: []string{"-config", conf}})
+	defer func() {
+		for _, s := range c.Servers {
+			s.Stop()
+		}
+	}()
 	window := benchWindow()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
 	contents := strings.Repeat("// padding to one KiB of pipeline contents\n", 24)
@@ -165,7 +178,7 @@ func BenchmarkPipelineAPI(b *testing.B) {
 	rows = append(rows, runLoad("GetPipeline", 64, window, get("")))
 	rows = append(rows, runLoad("GetPipeline ?stale", 64, window, get("?stale")))
 
-	printLoadTable(fmt.Sprintf("3 servers on loopback, %s per step, ~1 KiB contents", window), rows)
+	printLoadTable(fmt.Sprintf("3 servers on loopback, raft log store %s, %s per step, ~1 KiB contents", backend, window), rows)
 }
 
 // printLoadTable prints the steps' figures; cpu and iowait are the whole

@@ -172,8 +172,21 @@ func TestCluster_PipelineSpecExamples(t *testing.T) {
 // afterwards with its revision, no revision lacks its pipeline, and after
 // a full restart IDs are kept and never reused.
 func TestCluster_PipelineUpsertsSurviveLeaderKill(t *testing.T) {
-	c := New(t, Options{Servers: 3, ServerArgs: serverArgs(t, "")})
+	for _, backend := range []string{"boltdb", "wal"} {
+		t.Run(backend, func(t *testing.T) { testUpsertsSurviveLeaderKill(t, backend) })
+	}
+}
+
+// testUpsertsSurviveLeaderKill runs the leader kill and the full restart
+// on one raft log backend.
+func testUpsertsSurviveLeaderKill(t *testing.T, backend string) {
+	c := New(t, Options{Servers: 3, ServerArgs: serverArgs(t, fmt.Sprintf("server {\n  raft_logstore {\n    backend = %q\n  }\n}\n", backend))})
 	leader := c.WaitForLeader()
+	for _, s := range c.Servers {
+		if s.Grep(`backend=`+backend) == 0 {
+			t.Fatalf("%s did not open the %s raft log store:\n%s", s.Name, backend, s.Log())
+		}
+	}
 
 	const total, writers = 1000, 16
 	var next, acked atomic.Int64
