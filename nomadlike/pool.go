@@ -168,7 +168,7 @@ func dialSession(addr string) (*yamux.Session, error) {
 	cfg.LogOutput = io.Discard
 	cfg.KeepAliveInterval = 5 * time.Second
 	cfg.ConnectionWriteTimeout = 5 * time.Second
-	s, err := yamux.Client(conn, cfg)
+	s, err := yamux.Client(&coalescingConn{Conn: conn}, cfg)
 	if err != nil {
 		conn.Close()
 		return nil, &DialError{Err: err}

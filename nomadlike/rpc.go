@@ -71,7 +71,7 @@ func (s *Server) serveRPC(conn io.ReadWriteCloser) {
 func (s *Server) serveMultiplex(conn net.Conn) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = io.Discard
-	session, err := yamux.Server(conn, cfg)
+	session, err := yamux.Server(&coalescingConn{Conn: conn}, cfg)
 	if err != nil {
 		conn.Close()
 		return
@@ -109,6 +109,8 @@ type inmemCodec struct {
 	args   any
 	reply  any
 	err    error
+	// argv is the endpoint's copy of args, to see whether it forwarded.
+	argv any
 }
 
 func (c *inmemCodec) ReadRequestHeader(req *rpc.Request) error {
@@ -125,6 +127,7 @@ func (c *inmemCodec) ReadRequestBody(args any) error {
 	if args == nil {
 		return nil
 	}
+	c.argv = args
 	src, dst := reflect.ValueOf(c.args), reflect.ValueOf(args)
 	if src.Type() == dst.Type() && src.Kind() == reflect.Pointer && !src.IsNil() {
 		dst.Elem().Set(src.Elem())
@@ -133,10 +136,20 @@ func (c *inmemCodec) ReadRequestBody(args any) error {
 	return copyValue(c.args, args)
 }
 
+// WriteResponse copies the reply into the caller's, unless the endpoint
+// forwarded the call: then the reply was just decoded from the leader's
+// answer, shares nothing with the state store, and is handed over as is.
 func (c *inmemCodec) WriteResponse(resp *rpc.Response, reply any) error {
 	if resp.Error != "" {
 		c.err = errors.New(resp.Error)
 		return nil
+	}
+	if info, ok := c.argv.(structs.RPCInfo); ok && info.IsForwarded() {
+		src, dst := reflect.ValueOf(reply), reflect.ValueOf(c.reply)
+		if src.Type() == dst.Type() && src.Kind() == reflect.Pointer && !dst.IsNil() {
+			dst.Elem().Set(src.Elem())
+			return nil
+		}
 	}
 	return copyValue(reply, c.reply)
 }

@@ -192,11 +192,15 @@ func TestServer_LeaderFailoverAndForceLeave(t *testing.T) {
 			t.Fatalf("heartbeat via %s: %v", s.config.NodeName, err)
 		}
 	}
-	// The dead server is failed in gossip, still a raft voter.
+	// The dead server is failed in gossip (in both survivors' views: the
+	// force-leave below runs on the one that is not leader, and is a no-op
+	// there while it still sees the member alive), still a raft voter.
 	testutil.WaitForResult(t, 5*time.Second, func() error {
-		m, ok := newLeader.members.get(leader.config.memberName())
-		if !ok || m.Status != statusFailed {
-			return fmt.Errorf("old leader member %+v", m)
+		for _, s := range rest {
+			m, ok := s.members.get(leader.config.memberName())
+			if !ok || m.Status != statusFailed {
+				return fmt.Errorf("old leader member in %s's view: %+v", s.config.NodeName, m)
+			}
 		}
 		return nil
 	})
