@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,12 +20,80 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 )
 
-// BenchmarkEtcdGatewayBaseline is the yardstick for BenchmarkPipelineAPI:
-// a 3-member etcd cluster (Debian's etcd-server, `apt-get install
-// etcd-server`) on loopback, 1 KiB puts with unique keys through its
-// HTTP/JSON gateway (/v3/kv/put) spread over the three members, at the
-// same concurrencies and window. Skipped when no etcd binary is on PATH.
-func BenchmarkEtcdGatewayBaseline(b *testing.B) {
+// BenchmarkWritesVsEtcd is the yardstick for nomadlike's write path: a
+// 3-member etcd cluster (Debian's etcd-server, `apt-get install
+// etcd-server`) putting 1 KiB values with unique keys through its HTTP/JSON
+// gateway (/v3/kv/put), against two 3-server nomadlike clusters (raft log
+// on BoltDB and on raft-wal) upserting ~1 KiB pipelines with unique names,
+// each spread over its three members. All three clusters run at once,
+// idle but for the one being measured, and the steps are interleaved
+// (etcd, boltdb, wal, three rounds per concurrency) so that the machine's
+// drift over the run does not favour whichever goes first. It prints every
+// step, then per concurrency the median writes/s and its ratio to etcd's.
+// Skipped when no etcd binary is on PATH.
+func BenchmarkWritesVsEtcd(b *testing.B) {
+	put := startEtcd(b)
+	var seq atomic.Int64 // keys and names unique across every step
+	systems := []struct {
+		name  string
+		write func(w int, i int64) bool
+	}{
+		{"etcd 3.4 gateway put", func(w int, _ int64) bool { return put(w, seq.Add(1)) }},
+	}
+	for _, backend := range []string{"boltdb", "wal"} {
+		pc := startPipelineCluster(b, backend)
+		systems = append(systems, struct {
+			name  string
+			write func(w int, i int64) bool
+		}{"nomadlike " + backend, func(w int, _ int64) bool { return pc.upsert(w, seq.Add(1)) }})
+	}
+	for _, sys := range systems {
+		runLoad("warm-up", 16, 2*time.Second, sys.write)
+	}
+
+	const rounds = 3
+	window := benchWindow() / 2
+	concs := []int{1, 16, 64}
+	rates := map[string]map[int][]float64{}
+	var rows []*loadResult
+	for _, conc := range concs {
+		for r := 0; r < rounds; r++ {
+			for _, sys := range systems {
+				res := runLoad(sys.name, conc, window, sys.write)
+				rows = append(rows, res)
+				if rates[sys.name] == nil {
+					rates[sys.name] = map[int][]float64{}
+				}
+				rates[sys.name][conc] = append(rates[sys.name][conc], res.rate())
+			}
+		}
+	}
+	printLoadTable(fmt.Sprintf("interleaved: %d rounds of %s per system and concurrency", rounds, window), rows)
+
+	fmt.Printf("\n%-22s %4s %10s %16s %8s\n", "writes", "conc", "median/s", "min-max", "vs etcd")
+	for _, conc := range concs {
+		base := median(rates[systems[0].name][conc])
+		for _, sys := range systems {
+			rs := rates[sys.name][conc]
+			fmt.Printf("%-22s %4d %10.0f %16s %7.0f%%\n", sys.name, conc, median(rs),
+				fmt.Sprintf("%.0f-%.0f", slices.Min(rs), slices.Max(rs)), 100*median(rs)/base)
+		}
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+// startEtcd runs three etcd members on loopback (stopped by the benchmark's
+// cleanup) and returns a put of a 1 KiB value under key i through member
+// w%3. It skips the benchmark when etcd is not installed.
+func startEtcd(b *testing.B) func(w int, i int64) bool {
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		b.Skip("etcd not installed (apt-get install etcd-server)")
@@ -76,10 +146,5 @@ func BenchmarkEtcdGatewayBaseline(b *testing.B) {
 		return nil
 	})
 
-	window := benchWindow()
-	var rows []*loadResult
-	for _, conc := range []int{1, 16, 64} {
-		rows = append(rows, runLoad("etcd 3.4 gateway put", conc, window, put))
-	}
-	printLoadTable(fmt.Sprintf("etcd: 3 members on loopback, %s per step, 1 KiB values", window), rows)
+	return put
 }

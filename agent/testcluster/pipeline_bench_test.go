@@ -69,6 +69,8 @@ func (t cpuTimes) sub(o cpuTimes) cpuTimes {
 	return cpuTimes{busy: t.busy - o.busy, iowait: t.iowait - o.iowait, total: t.total - o.total}
 }
 
+func (r *loadResult) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
 func (r *loadResult) row() string {
 	slices.Sort(r.latencies)
 	pct := func(p float64) time.Duration {
@@ -83,7 +85,7 @@ func (r *loadResult) row() string {
 		iowait = fmt.Sprintf("%.0f%%", 100*r.cpu.iowait/r.cpu.total)
 	}
 	return fmt.Sprintf("%-22s %4d %10.0f %10s %10s %7d %6s %7s", r.name, r.conc,
-		float64(r.ok)/r.elapsed.Seconds(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.fail,
+		r.rate(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.fail,
 		busy, iowait)
 }
 
@@ -138,47 +140,70 @@ func BenchmarkPipelineAPI(b *testing.B) {
 }
 
 func benchPipelineAPI(b *testing.B, backend string) {
-	conf := WriteConfig(b, b.TempDir(), "logstore.hcl", fmt.Sprintf("server {\n  raft_logstore {\n    backend = %q\n  }\n}\n", backend))
-	c := New(b, Options{Servers: 3, ServerArgs: []string{"-config", conf}})
-	defer func() {
-		for _, s := range c.Servers {
-			s.Stop()
-		}
-	}()
+	pc := startPipelineCluster(b, backend)
+	defer pc.stop()
 	window := benchWindow()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
-	contents := strings.Repeat("// padding to one KiB of pipeline contents\n", 24)
-	call := func(a *Agent, method, query string, body []byte) bool {
-		req, _ := http.NewRequest("POST", a.URL()+"/pipeline.v1.PipelineService/"+method+query, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return false
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}
-	upsert := func(w int, i int64) bool {
-		body, _ := json.Marshal(map[string]any{"pipeline": map[string]any{
-			"name": fmt.Sprintf("bench-%d", i), "contents": contents, "matchers": []string{"env=prod"}}})
-		return call(c.Servers[w%3], "UpsertPipeline", "", body)
-	}
-
+	var seq atomic.Int64 // names unique across the steps
 	var rows []*loadResult
 	for _, conc := range []int{1, 16, 64} {
-		rows = append(rows, runLoad("UpsertPipeline", conc, window, upsert))
+		rows = append(rows, runLoad("UpsertPipeline", conc, window, func(w int, _ int64) bool {
+			return pc.upsert(w, seq.Add(1))
+		}))
 	}
 	get := func(query string) func(int, int64) bool {
 		return func(w int, i int64) bool {
 			body := []byte(fmt.Sprintf(`{"id":"%d"}`, i%1000+1))
-			return call(c.Servers[w%3], "GetPipeline", query, body)
+			return pc.call(pc.Servers[w%3], "GetPipeline", query, body)
 		}
 	}
 	rows = append(rows, runLoad("GetPipeline", 64, window, get("")))
 	rows = append(rows, runLoad("GetPipeline ?stale", 64, window, get("?stale")))
 
 	printLoadTable(fmt.Sprintf("3 servers on loopback, raft log store %s, %s per step, ~1 KiB contents", backend, window), rows)
+}
+
+// pipelineCluster is a 3-server cluster with a Pipeline API load client.
+type pipelineCluster struct {
+	*Cluster
+	client   *http.Client
+	contents string
+}
+
+// startPipelineCluster starts three servers with the given raft log
+// backend (stopped by the benchmark's cleanup, or earlier by stop).
+func startPipelineCluster(b *testing.B, backend string) *pipelineCluster {
+	conf := WriteConfig(b, b.TempDir(), "logstore.hcl", fmt.Sprintf("server {\n  raft_logstore {\n    backend = %q\n  }\n}\n", backend))
+	return &pipelineCluster{
+		Cluster:  New(b, Options{Servers: 3, ServerArgs: []string{"-config", conf}}),
+		client:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}},
+		contents: strings.Repeat("// padding to one KiB of pipeline contents\n", 24),
+	}
+}
+
+func (pc *pipelineCluster) stop() {
+	for _, s := range pc.Servers {
+		s.Stop()
+	}
+}
+
+// call posts one Connect JSON call and tells whether it answered 200.
+func (pc *pipelineCluster) call(a *Agent, method, query string, body []byte) bool {
+	req, _ := http.NewRequest("POST", a.URL()+"/pipeline.v1.PipelineService/"+method+query, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := pc.client.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// upsert writes the pipeline bench-i through server w%3.
+func (pc *pipelineCluster) upsert(w int, i int64) bool {
+	body, _ := json.Marshal(map[string]any{"pipeline": map[string]any{
+		"name": fmt.Sprintf("bench-%d", i), "contents": pc.contents, "matchers": []string{"env=prod"}}})
+	return pc.call(pc.Servers[w%3], "UpsertPipeline", "", body)
 }
 
 // printLoadTable prints the steps' figures; cpu and iowait are the whole
