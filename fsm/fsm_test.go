@@ -14,7 +14,7 @@ import (
 	"github.com/nomadlike/nomadlike/structs"
 )
 
-func testFSM(t *testing.T) *FSM {
+func testFSM(t testing.TB) *FSM {
 	t.Helper()
 	f, err := New(hclog.NewNullLogger())
 	if err != nil {
@@ -23,7 +23,7 @@ func testFSM(t *testing.T) *FSM {
 	return f
 }
 
-func makeLog(t *testing.T, index uint64, mt structs.MessageType, req any) *raft.Log {
+func makeLog(t testing.TB, index uint64, mt structs.MessageType, req any) *raft.Log {
 	t.Helper()
 	buf, err := structs.Encode(mt, req)
 	if err != nil {
