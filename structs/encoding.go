@@ -3,6 +3,7 @@ package structs
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -55,17 +56,48 @@ var MsgpackHandle = func() *codec.MsgpackHandle {
 	return h
 }()
 
-// Encode writes the type byte followed by msg encoded as msgpack.
+// encoders are reusable scratch buffers and their encoders for Encode:
+// growing a fresh buffer by doubling allocated about three times an
+// entry's size per write, and a new encoder its own state.
+var encoders = sync.Pool{New: func() any {
+	e := &pooledEncoder{}
+	e.enc = codec.NewEncoder(&e.buf, MsgpackHandle)
+	return e
+}}
+
+type pooledEncoder struct {
+	buf bytes.Buffer
+	enc *codec.Encoder
+}
+
+// decoders are reusable decoders for Decode.
+var decoders = sync.Pool{New: func() any { return codec.NewDecoderBytes(nil, MsgpackHandle) }}
+
+// Encode writes the type byte followed by msg encoded as msgpack, into a
+// slice of exactly that length that the caller owns.
 func Encode(t MessageType, msg any) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte(uint8(t))
-	if err := codec.NewEncoder(&buf, MsgpackHandle).Encode(msg); err != nil {
-		return nil, fmt.Errorf("encoding %d: %w", t, err)
+	e := encoders.Get().(*pooledEncoder)
+	e.buf.WriteByte(uint8(t))
+	e.enc.Reset(&e.buf)
+	if err := e.enc.Encode(msg); err != nil {
+		return nil, fmt.Errorf("encoding %d: %w", t, err) // e is dropped, not reused
 	}
-	return buf.Bytes(), nil
+	out := bytes.Clone(e.buf.Bytes())
+	if e.buf.Cap() <= 1<<20 { // do not keep the odd huge buffer alive
+		e.buf.Reset()
+		encoders.Put(e)
+	}
+	return out, nil
 }
 
 // Decode reads a msgpack payload (without its type byte) into out.
 func Decode(buf []byte, out any) error {
-	return codec.NewDecoder(bytes.NewReader(buf), MsgpackHandle).Decode(out)
+	dec := decoders.Get().(*codec.Decoder)
+	dec.ResetBytes(buf)
+	if err := dec.Decode(out); err != nil {
+		return err // dec is dropped, not reused
+	}
+	dec.ResetBytes(nil) // keep no reference to buf
+	decoders.Put(dec)
+	return nil
 }

@@ -1,0 +1,57 @@
+package structs
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestEncodeDecode_PooledCodecs: pooled encoders and decoders give every
+// caller its own bytes, survive a failed decode, and are safe to share.
+func TestEncodeDecode_PooledCodecs(t *testing.T) {
+	p := &Pipeline{Name: "a", Contents: "x", Matchers: []string{"env=prod"}, Enabled: true,
+		CreatedAt: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	first, err := Encode(PipelineApplyRequestType, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := *p
+	p2.Name = "b"
+	second, err := Encode(PipelineApplyRequestType, &p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0] != byte(PipelineApplyRequestType) || string(first) == string(second) {
+		t.Fatal("encodings share a buffer or lost the type byte")
+	}
+
+	var bad Pipeline
+	if err := Decode([]byte{0xc1, 0xff, 0x00}, &bad); err == nil {
+		t.Fatal("decoding garbage succeeded")
+	}
+
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 200; j++ {
+				var out Pipeline
+				buf := first
+				want := "a"
+				if j%2 == 1 {
+					buf, want = second, "b"
+				}
+				if err := Decode(buf[1:], &out); err != nil || out.Name != want || !out.CreatedAt.Equal(p.CreatedAt) {
+					t.Errorf("decode %d: %+v %v", j, out, err)
+					return
+				}
+				if _, err := Encode(PipelineApplyRequestType, &out); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
