@@ -59,18 +59,23 @@ func TestPipeline_WritesAndReadsThroughEveryServer(t *testing.T) {
 			t.Fatalf("server %d get by name: %+v %v", i, one.Pipeline, err)
 		}
 	}
-	// A reply answered from the local state is the caller's own copy
+	// A reply answered from the leader's state is the caller's own copy
 	// (changing it changes nothing stored); a forwarded one is the
-	// leader's answer, handed over as decoded.
+	// leader's answer, handed over as decoded. Either way the leader's
+	// stored pipeline is untouched.
+	leader := WaitForLeader(t, servers...)
 	for i, s := range servers {
 		var one structs.SinglePipelineResponse
 		if err := s.RPC("Pipeline.Get", &structs.PipelineSpecificRequest{Name: "p1"}, &one); err != nil {
 			t.Fatal(err)
 		}
 		one.Pipeline.Contents = "scribbled"
-		stored, _ := s.State().PipelineByName(nil, "p1")
+		stored, err := leader.State().PipelineByName(nil, "p1")
+		if err != nil || stored == nil {
+			t.Fatalf("leader lost p1: %v", err)
+		}
 		if stored.Contents == "scribbled" {
-			t.Fatalf("server %d: a reply shares memory with the state store", i)
+			t.Fatalf("server %d: a reply shares memory with the leader's state store", i)
 		}
 	}
 	// Attribute filtering: which pipelines a collector would get.
