@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/rpc"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
@@ -208,10 +209,8 @@ func (p *ConnPool) RPC(addr, method string, args, reply any) error {
 		timeout += b.TimeToBlock()
 	}
 	sc.stream.SetDeadline(time.Now().Add(timeout))
-	err = msgpackrpc.CallWithCodec(sc.codec, method, args, reply)
-	var serverErr rpc.ServerError
-	if err == nil || errors.As(err, &serverErr) {
-		// The exchange completed: the stream is ready for another call.
+	clean, err := callOnStream(sc.codec, method, args, reply)
+	if clean {
 		p.putStream(ps, sc)
 	} else {
 		sc.stream.Close()
@@ -224,6 +223,41 @@ func (p *ConnPool) RPC(addr, method string, args, reply any) error {
 		return fmt.Errorf("rpc to %s: %w", addr, err)
 	}
 	return structs.DecodeRPCError(err)
+}
+
+// callSeq numbers the calls of every pooled stream.
+var callSeq atomic.Uint64
+
+// callOnStream runs one request/response exchange on a pooled stream.
+// clean tells whether the stream is left at a message boundary with both
+// ends in step, so that it may carry another call: after a success, or an
+// error the endpoint returned (a structs.CodedError, whose request the
+// server decoded whole). Any other error (the server could not decode the
+// request and may have left part of it unread, a reply that did not
+// decode, an answer to another call) retires the stream.
+func callOnStream(cc rpc.ClientCodec, method string, args, reply any) (clean bool, err error) {
+	req := rpc.Request{Seq: callSeq.Add(1), ServiceMethod: method}
+	if err := cc.WriteRequest(&req, args); err != nil {
+		return false, err
+	}
+	var resp rpc.Response
+	if err := cc.ReadResponseHeader(&resp); err != nil {
+		return false, err
+	}
+	if resp.Seq != req.Seq {
+		return false, fmt.Errorf("rpc: answer to call %d on the stream of call %d", resp.Seq, req.Seq)
+	}
+	if resp.Error != "" {
+		if err := cc.ReadResponseBody(nil); err != nil {
+			return false, err
+		}
+		var coded *structs.CodedError
+		return errors.As(structs.DecodeRPCError(errors.New(resp.Error)), &coded), rpc.ServerError(resp.Error)
+	}
+	if err := cc.ReadResponseBody(reply); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Shutdown closes every session.

@@ -1,15 +1,16 @@
 package nomadlike
 
 import (
-	"strings"
+	"net/rpc"
 	"sync"
 	"testing"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
 
-// TestConnPool_ReusesStreams: calls in sequence share one stream, a
-// server's error answer leaves the stream usable, concurrent calls open
+// TestConnPool_ReusesStreams: calls in sequence share one stream, an
+// endpoint's error leaves the stream usable while a request the server
+// could not decode retires it (not the session), concurrent calls open
 // at most one stream each and keep them for the next burst, and a dead
 // session is replaced on the next call.
 func TestConnPool_ReusesStreams(t *testing.T) {
@@ -37,16 +38,48 @@ func TestConnPool_ReusesStreams(t *testing.T) {
 	if n := open(); n != 1 {
 		t.Fatalf("%d streams open after 50 calls in sequence, want 1", n)
 	}
+	idle := func() []*streamClient {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return append([]*streamClient(nil), p.sessions[addr].idle...)
+	}
+	session := func() *poolSession {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.sessions[addr]
+	}
+	before, sess := idle(), session()
+
+	// An error the endpoint returns leaves the stream in step: reused.
+	var applied structs.PipelineApplyResponse
+	err := p.RPC(addr, "Pipeline.Apply", &structs.PipelineApplyRequest{}, &applied)
+	if code := codeOf(err); code != 400 {
+		t.Fatalf("empty apply: %v", err)
+	}
+	if after := idle(); len(after) != 1 || after[0] != before[0] {
+		t.Fatal("the stream was not reused after an endpoint's error")
+	}
+
+	// A request the server cannot decode may leave bytes behind on the
+	// stream: the stream is retired, the session kept, and calls go on.
 	var out struct{}
-	err := p.RPC(addr, "Status.NoSuchMethod", &structs.GenericRequest{}, &out)
-	if err == nil || !strings.Contains(err.Error(), "can't find method") || IsNetworkError(err) {
-		t.Fatalf("unknown method: %v", err)
+	err = p.RPC(addr, "Status.Ping", "not a request", &out)
+	if err == nil || IsNetworkError(err) {
+		t.Fatalf("undecodable request: %v", err)
 	}
-	if err := ping(); err != nil {
-		t.Fatal(err)
+	if after := idle(); len(after) != 0 {
+		t.Fatalf("a stream with an undecodable request went back to the pool: %d idle", len(after))
 	}
-	if n := open(); n != 1 {
-		t.Fatalf("%d streams open after a server error, want 1", n)
+	if session() != sess {
+		t.Fatal("a server error dropped the session")
+	}
+	for i := 0; i < 5; i++ {
+		if err := ping(); err != nil {
+			t.Fatalf("after the retired stream: %v", err)
+		}
+	}
+	if session() != sess || len(idle()) != 1 {
+		t.Fatalf("session replaced %v, %d idle", session() != sess, len(idle()))
 	}
 
 	burst := func() {
@@ -88,5 +121,32 @@ func TestConnPool_ReusesStreams(t *testing.T) {
 	p.mu.Unlock()
 	if !replaced || open() != 1 {
 		t.Fatalf("session replaced %v, %d streams", replaced, open())
+	}
+}
+
+// TestInmemCodec_CopiesUnlessForwarded: the in-memory codec hands a reply
+// over as is only when the endpoint's request was answered by the leader
+// over the network (its Forwarded flag still set); a request served here,
+// including one whose forward attempt failed and was cleared, gets a copy.
+func TestInmemCodec_CopiesUnlessForwarded(t *testing.T) {
+	for _, forwarded := range []bool{false, true} {
+		var caller structs.SinglePipelineResponse
+		c := &inmemCodec{method: "Pipeline.Get", args: &structs.PipelineSpecificRequest{}, reply: &caller}
+		argv := &structs.PipelineSpecificRequest{}
+		if err := c.ReadRequestBody(argv); err != nil {
+			t.Fatal(err)
+		}
+		argv.SetForwarded(true)
+		argv.SetForwarded(forwarded)
+		stored := &structs.Pipeline{ID: "1", Name: "p"}
+		if err := c.WriteResponse(&rpc.Response{}, &structs.SinglePipelineResponse{Pipeline: stored}); err != nil {
+			t.Fatal(err)
+		}
+		if shared := caller.Pipeline == stored; shared != forwarded {
+			t.Fatalf("forwarded=%v: reply shared with the endpoint's object: %v", forwarded, shared)
+		}
+		if caller.Pipeline.Name != "p" {
+			t.Fatalf("reply %+v", caller.Pipeline)
+		}
 	}
 }

@@ -94,7 +94,9 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 }
 
 // RPC calls an endpoint of this server in memory, as if it came over the
-// network; the agent's HTTP handlers use it.
+// network; the agent's HTTP handlers use it. args are handed to the
+// endpoint as they are (endpoints normalise them in place): build them for
+// the call and do not read them afterwards. reply is the caller's own.
 func (s *Server) RPC(method string, args, reply any) error {
 	codec := &inmemCodec{method: method, args: args, reply: reply}
 	if err := s.rpcServer.ServeRequest(codec); err != nil {
@@ -184,7 +186,7 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 		var err error
 		// A leader still running its barrier waits like everyone else.
 		if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
-			info.SetForwarded()
+			info.SetForwarded(true)
 			err = s.connPool.RPC(string(leader), method, args, reply)
 			// Only a request that never left is safe to send again; a
 			// leader that has not been elected yet is worth waiting for.
@@ -192,6 +194,9 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 			if err == nil || !(errors.As(err, &de) || errors.Is(err, structs.ErrNoLeader)) {
 				return true, err
 			}
+			// Not answered there: it may yet be served here, and its
+			// reply must then be copied like any local one.
+			info.SetForwarded(false)
 		}
 		if time.Now().After(deadline) {
 			if err != nil {

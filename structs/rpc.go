@@ -12,7 +12,9 @@ type RPCInfo interface {
 	IsRead() bool
 	AllowStaleRead() bool
 	IsForwarded() bool
-	SetForwarded()
+	// SetForwarded marks the request as sent on to another server (true)
+	// or, after an attempt that never reached it, as served here (false).
+	SetForwarded(bool)
 }
 
 // QueryOptions is embedded in every read request.
@@ -30,8 +32,8 @@ type QueryOptions struct {
 	Prefix string
 	// AuthToken is the ACL secret of the caller.
 	AuthToken string
-	// Forwarded is set once the request has been forwarded to another
-	// server, so that it is never forwarded twice.
+	// Forwarded is set while the request is sent on to the leader; an
+	// in-memory call reads it to know its reply came from the network.
 	Forwarded bool
 }
 
@@ -39,7 +41,7 @@ func (q *QueryOptions) RequestRegion() string { return q.Region }
 func (q *QueryOptions) IsRead() bool          { return true }
 func (q *QueryOptions) AllowStaleRead() bool  { return q.AllowStale }
 func (q *QueryOptions) IsForwarded() bool     { return q.Forwarded }
-func (q *QueryOptions) SetForwarded()         { q.Forwarded = true }
+func (q *QueryOptions) SetForwarded(v bool)   { q.Forwarded = v }
 
 // QueryMeta is embedded in every read response.
 type QueryMeta struct {
@@ -63,7 +65,7 @@ func (w *WriteRequest) RequestRegion() string { return w.Region }
 func (w *WriteRequest) IsRead() bool          { return false }
 func (w *WriteRequest) AllowStaleRead() bool  { return false }
 func (w *WriteRequest) IsForwarded() bool     { return w.Forwarded }
-func (w *WriteRequest) SetForwarded()         { w.Forwarded = true }
+func (w *WriteRequest) SetForwarded(v bool)   { w.Forwarded = v }
 
 // WriteMeta is embedded in every write response.
 type WriteMeta struct {
