@@ -75,8 +75,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(l.Data) > 0 && structs.MessageType(l.Data[0]) == structs.PipelineApplyRequestType {
 			req := new(structs.PipelineApplyRequest)
 			decode(l.Data[1:], req, l.Index)
-			if Batchable(req) {
-				run.add(i, l.Index, req)
+			if batchable(req) {
+				run = append(run, runEntry{slot: i, index: l.Index, req: req})
 				continue
 			}
 			f.flushPipelineRun(&run, out)
@@ -91,16 +91,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 }
 
 // pipelineRun is a run of consecutive batchable pipeline entries.
-type pipelineRun struct {
-	slots   []int
-	indexes []uint64
-	reqs    []*structs.PipelineApplyRequest
-}
+type pipelineRun []runEntry
 
-func (r *pipelineRun) add(slot int, index uint64, req *structs.PipelineApplyRequest) {
-	r.slots = append(r.slots, slot)
-	r.indexes = append(r.indexes, index)
-	r.reqs = append(r.reqs, req)
+type runEntry struct {
+	slot  int // the entry's place in ApplyBatch's answers
+	index uint64
+	req   *structs.PipelineApplyRequest
 }
 
 // flushPipelineRun applies the run in one transaction, fills its slots of
@@ -108,21 +104,21 @@ func (r *pipelineRun) add(slot int, index uint64, req *structs.PipelineApplyRequ
 // shared transaction break, the run is applied again entry by entry, each
 // in its own transaction, exactly as Apply would have.
 func (f *FSM) flushPipelineRun(r *pipelineRun, out []any) {
-	defer func() { *r = pipelineRun{slots: r.slots[:0], indexes: r.indexes[:0], reqs: r.reqs[:0]} }()
-	results, err := f.applyPipelineRunShared(r)
+	defer func() { *r = (*r)[:0] }()
+	results, err := f.applyPipelineRunShared(*r)
 	if err != nil {
 		f.logger.Warn("pipeline batch broken; applying its entries one by one", "error", err)
 	}
 	if results == nil {
-		for i, req := range r.reqs {
-			out[r.slots[i]] = f.applyPipelineRequest(r.indexes[i], req)
+		for _, e := range *r {
+			out[e.slot] = f.applyPipelineRequest(e.index, e.req)
 		}
 		return
 	}
-	for i, res := range results {
-		out[r.slots[i]] = res
-		if res, ok := res.(*PipelineApplyResult); ok {
-			f.publish(r.indexes[i], pipelineEvents(r.indexes[i], res))
+	for i, e := range *r {
+		out[e.slot] = results[i]
+		if res, ok := results[i].(*PipelineApplyResult); ok {
+			f.publish(e.index, pipelineEvents(e.index, res))
 		}
 	}
 }
@@ -130,20 +126,20 @@ func (f *FSM) flushPipelineRun(r *pipelineRun, out []any) {
 // applyPipelineRunShared applies and commits a run of two or more entries
 // in one transaction and returns each entry's answer; nil (with the error
 // when something broke) means nothing was written.
-func (f *FSM) applyPipelineRunShared(r *pipelineRun) ([]any, error) {
-	if len(r.reqs) < 2 {
+func (f *FSM) applyPipelineRunShared(run pipelineRun) ([]any, error) {
+	if len(run) < 2 {
 		return nil, nil
 	}
-	b := f.State().NewPipelineBatch()
-	results := make([]any, len(r.reqs))
-	for i, req := range r.reqs {
-		res, err := b.Apply(r.indexes[i], req)
+	b := f.State().newPipelineBatch()
+	results := make([]any, len(run))
+	for i, e := range run {
+		res, err := b.Apply(e.index, e.req)
 		switch {
-		case errors.Is(err, ErrBatchBroken):
+		case errors.Is(err, errBatchBroken):
 			b.Abort()
 			return nil, err
 		case err != nil:
-			f.logger.Debug("pipeline apply refused", "index", r.indexes[i], "error", err)
+			f.logger.Debug("pipeline apply refused", "index", e.index, "error", err)
 			results[i] = err
 		default:
 			results[i] = res

@@ -33,18 +33,12 @@ type Counter struct {
 
 // nextCounter increments and returns the named counter within txn.
 func nextCounter(txn *memdb.Txn, name string) (uint64, error) {
-	raw, err := txn.First(tableCounters, "id", name)
+	c := newCounterCache(txn)
+	v, err := c.next(name)
 	if err != nil {
-		return 0, fmt.Errorf("counter lookup failed: %w", err)
+		return 0, err
 	}
-	next := uint64(1)
-	if raw != nil {
-		next = raw.(*Counter).Value + 1
-	}
-	if err := txn.Insert(tableCounters, &Counter{Name: name, Value: next}); err != nil {
-		return 0, fmt.Errorf("counter update failed: %w", err)
-	}
-	return next, nil
+	return v, c.flush()
 }
 
 // counterCache draws numbers from counters in memory and writes each
@@ -182,47 +176,47 @@ func setPipelineIndexes(txn *memdb.Txn, index uint64) error {
 	return setIndex(txn, tablePipelineRevisions, index)
 }
 
-// Batchable tells whether req may join a PipelineBatch: one operation and
+// batchable tells whether req may join a pipelineBatch: one operation and
 // no sync. Every way such a request is refused (missing ID, taken name,
 // another source's pipeline, bad operation) is found before it writes
 // anything, so a refused request leaves a shared transaction as it was.
 // Requests of several operations may fail half-way and need their own
 // transaction.
-func Batchable(req *structs.PipelineApplyRequest) bool {
+func batchable(req *structs.PipelineApplyRequest) bool {
 	return len(req.Operations) == 1 && req.SyncSource == nil
 }
 
-// PipelineBatch applies the Batchable requests of consecutive log entries
+// pipelineBatch applies the batchable requests of consecutive log entries
 // in one transaction and commits them together: the radix-tree paths,
 // index entries and counters they all touch are copied once per batch
 // instead of once per entry. Nothing is visible to readers before Commit.
-type PipelineBatch struct {
+type pipelineBatch struct {
 	txn       *memdb.Txn
 	counters  *counterCache
 	lastIndex uint64 // highest index that changed something
 }
 
-// NewPipelineBatch opens a batch on the current state.
-func (s *StateStore) NewPipelineBatch() *PipelineBatch {
+// newPipelineBatch opens a batch on the current state.
+func (s *StateStore) newPipelineBatch() *pipelineBatch {
 	txn := s.db.Txn(true)
-	return &PipelineBatch{txn: txn, counters: newCounterCache(txn)}
+	return &pipelineBatch{txn: txn, counters: newCounterCache(txn)}
 }
 
-// ErrBatchBroken is returned by PipelineBatch.Apply when an entry failed
+// errBatchBroken is returned by pipelineBatch.Apply when an entry failed
 // after writing part of itself (an internal memdb error, not a refusal):
 // the caller must Abort and apply the batch's entries one by one.
-var ErrBatchBroken = errors.New("pipeline batch broken")
+var errBatchBroken = errors.New("pipeline batch broken")
 
-// Apply applies one Batchable request at index. A refusal (a
+// Apply applies one batchable request at index. A refusal (a
 // *structs.CodedError) is the entry's answer and leaves the batch intact.
-func (b *PipelineBatch) Apply(index uint64, req *structs.PipelineApplyRequest) (*PipelineApplyResult, error) {
+func (b *pipelineBatch) Apply(index uint64, req *structs.PipelineApplyRequest) (*PipelineApplyResult, error) {
 	res, err := applyPipelines(b.txn, b.counters, index, req, false)
 	if err != nil {
 		var coded *structs.CodedError
 		if errors.As(err, &coded) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrBatchBroken, err)
+		return nil, fmt.Errorf("%w: %v", errBatchBroken, err)
 	}
 	if len(res.changes) > 0 {
 		b.lastIndex = index
@@ -231,7 +225,7 @@ func (b *PipelineBatch) Apply(index uint64, req *structs.PipelineApplyRequest) (
 }
 
 // Commit makes every applied entry visible at once.
-func (b *PipelineBatch) Commit() error {
+func (b *pipelineBatch) Commit() error {
 	if b.lastIndex == 0 {
 		b.txn.Abort()
 		return nil
@@ -249,7 +243,7 @@ func (b *PipelineBatch) Commit() error {
 }
 
 // Abort discards the batch.
-func (b *PipelineBatch) Abort() { b.txn.Abort() }
+func (b *pipelineBatch) Abort() { b.txn.Abort() }
 
 // pipelineApplier carries one ApplyPipelines transaction.
 type pipelineApplier struct {
