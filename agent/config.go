@@ -126,9 +126,9 @@ type ServerConfig struct {
 
 // RaftLogStoreConfig is the server{ raft_logstore{} } block, as Nomad's.
 type RaftLogStoreConfig struct {
-	// Backend is "boltdb" (raft-boltdb, the default) or "wal" (raft-wal:
-	// one fsync per append instead of BoltDB's two). It applies to a new
-	// data dir; an existing raft store keeps its backend.
+	// Backend is "wal" (raft-wal, the default: one fsync per append) or
+	// "boltdb" (raft-boltdb: two). It applies to a new data dir; an
+	// existing raft store keeps its backend.
 	Backend *string `hcl:"backend,optional"`
 }
 
@@ -350,7 +350,7 @@ func DefaultConfig() *Config {
 			MaxContentsBytes:           ptr(1 << 20),
 			RevisionRetention:          ptr(0),
 			Encrypt:                    ptr(""),
-			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("boltdb")},
+			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("wal")},
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr("")},
 		ACL:    &ACLConfig{Enabled: ptr(false)},

@@ -83,7 +83,7 @@ server {
   raft_trailing_logs            = 200
 
   raft_logstore {
-    backend = "wal"
+    backend = "boltdb"
   }
 }
 
@@ -134,7 +134,7 @@ func TestConfig_ParseEveryField(t *testing.T) {
 			RaftSnapshotThreshold:      ptr(100),
 			RaftSnapshotInterval:       ptr("60s"),
 			RaftTrailingLogs:           ptr(200),
-			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("wal")},
+			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("boltdb")},
 		},
 		Client: &ClientConfig{
 			Enabled: ptr(true),

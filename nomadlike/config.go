@@ -103,8 +103,8 @@ type Config struct {
 	// config (0: all); the _core scheduler enforces it.
 	RevisionRetention int
 	// RaftLogStore is the raft log backend for a new data dir:
-	// LogStoreBoltDB or LogStoreWAL. A data dir that already holds a
-	// raft store keeps the backend it was created with.
+	// LogStoreWAL (the default) or LogStoreBoltDB. A data dir that
+	// already holds a raft store keeps the backend it was created with.
 	RaftLogStore string
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
@@ -154,7 +154,7 @@ func DefaultConfig() *Config {
 		FailoverHeartbeatTTL:       5 * time.Minute,
 		MaxContentsBytes:           1 << 20,
 		EventBufferSize:            100,
-		RaftLogStore:               LogStoreBoltDB,
+		RaftLogStore:               LogStoreWAL,
 		Logger:                     hclog.NewNullLogger(),
 	}
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // Raft log backends (server { raft_logstore { backend = ... } }), named as
-// in Nomad and Consul.
+// in Nomad and Consul. A new data dir gets LogStoreWAL unless configured
+// otherwise; see DESIGN.md.
 const (
 	LogStoreBoltDB = "boltdb"
 	LogStoreWAL    = "wal"
@@ -33,8 +34,12 @@ type raftStore interface {
 // openRaftStore opens the raft store under dir. The backend a data dir was
 // created with is kept whatever the configuration says now: opening the
 // other one would start an empty log beside the real one, and the server
-// would forget the cluster. A mismatch is logged with what to do.
+// would forget the cluster. A mismatch is logged with what to do. An empty
+// want is the default, raft-wal.
 func openRaftStore(dir, want string, logger hclog.Logger) (raftStore, string, error) {
+	if want == "" {
+		want = LogStoreWAL
+	}
 	boltPath := filepath.Join(dir, "raft.db")
 	walDir := filepath.Join(dir, "wal")
 	hasBolt, hasWAL := exists(boltPath), exists(walDir)
@@ -65,7 +70,7 @@ func openRaftStore(dir, want string, logger hclog.Logger) (raftStore, string, er
 			return nil, "", fmt.Errorf("opening raft WAL: %w", err)
 		}
 		return &walStore{WAL: w, meta: meta}, backend, nil
-	case LogStoreBoltDB, "":
+	case LogStoreBoltDB:
 		// The freelist is rebuilt by scanning at open instead of being
 		// written with every commit: the log is append-and-truncate,
 		// its freelist grows after each snapshot, and writing it on

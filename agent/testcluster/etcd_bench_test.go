@@ -24,31 +24,31 @@ import (
 // 3-member etcd cluster (Debian's etcd-server, `apt-get install
 // etcd-server`) putting 1 KiB values with unique keys through its HTTP/JSON
 // gateway (/v3/kv/put), against two 3-server nomadlike clusters (raft log
-// on BoltDB and on raft-wal) upserting ~1 KiB pipelines with unique names,
+// on raft-wal, the default, and on BoltDB) upserting ~1 KiB pipelines with unique names,
 // each spread over its three members. All three clusters run at once,
 // idle but for the one being measured, and the steps are interleaved
-// (etcd, boltdb, wal, three rounds per concurrency) so that the machine's
+// (etcd, wal, boltdb, three rounds per concurrency) so that the machine's
 // drift over the run does not favour whichever goes first. It prints every
 // step, then per concurrency the median writes/s and its ratio to etcd's.
 // Skipped when no etcd binary is on PATH.
 func BenchmarkWritesVsEtcd(b *testing.B) {
-	put := startEtcd(b)
+	put, etcdPIDs := startEtcd(b)
 	var seq atomic.Int64 // keys and names unique across every step
-	systems := []struct {
+	type system struct {
 		name  string
+		pids  []int
 		write func(w int, i int64) bool
-	}{
-		{"etcd 3.4 gateway put", func(w int, _ int64) bool { return put(w, seq.Add(1)) }},
 	}
-	for _, backend := range []string{"boltdb", "wal"} {
+	systems := []system{
+		{"etcd 3.4 gateway put", etcdPIDs, func(w int, _ int64) bool { return put(w, seq.Add(1)) }},
+	}
+	for _, backend := range []string{"wal", "boltdb"} {
 		pc := startPipelineCluster(b, backend)
-		systems = append(systems, struct {
-			name  string
-			write func(w int, i int64) bool
-		}{"nomadlike " + backend, func(w int, _ int64) bool { return pc.upsert(w, seq.Add(1)) }})
+		systems = append(systems, system{"nomadlike " + backend, pc.pids(),
+			func(w int, _ int64) bool { return pc.upsert(w, seq.Add(1)) }})
 	}
 	for _, sys := range systems {
-		runLoad("warm-up", 16, 2*time.Second, sys.write)
+		runLoad("warm-up", 16, 2*time.Second, sys.pids, sys.write)
 	}
 
 	const rounds = 3
@@ -59,7 +59,7 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 	for _, conc := range concs {
 		for r := 0; r < rounds; r++ {
 			for _, sys := range systems {
-				res := runLoad(sys.name, conc, window, sys.write)
+				res := runLoad(sys.name, conc, window, sys.pids, sys.write)
 				rows = append(rows, res)
 				if rates[sys.name] == nil {
 					rates[sys.name] = map[int][]float64{}
@@ -92,8 +92,9 @@ func median(xs []float64) float64 {
 
 // startEtcd runs three etcd members on loopback (stopped by the benchmark's
 // cleanup) and returns a put of a 1 KiB value under key i through member
-// w%3. It skips the benchmark when etcd is not installed.
-func startEtcd(b *testing.B) func(w int, i int64) bool {
+// w%3, and the members' process IDs. It skips the benchmark when etcd is
+// not installed.
+func startEtcd(b *testing.B) (func(w int, i int64) bool, []int) {
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		b.Skip("etcd not installed (apt-get install etcd-server)")
@@ -105,6 +106,7 @@ func startEtcd(b *testing.B) func(w int, i int64) bool {
 		initial = append(initial, fmt.Sprintf("e%d=http://127.0.0.1:%d", i, ports[2*i+1]))
 	}
 	var clients []string
+	var pids []int
 	for i := 0; i < 3; i++ {
 		client := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i])
 		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
@@ -120,6 +122,7 @@ func startEtcd(b *testing.B) func(w int, i int64) bool {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
+		pids = append(pids, cmd.Process.Pid)
 		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
@@ -145,6 +148,5 @@ func startEtcd(b *testing.B) func(w int, i int64) bool {
 		}
 		return nil
 	})
-
-	return put
+	return put, pids
 }

@@ -34,6 +34,7 @@ type loadResult struct {
 	elapsed   time.Duration
 	latencies []time.Duration
 	cpu       cpuTimes
+	srvCPU    time.Duration // the servers' own CPU time over the step
 }
 
 // cpuTimes is the machine's CPU time by kind, from /proc/stat (zero where
@@ -65,6 +66,33 @@ func readCPUTimes() cpuTimes {
 	return t
 }
 
+// procCPU is the user plus system CPU time the processes have used, from
+// /proc/<pid>/stat (a process that cannot be read counts nothing).
+func procCPU(pids []int) time.Duration {
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	var sum time.Duration
+	for _, pid := range pids {
+		buf, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which may hold spaces: state is
+		// the first, utime the 12th and stime the 13th.
+		i := bytes.LastIndexByte(buf, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(buf[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		sum += time.Duration(utime+stime) * tick
+	}
+	return sum
+}
+
 func (t cpuTimes) sub(o cpuTimes) cpuTimes {
 	return cpuTimes{busy: t.busy - o.busy, iowait: t.iowait - o.iowait, total: t.total - o.total}
 }
@@ -79,24 +107,28 @@ func (r *loadResult) row() string {
 		}
 		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
 	}
-	busy, iowait := "-", "-"
+	busy, iowait, perOp := "-", "-", "-"
 	if r.cpu.total > 0 {
 		busy = fmt.Sprintf("%.0f%%", 100*r.cpu.busy/r.cpu.total)
 		iowait = fmt.Sprintf("%.0f%%", 100*r.cpu.iowait/r.cpu.total)
 	}
-	return fmt.Sprintf("%-22s %4d %10.0f %10s %10s %7d %6s %7s", r.name, r.conc,
+	if r.ok > 0 && r.srvCPU > 0 {
+		perOp = fmt.Sprintf("%dus", (r.srvCPU / time.Duration(r.ok)).Microseconds())
+	}
+	return fmt.Sprintf("%-22s %4d %10.0f %10s %10s %7d %6s %7s %8s", r.name, r.conc,
 		r.rate(), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), r.fail,
-		busy, iowait)
+		busy, iowait, perOp)
 }
 
 // runLoad calls do from conc goroutines for the window; do returns
-// whether the call succeeded.
-func runLoad(name string, conc int, window time.Duration, do func(worker int, i int64) bool) *loadResult {
+// whether the call succeeded. pids are the serving processes, whose CPU
+// time the step records.
+func runLoad(name string, conc int, window time.Duration, pids []int, do func(worker int, i int64) bool) *loadResult {
 	res := &loadResult{name: name, conc: conc}
 	var n atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	cpu0 := readCPUTimes()
+	cpu0, srv0 := readCPUTimes(), procCPU(pids)
 	start := time.Now()
 	deadline := start.Add(window)
 	for w := 0; w < conc; w++ {
@@ -124,6 +156,7 @@ func runLoad(name string, conc int, window time.Duration, do func(worker int, i 
 	wg.Wait()
 	res.elapsed = time.Since(start)
 	res.cpu = readCPUTimes().sub(cpu0)
+	res.srvCPU = procCPU(pids) - srv0
 	return res
 }
 
@@ -134,7 +167,7 @@ func runLoad(name string, conc int, window time.Duration, do func(worker int, i 
 // and ?stale (any server). It prints requests/s, p50 and p99, once per
 // raft log backend (server { raft_logstore { backend } }).
 func BenchmarkPipelineAPI(b *testing.B) {
-	for _, backend := range []string{"boltdb", "wal"} {
+	for _, backend := range []string{"wal", "boltdb"} {
 		benchPipelineAPI(b, backend)
 	}
 }
@@ -146,7 +179,7 @@ func benchPipelineAPI(b *testing.B, backend string) {
 	var seq atomic.Int64 // names unique across the steps
 	var rows []*loadResult
 	for _, conc := range []int{1, 16, 64} {
-		rows = append(rows, runLoad("UpsertPipeline", conc, window, func(w int, _ int64) bool {
+		rows = append(rows, runLoad("UpsertPipeline", conc, window, pc.pids(), func(w int, _ int64) bool {
 			return pc.upsert(w, seq.Add(1))
 		}))
 	}
@@ -156,8 +189,8 @@ func benchPipelineAPI(b *testing.B, backend string) {
 			return pc.call(pc.Servers[w%3], "GetPipeline", query, body)
 		}
 	}
-	rows = append(rows, runLoad("GetPipeline", 64, window, get("")))
-	rows = append(rows, runLoad("GetPipeline ?stale", 64, window, get("?stale")))
+	rows = append(rows, runLoad("GetPipeline", 64, window, pc.pids(), get("")))
+	rows = append(rows, runLoad("GetPipeline ?stale", 64, window, pc.pids(), get("?stale")))
 
 	printLoadTable(fmt.Sprintf("3 servers on loopback, raft log store %s, %s per step, ~1 KiB contents", backend, window), rows)
 }
@@ -178,6 +211,15 @@ func startPipelineCluster(b *testing.B, backend string) *pipelineCluster {
 		client:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}},
 		contents: strings.Repeat("// padding to one KiB of pipeline contents\n", 24),
 	}
+}
+
+// pids are the servers' process IDs.
+func (pc *pipelineCluster) pids() []int {
+	var pids []int
+	for _, s := range pc.Servers {
+		pids = append(pids, s.PID())
+	}
+	return pids
 }
 
 func (pc *pipelineCluster) stop() {
@@ -207,10 +249,11 @@ func (pc *pipelineCluster) upsert(w int, i int64) bool {
 }
 
 // printLoadTable prints the steps' figures; cpu and iowait are the whole
-// machine's (servers and load generator) share during the step.
+// machine's (servers and load generator) share during the step, cpu/op the
+// serving processes' own CPU time per successful call.
 func printLoadTable(title string, rows []*loadResult) {
 	fmt.Printf("\n%s\n", title)
-	fmt.Printf("%-22s %4s %10s %10s %10s %7s %6s %7s\n", "call", "conc", "req/s", "p50", "p99", "errors", "cpu", "iowait")
+	fmt.Printf("%-22s %4s %10s %10s %10s %7s %6s %7s %8s\n", "call", "conc", "req/s", "p50", "p99", "errors", "cpu", "iowait", "cpu/op")
 	for _, r := range rows {
 		fmt.Println(r.row())
 	}
