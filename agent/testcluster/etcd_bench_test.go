@@ -23,60 +23,77 @@ import (
 // BenchmarkWritesVsEtcd is the yardstick for nomadlike's write path: a
 // 3-member etcd cluster (Debian's etcd-server, `apt-get install
 // etcd-server`) putting 1 KiB values with unique keys through its HTTP/JSON
-// gateway (/v3/kv/put), against two 3-server nomadlike clusters (raft log
-// on raft-wal, the default, and on BoltDB) upserting ~1 KiB pipelines with unique names,
-// each spread over its three members. All three clusters run at once,
-// idle but for the one being measured, and the steps are interleaved
-// (etcd, wal, boltdb, three rounds per concurrency) so that the machine's
-// drift over the run does not favour whichever goes first. It prints every
-// step, then per concurrency the median writes/s and its ratio to etcd's.
-// Skipped when no etcd binary is on PATH.
+// gateway (/v3/kv/put), against 3-server nomadlike clusters (raft log on
+// raft-wal, the default, and on BoltDB) upserting ~1 KiB pipelines with
+// unique names. Calls go to the three members in turn, so that two of
+// three land on a follower whatever the concurrency; with one writer bound
+// to one member, where the leader happened to be would decide the figure.
+// Each system runs alone on the machine: in every round each one is
+// started fresh, warmed up, driven at 1, 16 and 64 writers and stopped
+// before the next starts, and the order rotates from round to round so
+// that the machine's drift does not favour whichever goes first. (A
+// cluster left idle beside the one being measured is not idle: its GC and
+// raft snapshots take the CPU the measured one needs.) It prints every
+// step, then per concurrency each system's median writes/s and the median
+// and range of its ratio to etcd's in the same round: the systems of a
+// round run within a minute of each other, so the ratio is paired, and the
+// machine's slower swings, which move whole runs by a third on a shared
+// VM, cancel out of it. Skipped when no etcd binary is on PATH.
 func BenchmarkWritesVsEtcd(b *testing.B) {
-	put, etcdPIDs := startEtcd(b)
+	if _, err := exec.LookPath("etcd"); err != nil {
+		b.Skip("etcd not installed (apt-get install etcd-server)")
+	}
 	var seq atomic.Int64 // keys and names unique across every step
 	type system struct {
 		name  string
-		pids  []int
-		write func(w int, i int64) bool
+		start func() (pids []int, write func(w int, i int64) bool, stop func())
 	}
-	systems := []system{
-		{"etcd 3.4 gateway put", etcdPIDs, func(w int, _ int64) bool { return put(w, seq.Add(1)) }},
-	}
+	systems := []system{{"etcd 3.4 gateway put", func() ([]int, func(int, int64) bool, func()) {
+		put, pids, stop := startEtcd(b)
+		return pids, func(_ int, i int64) bool { return put(int(i%3), seq.Add(1)) }, stop
+	}}}
 	for _, backend := range []string{"wal", "boltdb"} {
-		pc := startPipelineCluster(b, backend)
-		systems = append(systems, system{"nomadlike " + backend, pc.pids(),
-			func(w int, _ int64) bool { return pc.upsert(w, seq.Add(1)) }})
-	}
-	for _, sys := range systems {
-		runLoad("warm-up", 16, 2*time.Second, sys.pids, sys.write)
+		systems = append(systems, system{"nomadlike " + backend, func() ([]int, func(int, int64) bool, func()) {
+			pc := startPipelineCluster(b, backend)
+			return pc.pids(), func(_ int, i int64) bool { return pc.upsert(int(i%3), seq.Add(1)) }, pc.stop
+		}})
 	}
 
-	const rounds = 3
+	const rounds = 5
 	window := benchWindow() / 2
 	concs := []int{1, 16, 64}
 	rates := map[string]map[int][]float64{}
 	var rows []*loadResult
-	for _, conc := range concs {
-		for r := 0; r < rounds; r++ {
-			for _, sys := range systems {
-				res := runLoad(sys.name, conc, window, sys.pids, sys.write)
+	for r := 0; r < rounds; r++ {
+		for i := range systems {
+			sys := systems[(i+r)%len(systems)]
+			pids, write, stop := sys.start()
+			runLoad("warm-up", 16, 2*time.Second, pids, write)
+			for _, conc := range concs {
+				res := runLoad(sys.name, conc, window, pids, write)
 				rows = append(rows, res)
 				if rates[sys.name] == nil {
 					rates[sys.name] = map[int][]float64{}
 				}
 				rates[sys.name][conc] = append(rates[sys.name][conc], res.rate())
 			}
+			stop()
 		}
 	}
-	printLoadTable(fmt.Sprintf("interleaved: %d rounds of %s per system and concurrency", rounds, window), rows)
+	printLoadTable(fmt.Sprintf("%d rounds, each system alone and fresh, %s per step", rounds, window), rows)
 
-	fmt.Printf("\n%-22s %4s %10s %16s %8s\n", "writes", "conc", "median/s", "min-max", "vs etcd")
+	fmt.Printf("\n%-22s %4s %10s %16s %8s %12s\n", "writes", "conc", "median/s", "min-max", "vs etcd", "range")
 	for _, conc := range concs {
-		base := median(rates[systems[0].name][conc])
+		base := rates[systems[0].name][conc]
 		for _, sys := range systems {
 			rs := rates[sys.name][conc]
-			fmt.Printf("%-22s %4d %10.0f %16s %7.0f%%\n", sys.name, conc, median(rs),
-				fmt.Sprintf("%.0f-%.0f", slices.Min(rs), slices.Max(rs)), 100*median(rs)/base)
+			ratios := make([]float64, len(rs))
+			for i := range rs {
+				ratios[i] = 100 * rs[i] / base[i]
+			}
+			fmt.Printf("%-22s %4d %10.0f %16s %7.0f%% %12s\n", sys.name, conc, median(rs),
+				fmt.Sprintf("%.0f-%.0f", slices.Min(rs), slices.Max(rs)), median(ratios),
+				fmt.Sprintf("%.0f-%.0f%%", slices.Min(ratios), slices.Max(ratios)))
 		}
 	}
 }
@@ -90,11 +107,11 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// startEtcd runs three etcd members on loopback (stopped by the benchmark's
-// cleanup) and returns a put of a 1 KiB value under key i through member
-// w%3, and the members' process IDs. It skips the benchmark when etcd is
-// not installed.
-func startEtcd(b *testing.B) (func(w int, i int64) bool, []int) {
+// startEtcd runs three etcd members on loopback and returns a put of a
+// 1 KiB value under key k through member m, the members' process IDs and
+// a stop that kills them (the benchmark's cleanup does too). It skips the
+// benchmark when etcd is not installed.
+func startEtcd(b *testing.B) (put func(w int, i int64) bool, pids []int, stop func()) {
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		b.Skip("etcd not installed (apt-get install etcd-server)")
@@ -106,7 +123,7 @@ func startEtcd(b *testing.B) (func(w int, i int64) bool, []int) {
 		initial = append(initial, fmt.Sprintf("e%d=http://127.0.0.1:%d", i, ports[2*i+1]))
 	}
 	var clients []string
-	var pids []int
+	var cmds []*exec.Cmd
 	for i := 0; i < 3; i++ {
 		client := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i])
 		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
@@ -123,16 +140,23 @@ func startEtcd(b *testing.B) (func(w int, i int64) bool, []int) {
 			b.Fatal(err)
 		}
 		pids = append(pids, cmd.Process.Pid)
+		cmds = append(cmds, cmd)
 		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
+	}
+	stop = func() {
+		for _, cmd := range cmds {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
 	value := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("// padding to one KiB of pipeline contents\n", 24)))
-	put := func(w int, i int64) bool {
+	put = func(m int, k int64) bool {
 		body, _ := json.Marshal(map[string]string{
-			"key":   base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("bench-%d", i))),
+			"key":   base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("bench-%d", k))),
 			"value": value,
 		})
-		resp, err := client.Post(clients[w%3]+"/v3/kv/put", "application/json", bytes.NewReader(body))
+		resp, err := client.Post(clients[m]+"/v3/kv/put", "application/json", bytes.NewReader(body))
 		if err != nil {
 			return false
 		}
@@ -141,12 +165,12 @@ func startEtcd(b *testing.B) (func(w int, i int64) bool, []int) {
 		return resp.StatusCode == 200
 	}
 	testutil.WaitForResult(b, 30*time.Second, func() error {
-		for w := range clients {
-			if !put(w, -1) {
-				return fmt.Errorf("etcd member %d not ready", w)
+		for m := range clients {
+			if !put(m, -1) {
+				return fmt.Errorf("etcd member %d not ready", m)
 			}
 		}
 		return nil
 	})
-	return put, pids
+	return put, pids, stop
 }
