@@ -27,6 +27,10 @@ const (
 	snapshotPipelineRevision SnapshotType = 6
 	snapshotConfig           SnapshotType = 7
 	snapshotConfigRevision   SnapshotType = 8
+	// A revision whose snapshot is its pipeline (config) as stored now,
+	// written without the snapshot after the pipeline (config) records.
+	snapshotPipelineRevisionOfCurrent SnapshotType = 9
+	snapshotConfigRevisionOfCurrent   SnapshotType = 10
 )
 
 // snapshotHeader opens every snapshot.
@@ -40,7 +44,9 @@ const snapshotVersion = 1
 // persister writes every record of one table.
 type persister func(s *StateStore, enc *codec.Encoder) error
 
-// persisters run in this order; restore accepts records in any order.
+// persisters run in this order; restore accepts records in any order,
+// except that a revision written as a reference to the current pipeline
+// (config) comes after that pipeline (config).
 var persisters = []persister{
 	persistTable(tableIndex, snapshotIndex),
 	persistTable(tableNodes, snapshotNode),
@@ -48,9 +54,70 @@ var persisters = []persister{
 	persistTable(tableACLTokens, snapshotACLToken),
 	persistTable(tableCounters, snapshotCounter),
 	persistTable(tablePipelines, snapshotPipeline),
-	persistTable(tablePipelineRevisions, snapshotPipelineRevision),
+	persistPipelineRevisions,
 	persistTable(tableConfigs, snapshotConfig),
-	persistTable(tableConfigRevisions, snapshotConfigRevision),
+	persistConfigRevisions,
+}
+
+// The latest revision of a live pipeline or config holds the very object
+// the table holds (the apply stores one pointer in both). Written out in
+// full, every such object would be in the snapshot twice, and after a
+// restore twice in memory as well: a state of pipelines with one revision
+// each doubles its size across a restart, and so does every snapshot's
+// write. So such a revision is written as a reference, its snapshot left
+// out, and the restore points it back at the record restored before it.
+// Snapshots written before these record types existed restore as before.
+
+func persistPipelineRevisions(s *StateStore, enc *codec.Encoder) error {
+	txn := s.db.Txn(false)
+	it, err := txn.Get(tablePipelineRevisions, "id")
+	if err != nil {
+		return err
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		rev := raw.(*structs.PipelineRevision)
+		live, err := txn.First(tablePipelines, "id", rev.PipelineID)
+		if err != nil {
+			return err
+		}
+		if p, ok := live.(*structs.Pipeline); ok && p == rev.Snapshot {
+			ref := *rev
+			ref.Snapshot = nil
+			err = writeRecord(enc, snapshotPipelineRevisionOfCurrent, &ref)
+		} else {
+			err = writeRecord(enc, snapshotPipelineRevision, rev)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func persistConfigRevisions(s *StateStore, enc *codec.Encoder) error {
+	txn := s.db.Txn(false)
+	it, err := txn.Get(tableConfigRevisions, "id")
+	if err != nil {
+		return err
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		rev := raw.(*structs.ConfigRevision)
+		live, err := txn.First(tableConfigs, "id", rev.Name)
+		if err != nil {
+			return err
+		}
+		if c, ok := live.(*structs.InstanceConfig); ok && c == rev.Snapshot {
+			ref := *rev
+			ref.Snapshot = nil
+			err = writeRecord(enc, snapshotConfigRevisionOfCurrent, &ref)
+		} else {
+			err = writeRecord(enc, snapshotConfigRevision, rev)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // restorers map a record type to the function that loads it.
@@ -64,6 +131,9 @@ var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error
 	snapshotPipelineRevision: restorer((*StateRestore).PipelineRevisionRestore),
 	snapshotConfig:           restorer((*StateRestore).ConfigRestore),
 	snapshotConfigRevision:   restorer((*StateRestore).ConfigRevisionRestore),
+
+	snapshotPipelineRevisionOfCurrent: restorer((*StateRestore).PipelineRevisionOfCurrentRestore),
+	snapshotConfigRevisionOfCurrent:   restorer((*StateRestore).ConfigRevisionOfCurrentRestore),
 }
 
 // restorer decodes one record of type T and loads it.

@@ -156,3 +156,17 @@ func (r *StateRestore) ConfigRestore(c *structs.InstanceConfig) error {
 func (r *StateRestore) ConfigRevisionRestore(rev *structs.ConfigRevision) error {
 	return r.txn.Insert(tableConfigRevisions, rev)
 }
+
+// ConfigRevisionOfCurrentRestore restores a revision whose snapshot is the
+// config restored under its name, sharing that object.
+func (r *StateRestore) ConfigRevisionOfCurrentRestore(rev *structs.ConfigRevision) error {
+	raw, err := r.txn.First(tableConfigs, "id", rev.Name)
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		return fmt.Errorf("revision %s refers to config %q, which the snapshot does not hold before it", rev.RevisionID, rev.Name)
+	}
+	rev.Snapshot = raw.(*structs.InstanceConfig)
+	return r.txn.Insert(tableConfigRevisions, rev)
+}

@@ -97,6 +97,20 @@ func (r *StateRestore) PipelineRevisionRestore(rev *structs.PipelineRevision) er
 	return r.txn.Insert(tablePipelineRevisions, rev)
 }
 
+// PipelineRevisionOfCurrentRestore restores a revision whose snapshot is
+// the pipeline restored under its PipelineID, sharing that object.
+func (r *StateRestore) PipelineRevisionOfCurrentRestore(rev *structs.PipelineRevision) error {
+	raw, err := r.txn.First(tablePipelines, "id", rev.PipelineID)
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		return fmt.Errorf("revision %s refers to pipeline %q, which the snapshot does not hold before it", rev.RevisionID, rev.PipelineID)
+	}
+	rev.Snapshot = raw.(*structs.Pipeline)
+	return r.txn.Insert(tablePipelineRevisions, rev)
+}
+
 // PipelineApplyResult is what an applied (or previewed) pipeline request
 // produced: the pipelines written by create, update and upsert in
 // operation order, and the events to publish.
