@@ -77,6 +77,16 @@ func (s *HTTPServer) AgentSelfRequest(resp http.ResponseWriter, req *http.Reques
 	return out, nil
 }
 
+// raftLogStoreSelf is the raft_logstore block as configured ("" is
+// automatic) and, on a running server, the backend in use.
+func (a *Agent) raftLogStoreSelf() map[string]any {
+	out := map[string]any{"Backend": *a.config.Server.RaftLogStore.Backend}
+	if a.server != nil {
+		out["InUse"] = a.server.RaftLogStore()
+	}
+	return out
+}
+
 // selfConfig is the agent config in Nomad's /v1/agent/self shape.
 func (a *Agent) selfConfig() map[string]any {
 	c := a.config
@@ -118,7 +128,7 @@ func (a *Agent) selfConfig() map[string]any {
 			"DangerousAllowReadingFiles": *c.Server.DangerousAllowReadingFiles,
 			"MaxContentsBytes":           *c.Server.MaxContentsBytes,
 			"RevisionRetention":          *c.Server.RevisionRetention,
-			"RaftLogStore":               map[string]any{"Backend": *c.Server.RaftLogStore.Backend},
+			"RaftLogStore":               a.raftLogStoreSelf(),
 		},
 		"Client": map[string]any{
 			"Enabled": *c.Client.Enabled,

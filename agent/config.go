@@ -126,9 +126,9 @@ type ServerConfig struct {
 
 // RaftLogStoreConfig is the server{ raft_logstore{} } block, as Nomad's.
 type RaftLogStoreConfig struct {
-	// Backend is "wal" (raft-wal, the default: one fsync per append) or
-	// "boltdb" (raft-boltdb: two). It applies to a new data dir; an
-	// existing raft store keeps its backend.
+	// Backend is "wal" (raft-wal: one fsync per append) or "boltdb"
+	// (raft-boltdb: two); unset or "" picks raft-wal. It applies to a new
+	// data dir; an existing raft store keeps its backend.
 	Backend *string `hcl:"backend,optional"`
 }
 
@@ -350,7 +350,7 @@ func DefaultConfig() *Config {
 			MaxContentsBytes:           ptr(1 << 20),
 			RevisionRetention:          ptr(0),
 			Encrypt:                    ptr(""),
-			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("wal")},
+			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("")},
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr("")},
 		ACL:    &ACLConfig{Enabled: ptr(false)},
@@ -479,8 +479,8 @@ func (c *Config) Validate() error {
 	if *s.RevisionRetention < 0 {
 		add("server.revision_retention: %d must be 0 (keep all) or more", *s.RevisionRetention)
 	}
-	if b := *s.RaftLogStore.Backend; b != nomadlike.LogStoreBoltDB && b != nomadlike.LogStoreWAL {
-		add("server.raft_logstore.backend: %q must be %q or %q", b, nomadlike.LogStoreBoltDB, nomadlike.LogStoreWAL)
+	if b := *s.RaftLogStore.Backend; b != "" && b != nomadlike.LogStoreBoltDB && b != nomadlike.LogStoreWAL {
+		add("server.raft_logstore.backend: %q must be %q or %q", b, nomadlike.LogStoreWAL, nomadlike.LogStoreBoltDB)
 	}
 	if *s.RaftTrailingLogs < 0 {
 		add("server.raft_trailing_logs: %d must be 0 or more", *s.RaftTrailingLogs)

@@ -63,6 +63,10 @@ func TestHTTP_AgentEndpoints(t *testing.T) {
 	if self.Config["Region"] != "global" || self.Config["Datacenter"] != "dc1" || self.Member.Name != *a.config.NodeName+".global" {
 		t.Fatalf("self config/member: %+v %+v", self.Config, self.Member)
 	}
+	// Unset, the raft log backend is automatic; self says which is in use.
+	if ls, _ := self.Config["Server"].(map[string]any)["RaftLogStore"].(map[string]any); ls["Backend"] != "" || ls["InUse"] != "wal" {
+		t.Fatalf("self raft log store: %+v", ls)
+	}
 	if self.Stats["raft"]["state"] != "Leader" || self.Stats["nomad"]["leader"] != "true" ||
 		self.Stats["nomad"]["leader_addr"] != a.server.RPCAddr() || self.Stats["client"]["node_id"] != a.client.NodeID() ||
 		self.Stats["runtime"]["goroutines"] == "" || self.Stats["serf"]["members"] != "1" {

@@ -39,7 +39,11 @@ type snapshotHeader struct {
 	Version int
 }
 
-const snapshotVersion = 1
+// snapshotVersion 2 added the revision reference records (types 9 and
+// 10); restore reads versions 1 and 2, and a build that knows only 1
+// refuses a version 2 snapshot by its header rather than at its first
+// reference record.
+const snapshotVersion = 2
 
 // persister writes every record of one table.
 type persister func(s *StateStore, enc *codec.Encoder) error
@@ -66,7 +70,10 @@ var persisters = []persister{
 // each doubles its size across a restart, and so does every snapshot's
 // write. So such a revision is written as a reference, its snapshot left
 // out, and the restore points it back at the record restored before it.
-// Snapshots written before these record types existed restore as before.
+// A revision restored in full (from a version 1 snapshot) that equals the
+// record of its pipeline (config) shares that record too, so a cluster
+// upgraded from a build that wrote every revision in full gets the same
+// sharing from its first restore on.
 
 func persistPipelineRevisions(s *StateStore, enc *codec.Encoder) error {
 	txn := s.db.Txn(false)
@@ -209,7 +216,7 @@ func restoreSnapshot(r io.Reader, state *StateStore) error {
 	if err := dec.Decode(&header); err != nil {
 		return fmt.Errorf("snapshot header: %w", err)
 	}
-	if header.Version != snapshotVersion {
+	if header.Version < 1 || header.Version > snapshotVersion {
 		return fmt.Errorf("unsupported snapshot version %d", header.Version)
 	}
 	restore := state.Restore()

@@ -53,13 +53,13 @@ func recordTypes(t *testing.T, b []byte) map[SnapshotType]int {
 	}
 }
 
-// encodeSnapshot writes a snapshot stream by hand: header, then
-// (type, record) pairs.
-func encodeSnapshot(t *testing.T, recs ...any) []byte {
+// encodeSnapshot writes a snapshot stream by hand: a header of the given
+// version, then (type, record) pairs.
+func encodeSnapshot(t *testing.T, version int, recs ...any) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	enc := codec.NewEncoder(&buf, structs.MsgpackHandle)
-	if err := enc.Encode(&snapshotHeader{Version: snapshotVersion}); err != nil {
+	if err := enc.Encode(&snapshotHeader{Version: version}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < len(recs); i += 2 {
@@ -146,21 +146,39 @@ func TestFSM_SnapshotSharesCurrentRevisions(t *testing.T) {
 	}
 }
 
-// Snapshots that hold every revision in full (written before the
-// reference records existed) restore as they did.
-func TestFSM_RestoreFullRevisions(t *testing.T) {
+// Version 1 snapshots hold every revision in full. They restore as they
+// did, and a revision equal to its pipeline's record shares it, so the
+// next snapshot writes it as a reference; a version this build does not
+// know is refused by its header.
+func TestFSM_RestoreVersion1Snapshot(t *testing.T) {
 	p := pipe("a")
-	p.ID = "1"
-	rev := &structs.PipelineRevision{Seq: 1, RevisionID: "1", PipelineID: "1", Snapshot: p,
-		CreatedAt: t0, Operation: structs.RevisionInsert, Index: 1}
+	p.ID, p.CreatedAt, p.UpdatedAt, p.CreateIndex, p.ModifyIndex = "1", t0, t0.Add(time.Second), 1, 2
+	first := *p
+	first.Contents, first.UpdatedAt, first.ModifyIndex = "old", t0, 1
+	revs := []*structs.PipelineRevision{
+		{Seq: 1, RevisionID: "1", PipelineID: "1", Snapshot: &first, CreatedAt: t0, Operation: structs.RevisionInsert, Index: 1},
+		{Seq: 2, RevisionID: "2", PipelineID: "1", Snapshot: p, CreatedAt: t0.Add(time.Second), Operation: structs.RevisionUpdate, Index: 2},
+	}
 	f := testFSM(t)
-	if err := f.Restore(io.NopCloser(bytes.NewReader(encodeSnapshot(t,
-		snapshotPipeline, p, snapshotPipelineRevision, rev)))); err != nil {
+	if err := f.Restore(io.NopCloser(bytes.NewReader(encodeSnapshot(t, 1,
+		snapshotPipeline, p, snapshotPipelineRevision, revs[0], snapshotPipelineRevision, revs[1])))); err != nil {
 		t.Fatal(err)
 	}
-	revs, _ := f.State().PipelineRevisions(nil, "1")
-	if len(revs) != 1 || !reflect.DeepEqual(revs[0], rev) {
-		t.Fatalf("restored %+v, want %+v", revs, rev)
+	got, _ := f.State().PipelineRevisions(nil, "1")
+	if !reflect.DeepEqual(got, revs) {
+		t.Fatalf("restored %+v, want %+v", got, revs)
+	}
+	stored, _ := f.State().PipelineByID(nil, "1")
+	if got[1].Snapshot != stored || got[0].Snapshot == stored {
+		t.Fatal("the current revision does not share the restored pipeline, or an old one does")
+	}
+	if n := recordTypes(t, persistBytes(t, f)); n[snapshotPipelineRevisionOfCurrent] != 1 || n[snapshotPipelineRevision] != 1 {
+		t.Fatalf("snapshot after a version 1 restore: %v", n)
+	}
+
+	err := testFSM(t).Restore(io.NopCloser(bytes.NewReader(encodeSnapshot(t, snapshotVersion+1))))
+	if err == nil || !strings.Contains(err.Error(), "unsupported snapshot version") {
+		t.Fatalf("restore of a newer version: %v", err)
 	}
 }
 
@@ -172,7 +190,7 @@ func TestFSM_RestoreRejectsDanglingRevisionReference(t *testing.T) {
 		"config":   {snapshotConfigRevisionOfCurrent, &structs.ConfigRevision{Seq: 1, RevisionID: "1", Name: "gone"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := testFSM(t).Restore(io.NopCloser(bytes.NewReader(encodeSnapshot(t, recs...))))
+			err := testFSM(t).Restore(io.NopCloser(bytes.NewReader(encodeSnapshot(t, snapshotVersion, recs...))))
 			if err == nil || !strings.Contains(err.Error(), "does not hold") {
 				t.Fatalf("restore: %v", err)
 			}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 
@@ -152,8 +153,16 @@ func (r *StateRestore) ConfigRestore(c *structs.InstanceConfig) error {
 	return r.txn.Insert(tableConfigs, c)
 }
 
-// ConfigRevisionRestore restores one config revision.
+// ConfigRevisionRestore restores one config revision, sharing the
+// restored config when its snapshot equals it.
 func (r *StateRestore) ConfigRevisionRestore(rev *structs.ConfigRevision) error {
+	raw, err := r.txn.First(tableConfigs, "id", rev.Name)
+	if err != nil {
+		return err
+	}
+	if c, ok := raw.(*structs.InstanceConfig); ok && reflect.DeepEqual(c, rev.Snapshot) {
+		rev.Snapshot = c
+	}
 	return r.txn.Insert(tableConfigRevisions, rev)
 }
 

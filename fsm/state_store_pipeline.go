@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,8 +93,16 @@ func (r *StateRestore) PipelineRestore(p *structs.Pipeline) error {
 	return r.txn.Insert(tablePipelines, p)
 }
 
-// PipelineRevisionRestore restores one pipeline revision.
+// PipelineRevisionRestore restores one pipeline revision, sharing the
+// restored pipeline when its snapshot equals it.
 func (r *StateRestore) PipelineRevisionRestore(rev *structs.PipelineRevision) error {
+	raw, err := r.txn.First(tablePipelines, "id", rev.PipelineID)
+	if err != nil {
+		return err
+	}
+	if p, ok := raw.(*structs.Pipeline); ok && reflect.DeepEqual(p, rev.Snapshot) {
+		rev.Snapshot = p
+	}
 	return r.txn.Insert(tablePipelineRevisions, rev)
 }
 

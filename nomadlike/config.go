@@ -103,8 +103,9 @@ type Config struct {
 	// config (0: all); the _core scheduler enforces it.
 	RevisionRetention int
 	// RaftLogStore is the raft log backend for a new data dir:
-	// LogStoreWAL (the default) or LogStoreBoltDB. A data dir that
-	// already holds a raft store keeps the backend it was created with.
+	// LogStoreWAL or LogStoreBoltDB; empty (the default) picks raft-wal.
+	// A data dir that already holds a raft store keeps the backend it
+	// was created with.
 	RaftLogStore string
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
@@ -154,7 +155,7 @@ func DefaultConfig() *Config {
 		FailoverHeartbeatTTL:       5 * time.Minute,
 		MaxContentsBytes:           1 << 20,
 		EventBufferSize:            100,
-		RaftLogStore:               LogStoreWAL,
+		RaftLogStore:               "",
 		Logger:                     hclog.NewNullLogger(),
 	}
 }

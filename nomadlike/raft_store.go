@@ -17,8 +17,8 @@ import (
 )
 
 // Raft log backends (server { raft_logstore { backend = ... } }), named as
-// in Nomad and Consul. A new data dir gets LogStoreWAL unless configured
-// otherwise; see DESIGN.md.
+// in Nomad and Consul. Unset, a new data dir gets LogStoreWAL and an
+// existing one keeps what it has; see DESIGN.md.
 const (
 	LogStoreBoltDB = "boltdb"
 	LogStoreWAL    = "wal"
@@ -34,12 +34,10 @@ type raftStore interface {
 // openRaftStore opens the raft store under dir. The backend a data dir was
 // created with is kept whatever the configuration says now: opening the
 // other one would start an empty log beside the real one, and the server
-// would forget the cluster. A mismatch is logged with what to do. An empty
-// want is the default, raft-wal.
+// would forget the cluster. An empty want is automatic: the backend the
+// data dir has, raft-wal for a new one. A backend configured explicitly
+// that the data dir does not have is logged with what to do.
 func openRaftStore(dir, want string, logger hclog.Logger) (raftStore, string, error) {
-	if want == "" {
-		want = LogStoreWAL
-	}
 	boltPath := filepath.Join(dir, "raft.db")
 	walDir := filepath.Join(dir, "wal")
 	hasBolt, hasWAL := exists(boltPath), exists(walDir)
@@ -52,8 +50,10 @@ func openRaftStore(dir, want string, logger hclog.Logger) (raftStore, string, er
 		backend = LogStoreBoltDB
 	case hasWAL:
 		backend = LogStoreWAL
+	case want == "":
+		backend = LogStoreWAL
 	}
-	if backend != want {
+	if want != "" && backend != want {
 		logger.Warn("raft_logstore.backend applies to new data dirs only; keeping this data dir's backend",
 			"configured", want, "in_use", backend, "data_dir", dir)
 	}

@@ -12,8 +12,8 @@ import (
 
 // TestOpenRaftStore_DataDirKeepsItsBackend: the configured backend picks
 // the store of a new data dir only; a data dir keeps the backend it was
-// created with (with a warning naming both), and a dir holding both is an
-// error rather than a guess.
+// created with (with a warning naming both when another was configured),
+// and a dir holding both is an error rather than a guess.
 func TestOpenRaftStore_DataDirKeepsItsBackend(t *testing.T) {
 	var logs bytes.Buffer
 	logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn})
@@ -50,6 +50,20 @@ func TestOpenRaftStore_DataDirKeepsItsBackend(t *testing.T) {
 			t.Fatalf("stable store value %d, %v", v, err)
 		}
 		store.Close()
+	}
+
+	// Unset is automatic: raft-wal for a new dir, and a dir's own backend,
+	// without a warning, for an existing one (a server upgraded from a
+	// build whose default was BoltDB).
+	auto := t.TempDir()
+	if got := open(auto, ""); got != LogStoreWAL {
+		t.Fatalf("new dir with no backend configured opened %s", got)
+	}
+	bolt := t.TempDir()
+	open(bolt, LogStoreBoltDB)
+	logs.Reset()
+	if got := open(bolt, ""); got != LogStoreBoltDB || logs.Len() != 0 {
+		t.Fatalf("BoltDB dir with no backend configured opened %s, logged %q", got, logs.String())
 	}
 
 	dir := t.TempDir()

@@ -37,6 +37,7 @@ type Server struct {
 	raft          *raft.Raft
 	raftLayer     *RaftLayer
 	raftStore     raftStore
+	raftBackend   string // the raft log backend in use
 	raftTransport *raft.NetworkTransport
 	raftNotifyCh  chan bool
 
@@ -195,7 +196,7 @@ func (s *Server) setupRaft() error {
 		return err
 	}
 	rlog.Info("raft log store opened", "backend", backend)
-	s.raftStore = store
+	s.raftStore, s.raftBackend = store, backend
 	logs, err := raft.NewLogCache(512, store)
 	if err != nil {
 		return err
@@ -254,6 +255,10 @@ func (s *Server) Raft() *raft.Raft { return s.raft }
 
 // Config returns the server's runtime configuration.
 func (s *Server) Config() *Config { return s.config }
+
+// RaftLogStore is the raft log backend in use (LogStoreWAL or
+// LogStoreBoltDB).
+func (s *Server) RaftLogStore() string { return s.raftBackend }
 
 // RPCAddr is the advertised RPC (and raft) address.
 func (s *Server) RPCAddr() string { return s.config.RPCAdvertise.String() }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -266,9 +268,23 @@ func testRestartKeepsState(t *testing.T, backend string) {
 		register(t, s1, n)
 		ids = append(ids, n.ID)
 	}
+	// Pipelines with their history go through the raft snapshot too.
+	if _, err := applyPipelines(s1, createOp("a"), createOp("b")); err != nil {
+		t.Fatal(err)
+	}
+	changed := createOp("b", `env="prod"`)
+	changed.Op, changed.Pipeline.ID = structs.PipelineOpUpdate, "2"
+	upd, err := applyPipelines(s1, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revsBefore, err := s1.State().PipelineRevisions(nil, "")
+	if err != nil || len(revsBefore) != 3 {
+		t.Fatalf("revisions before restart: %d, %v", len(revsBefore), err)
+	}
 	testutil.WaitForResult(t, 10*time.Second, func() error {
-		if st := s1.raft.Stats(); st["last_snapshot_index"] == "0" {
-			return errors.New("no snapshot yet")
+		if idx, _ := strconv.ParseUint(s1.raft.Stats()["last_snapshot_index"], 10, 64); idx < upd.Index {
+			return fmt.Errorf("no snapshot of index %d yet (last %d)", upd.Index, idx)
 		}
 		return nil
 	})
@@ -292,6 +308,14 @@ func testRestartKeepsState(t *testing.T, backend string) {
 		if err != nil || n == nil {
 			t.Fatalf("node %s lost across restart: %v", id, err)
 		}
+	}
+	revsAfter, err := s2.State().PipelineRevisions(nil, "")
+	if err != nil || !reflect.DeepEqual(revsAfter, revsBefore) {
+		t.Fatalf("pipeline revisions across restart:\n%+v\n%+v (%v)", revsBefore, revsAfter, err)
+	}
+	b, _ := s2.State().PipelineByID(nil, "2")
+	if revsAfter[2].Snapshot != b {
+		t.Fatal("the current revision of pipeline 2 does not share the stored pipeline after restart")
 	}
 }
 

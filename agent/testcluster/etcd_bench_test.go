@@ -36,7 +36,7 @@ import (
 // raft snapshots take the CPU the measured one needs.) It prints every
 // step, then per concurrency each system's median writes/s and the median
 // and range of its ratio to etcd's in the same round: the systems of a
-// round run within a minute of each other, so the ratio is paired, and the
+// round run within a minute and a half of each other, so the ratio is paired, and the
 // machine's slower swings, which move whole runs by a third on a shared
 // VM, cancel out of it. Skipped when no etcd binary is on PATH.
 func BenchmarkWritesVsEtcd(b *testing.B) {
@@ -89,7 +89,9 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 			rs := rates[sys.name][conc]
 			ratios := make([]float64, len(rs))
 			for i := range rs {
-				ratios[i] = 100 * rs[i] / base[i]
+				if base[i] > 0 {
+					ratios[i] = 100 * rs[i] / base[i]
+				}
 			}
 			fmt.Printf("%-22s %4d %10.0f %16s %7.0f%% %12s\n", sys.name, conc, median(rs),
 				fmt.Sprintf("%.0f-%.0f", slices.Min(rs), slices.Max(rs)), median(ratios),
@@ -124,6 +126,7 @@ func startEtcd(b *testing.B) (put func(w int, i int64) bool, pids []int, stop fu
 	}
 	var clients []string
 	var cmds []*exec.Cmd
+	var logs []*os.File
 	for i := 0; i < 3; i++ {
 		client := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i])
 		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[2*i+1])
@@ -140,13 +143,14 @@ func startEtcd(b *testing.B) (put func(w int, i int64) bool, pids []int, stop fu
 			b.Fatal(err)
 		}
 		pids = append(pids, cmd.Process.Pid)
-		cmds = append(cmds, cmd)
+		cmds, logs = append(cmds, cmd), append(logs, logf)
 		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
 	}
 	stop = func() {
-		for _, cmd := range cmds {
+		for i, cmd := range cmds {
 			cmd.Process.Kill()
 			cmd.Wait()
+			logs[i].Close()
 		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}

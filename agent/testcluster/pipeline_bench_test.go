@@ -164,8 +164,9 @@ func runLoad(name string, conc int, window time.Duration, pids []int, do func(wo
 // processes over HTTP: UpsertPipeline with ~1 KiB contents and unique
 // names at concurrency 1, 16 and 64, each call to the next of the three
 // servers (two of three land on a follower, whatever the concurrency),
-// then GetPipeline at concurrency 64, default (consistent, through the
-// leader) and ?stale (any server). It prints requests/s, p50, p99 and the
+// then with one writer through the leader only and through a follower
+// only, then GetPipeline at concurrency 64, default (consistent, through
+// the leader) and ?stale (any server). It prints requests/s, p50, p99 and the
 // servers' CPU per call, once per raft log backend (server {
 // raft_logstore { backend } }).
 func BenchmarkPipelineAPI(b *testing.B) {
@@ -183,6 +184,24 @@ func benchPipelineAPI(b *testing.B, backend string) {
 	for _, conc := range []int{1, 16, 64} {
 		rows = append(rows, runLoad("UpsertPipeline", conc, window, pc.pids(), func(_ int, i int64) bool {
 			return pc.upsert(int(i%3), seq.Add(1))
+		}))
+	}
+	// One writer through the leader only and through a follower only: the
+	// forwarding hop's cost.
+	leader, follower, l := 0, 0, pc.WaitForLeader()
+	for i, s := range pc.Servers {
+		if s == l {
+			leader = i
+		} else {
+			follower = i
+		}
+	}
+	for _, step := range []struct {
+		name   string
+		server int
+	}{{"Upsert via leader", leader}, {"Upsert via follower", follower}} {
+		rows = append(rows, runLoad(step.name, 1, window, pc.pids(), func(int, int64) bool {
+			return pc.upsert(step.server, seq.Add(1))
 		}))
 	}
 	get := func(query string) func(int, int64) bool {
