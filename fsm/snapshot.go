@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 
 	memdb "github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -58,9 +59,15 @@ var persisters = []persister{
 	persistTable(tableACLTokens, snapshotACLToken),
 	persistTable(tableCounters, snapshotCounter),
 	persistTable(tablePipelines, snapshotPipeline),
-	persistPipelineRevisions,
+	persistRevisions(tablePipelineRevisions, tablePipelines, snapshotPipelineRevision, snapshotPipelineRevisionOfCurrent,
+		func(r *structs.PipelineRevision) string { return r.PipelineID },
+		func(r *structs.PipelineRevision) *structs.Pipeline { return r.Snapshot },
+		func(r *structs.PipelineRevision) *structs.PipelineRevision { c := *r; c.Snapshot = nil; return &c }),
 	persistTable(tableConfigs, snapshotConfig),
-	persistConfigRevisions,
+	persistRevisions(tableConfigRevisions, tableConfigs, snapshotConfigRevision, snapshotConfigRevisionOfCurrent,
+		func(r *structs.ConfigRevision) string { return r.Name },
+		func(r *structs.ConfigRevision) *structs.InstanceConfig { return r.Snapshot },
+		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -75,72 +82,76 @@ var persisters = []persister{
 // upgraded from a build that wrote every revision in full gets the same
 // sharing from its first restore on.
 
-func persistPipelineRevisions(s *StateStore, enc *codec.Encoder) error {
-	txn := s.db.Txn(false)
-	it, err := txn.Get(tablePipelineRevisions, "id")
-	if err != nil {
-		return err
-	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		rev := raw.(*structs.PipelineRevision)
-		live, err := txn.First(tablePipelines, "id", rev.PipelineID)
+// persistRevisions writes the revisions of table: one whose snapshot is
+// the object stored under its key in objects as a ref record, without
+// the snapshot (bare clears it on a copy), any other as a full record.
+func persistRevisions[R any, T any](table, objects string, full, ref SnapshotType,
+	key func(R) string, snapshot func(R) *T, bare func(R) R) persister {
+	return func(s *StateStore, enc *codec.Encoder) error {
+		txn := s.db.Txn(false)
+		it, err := txn.Get(table, "id")
 		if err != nil {
 			return err
 		}
-		if p, ok := live.(*structs.Pipeline); ok && p == rev.Snapshot {
-			ref := *rev
-			ref.Snapshot = nil
-			err = writeRecord(enc, snapshotPipelineRevisionOfCurrent, &ref)
-		} else {
-			err = writeRecord(enc, snapshotPipelineRevision, rev)
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			rev := raw.(R)
+			live, err := txn.First(objects, "id", key(rev))
+			if err != nil {
+				return err
+			}
+			if obj, ok := live.(*T); ok && obj == snapshot(rev) {
+				err = writeRecord(enc, ref, bare(rev))
+			} else {
+				err = writeRecord(enc, full, rev)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
+		return nil
 	}
-	return nil
 }
 
-func persistConfigRevisions(s *StateStore, enc *codec.Encoder) error {
-	txn := s.db.Txn(false)
-	it, err := txn.Get(tableConfigRevisions, "id")
+// linkRevision points a restored revision's snapshot at the object
+// restored under key in table: always for a ref record (the object must
+// be there), and for a full one when the two are equal.
+func linkRevision[T any](txn *memdb.Txn, table, key string, snapshot **T, ref bool) error {
+	raw, err := txn.First(table, "id", key)
 	if err != nil {
 		return err
 	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		rev := raw.(*structs.ConfigRevision)
-		live, err := txn.First(tableConfigs, "id", rev.Name)
-		if err != nil {
-			return err
-		}
-		if c, ok := live.(*structs.InstanceConfig); ok && c == rev.Snapshot {
-			ref := *rev
-			ref.Snapshot = nil
-			err = writeRecord(enc, snapshotConfigRevisionOfCurrent, &ref)
-		} else {
-			err = writeRecord(enc, snapshotConfigRevision, rev)
-		}
-		if err != nil {
-			return err
-		}
+	obj, ok := raw.(*T)
+	switch {
+	case ref && !ok:
+		return fmt.Errorf("it refers to %s %q, which the snapshot does not hold before it", table, key)
+	case ref || ok && reflect.DeepEqual(obj, *snapshot):
+		*snapshot = obj
 	}
 	return nil
 }
 
 // restorers map a record type to the function that loads it.
 var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error{
-	snapshotIndex:            restorer((*StateRestore).IndexRestore),
-	snapshotNode:             restorer((*StateRestore).NodeRestore),
-	snapshotACLPolicy:        restorer((*StateRestore).ACLPolicyRestore),
-	snapshotACLToken:         restorer((*StateRestore).ACLTokenRestore),
-	snapshotCounter:          restorer((*StateRestore).CounterRestore),
-	snapshotPipeline:         restorer((*StateRestore).PipelineRestore),
-	snapshotPipelineRevision: restorer((*StateRestore).PipelineRevisionRestore),
-	snapshotConfig:           restorer((*StateRestore).ConfigRestore),
-	snapshotConfigRevision:   restorer((*StateRestore).ConfigRevisionRestore),
+	snapshotIndex:     restorer((*StateRestore).IndexRestore),
+	snapshotNode:      restorer((*StateRestore).NodeRestore),
+	snapshotACLPolicy: restorer((*StateRestore).ACLPolicyRestore),
+	snapshotACLToken:  restorer((*StateRestore).ACLTokenRestore),
+	snapshotCounter:   restorer((*StateRestore).CounterRestore),
+	snapshotPipeline:  restorer((*StateRestore).PipelineRestore),
+	snapshotPipelineRevision: restorer(func(r *StateRestore, rev *structs.PipelineRevision) error {
+		return r.PipelineRevisionRestore(rev, false)
+	}),
+	snapshotConfig: restorer((*StateRestore).ConfigRestore),
+	snapshotConfigRevision: restorer(func(r *StateRestore, rev *structs.ConfigRevision) error {
+		return r.ConfigRevisionRestore(rev, false)
+	}),
 
-	snapshotPipelineRevisionOfCurrent: restorer((*StateRestore).PipelineRevisionOfCurrentRestore),
-	snapshotConfigRevisionOfCurrent:   restorer((*StateRestore).ConfigRevisionOfCurrentRestore),
+	snapshotPipelineRevisionOfCurrent: restorer(func(r *StateRestore, rev *structs.PipelineRevision) error {
+		return r.PipelineRevisionRestore(rev, true)
+	}),
+	snapshotConfigRevisionOfCurrent: restorer(func(r *StateRestore, rev *structs.ConfigRevision) error {
+		return r.ConfigRevisionRestore(rev, true)
+	}),
 }
 
 // restorer decodes one record of type T and loads it.

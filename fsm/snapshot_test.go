@@ -25,6 +25,9 @@ func persistBytes(t *testing.T, f *FSM) []byte {
 	if err := snap.Persist(sink); err != nil {
 		t.Fatal(err)
 	}
+	if !sink.closed || sink.cancelled {
+		t.Fatalf("sink closed=%v cancelled=%v", sink.closed, sink.cancelled)
+	}
 	return sink.Bytes()
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 
@@ -153,29 +152,12 @@ func (r *StateRestore) ConfigRestore(c *structs.InstanceConfig) error {
 	return r.txn.Insert(tableConfigs, c)
 }
 
-// ConfigRevisionRestore restores one config revision, sharing the
-// restored config when its snapshot equals it.
-func (r *StateRestore) ConfigRevisionRestore(rev *structs.ConfigRevision) error {
-	raw, err := r.txn.First(tableConfigs, "id", rev.Name)
-	if err != nil {
-		return err
+// ConfigRevisionRestore restores one config revision, its snapshot
+// sharing the restored config as linkRevision decides (ref: a record
+// written without the snapshot).
+func (r *StateRestore) ConfigRevisionRestore(rev *structs.ConfigRevision, ref bool) error {
+	if err := linkRevision(r.txn, tableConfigs, rev.Name, &rev.Snapshot, ref); err != nil {
+		return fmt.Errorf("revision %s: %w", rev.RevisionID, err)
 	}
-	if c, ok := raw.(*structs.InstanceConfig); ok && reflect.DeepEqual(c, rev.Snapshot) {
-		rev.Snapshot = c
-	}
-	return r.txn.Insert(tableConfigRevisions, rev)
-}
-
-// ConfigRevisionOfCurrentRestore restores a revision whose snapshot is the
-// config restored under its name, sharing that object.
-func (r *StateRestore) ConfigRevisionOfCurrentRestore(rev *structs.ConfigRevision) error {
-	raw, err := r.txn.First(tableConfigs, "id", rev.Name)
-	if err != nil {
-		return err
-	}
-	if raw == nil {
-		return fmt.Errorf("revision %s refers to config %q, which the snapshot does not hold before it", rev.RevisionID, rev.Name)
-	}
-	rev.Snapshot = raw.(*structs.InstanceConfig)
 	return r.txn.Insert(tableConfigRevisions, rev)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,30 +92,13 @@ func (r *StateRestore) PipelineRestore(p *structs.Pipeline) error {
 	return r.txn.Insert(tablePipelines, p)
 }
 
-// PipelineRevisionRestore restores one pipeline revision, sharing the
-// restored pipeline when its snapshot equals it.
-func (r *StateRestore) PipelineRevisionRestore(rev *structs.PipelineRevision) error {
-	raw, err := r.txn.First(tablePipelines, "id", rev.PipelineID)
-	if err != nil {
-		return err
+// PipelineRevisionRestore restores one pipeline revision, its snapshot
+// sharing the restored pipeline as linkRevision decides (ref: a record
+// written without the snapshot).
+func (r *StateRestore) PipelineRevisionRestore(rev *structs.PipelineRevision, ref bool) error {
+	if err := linkRevision(r.txn, tablePipelines, rev.PipelineID, &rev.Snapshot, ref); err != nil {
+		return fmt.Errorf("revision %s: %w", rev.RevisionID, err)
 	}
-	if p, ok := raw.(*structs.Pipeline); ok && reflect.DeepEqual(p, rev.Snapshot) {
-		rev.Snapshot = p
-	}
-	return r.txn.Insert(tablePipelineRevisions, rev)
-}
-
-// PipelineRevisionOfCurrentRestore restores a revision whose snapshot is
-// the pipeline restored under its PipelineID, sharing that object.
-func (r *StateRestore) PipelineRevisionOfCurrentRestore(rev *structs.PipelineRevision) error {
-	raw, err := r.txn.First(tablePipelines, "id", rev.PipelineID)
-	if err != nil {
-		return err
-	}
-	if raw == nil {
-		return fmt.Errorf("revision %s refers to pipeline %q, which the snapshot does not hold before it", rev.RevisionID, rev.PipelineID)
-	}
-	rev.Snapshot = raw.(*structs.Pipeline)
 	return r.txn.Insert(tablePipelineRevisions, rev)
 }
 
