@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -223,8 +224,8 @@ func TestFSM_PipelineSync(t *testing.T) {
 }
 
 // IDs and revision numbers survive a snapshot and never repeat, even for
-// the highest ID deleted just before it; the revision order holds past
-// memdb's varint boundary (128).
+// the highest ID deleted just before it; the revision order holds across
+// all 141 revisions.
 func TestFSM_PipelineSnapshotKeepsCountersAndOrder(t *testing.T) {
 	f := testFSM(t)
 	idx := uint64(1)
@@ -312,4 +313,45 @@ func TestFSM_ConfigLifecycle(t *testing.T) {
 	if len(revs) != 1 || revs[0].RevisionID != "5" {
 		t.Fatalf("revision after restore %+v", revs)
 	}
+}
+
+// Revision lists come out in the order the revisions were made, for the
+// whole table and per pipeline and config, past every key-width boundary
+// (16, 128, 256) of the sequence index, with no sort after the lookup.
+func TestFSM_RevisionOrderPastKeyBoundaries(t *testing.T) {
+	f := testFSM(t)
+	mustApplyP(t, f, 1, ops(create(pipe("a"))))
+	for i := 2; i <= 300; i++ {
+		p := pipe("a")
+		p.ID, p.Contents = "1", fmt.Sprint(i)
+		mustApplyP(t, f, uint64(i), ops(update(p)))
+		req := &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "x", Contents: fmt.Sprint(i)}, Now: t0}
+		if err, ok := f.Apply(makeLog(t, uint64(1000+i), structs.ConfigApplyRequestType, req)).(error); ok {
+			t.Fatal(err)
+		}
+	}
+	all, _ := f.State().PipelineRevisions(nil, "")
+	mine, _ := f.State().PipelineRevisions(nil, "1")
+	cfg, _ := f.State().ConfigRevisions(nil, "x")
+	for name, seqs := range map[string][]uint64{"all": revSeqs(all), "pipeline 1": revSeqs(mine), "config x": cfgSeqs(cfg)} {
+		if len(seqs) < 299 || !slices.IsSorted(seqs) {
+			t.Fatalf("%s: %d revisions, sorted %v", name, len(seqs), slices.IsSorted(seqs))
+		}
+	}
+}
+
+func revSeqs(revs []*structs.PipelineRevision) []uint64 {
+	var out []uint64
+	for _, r := range revs {
+		out = append(out, r.Seq)
+	}
+	return out
+}
+
+func cfgSeqs(revs []*structs.ConfigRevision) []uint64 {
+	var out []uint64
+	for _, r := range revs {
+		out = append(out, r.Seq)
+	}
+	return out
 }

@@ -1,10 +1,8 @@
 package fsm
 
 import (
-	"cmp"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -132,7 +130,8 @@ func (s *StateStore) Configs(ws memdb.WatchSet) ([]*structs.InstanceConfig, erro
 }
 
 // ConfigRevisions returns one config's revisions in the order they were
-// made (a deleted config's included).
+// made (a deleted config's included): the name index orders a config's
+// entries by their primary key, the Seq key (see seqIndexer).
 func (s *StateStore) ConfigRevisions(ws memdb.WatchSet, name string) ([]*structs.ConfigRevision, error) {
 	it, err := s.db.Txn(false).Get(tableConfigRevisions, "name", name)
 	if err != nil {
@@ -143,7 +142,6 @@ func (s *StateStore) ConfigRevisions(ws memdb.WatchSet, name string) ([]*structs
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, raw.(*structs.ConfigRevision))
 	}
-	slices.SortFunc(out, func(a, b *structs.ConfigRevision) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out, nil
 }
 

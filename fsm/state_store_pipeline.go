@@ -473,7 +473,8 @@ func compareNumericIDs(a, b string) int {
 }
 
 // PipelineRevisions returns revisions in the order they were made: all of
-// them when pipelineID is empty, else that pipeline's.
+// them when pipelineID is empty, else that pipeline's (the pipeline index
+// orders each pipeline's entries by their primary key, the Seq key).
 func (s *StateStore) PipelineRevisions(ws memdb.WatchSet, pipelineID string) ([]*structs.PipelineRevision, error) {
 	txn := s.db.Txn(false)
 	var it memdb.ResultIterator
@@ -491,11 +492,7 @@ func (s *StateStore) PipelineRevisions(ws memdb.WatchSet, pipelineID string) ([]
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, raw.(*structs.PipelineRevision))
 	}
-	// memdb's uint indexer is a varint, whose byte order is not numeric
-	// order past 127: sort by Seq.
-	slices.SortFunc(out, func(a, b *structs.PipelineRevision) int {
-		return cmp.Compare(a.Seq, b.Seq)
-	})
+	// Both indexes iterate by Seq: see seqIndexer.
 	return out, nil
 }
 
