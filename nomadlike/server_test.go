@@ -262,13 +262,10 @@ func testRestartKeepsState(t *testing.T, backend string) {
 	}
 	s1, stop := TestServer(t, cfg)
 	WaitForLeader(t, s1)
-	var ids []string
-	for i := 0; i < 20; i++ {
-		n := testNode()
-		register(t, s1, n)
-		ids = append(ids, n.ID)
-	}
-	// Pipelines with their history go through the raft snapshot too.
+	// Pipelines with their history go through the raft snapshot too. They
+	// are written first: the node registrations after them are more than
+	// a snapshot threshold's worth of entries, so some snapshot covers
+	// them whatever the timing.
 	if _, err := applyPipelines(s1, createOp("a"), createOp("b")); err != nil {
 		t.Fatal(err)
 	}
@@ -281,6 +278,12 @@ func testRestartKeepsState(t *testing.T, backend string) {
 	revsBefore, err := s1.State().PipelineRevisions(nil, "")
 	if err != nil || len(revsBefore) != 3 {
 		t.Fatalf("revisions before restart: %d, %v", len(revsBefore), err)
+	}
+	var ids []string
+	for i := 0; i < 20; i++ {
+		n := testNode()
+		register(t, s1, n)
+		ids = append(ids, n.ID)
 	}
 	testutil.WaitForResult(t, 10*time.Second, func() error {
 		if idx, _ := strconv.ParseUint(s1.raft.Stats()["last_snapshot_index"], 10, 64); idx < upd.Index {
