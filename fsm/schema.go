@@ -171,15 +171,26 @@ func (secretIndexer) FromObject(obj any) (bool, []byte, error) {
 }
 
 func (secretIndexer) FromArgs(args ...any) ([]byte, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("secret index: want one argument, got %d", len(args))
-	}
-	secret, ok := args[0].(string)
-	if !ok {
-		return nil, fmt.Errorf("secret index: argument must be a string: %#v", args[0])
+	secret, err := indexArg[string]("secret", args)
+	if err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256([]byte(secret))
 	return sum[:], nil
+}
+
+// indexArg is the one argument of a lookup on a custom index, which must
+// be a T.
+func indexArg[T any](index string, args []any) (T, error) {
+	var v T
+	if len(args) != 1 {
+		return v, fmt.Errorf("%s index: want one argument, got %d", index, len(args))
+	}
+	v, ok := args[0].(T)
+	if !ok {
+		return v, fmt.Errorf("%s index: argument %T is not a %T", index, args[0], v)
+	}
+	return v, nil
 }
 
 // seqIndexer indexes a revision by its sequence number as 16 hex digits.
@@ -213,12 +224,9 @@ func (seqIndexer) FromObject(obj any) (bool, []byte, error) {
 }
 
 func (seqIndexer) FromArgs(args ...any) ([]byte, error) {
-	if len(args) != 1 {
-		return nil, fmt.Errorf("sequence index: want one argument, got %d", len(args))
-	}
-	seq, ok := args[0].(uint64)
-	if !ok {
-		return nil, fmt.Errorf("sequence index: argument %T is not a uint64", args[0])
+	seq, err := indexArg[uint64]("sequence", args)
+	if err != nil {
+		return nil, err
 	}
 	return seqKey(seq), nil
 }

@@ -120,20 +120,16 @@ type pipelineChange struct {
 // dryRun it computes the same result and writes nothing (IDs of pipelines
 // it would create are left empty: they are only assigned by a write).
 func (s *StateStore) ApplyPipelines(index uint64, req *structs.PipelineApplyRequest, dryRun bool) (*PipelineApplyResult, error) {
-	txn := s.db.Txn(true)
-	defer txn.Abort()
-	counters := newCounterCache(txn)
-	res, err := applyPipelines(txn, counters, index, req, dryRun)
-	if err != nil || dryRun || len(res.changes) == 0 {
+	b := s.newPipelineBatch()
+	res, err := applyPipelines(b.txn, b.counters, index, req, dryRun)
+	if err != nil || dryRun {
+		b.Abort()
 		return res, err
 	}
-	if err := counters.flush(); err != nil {
+	b.record(index, res)
+	if err := b.Commit(); err != nil {
 		return nil, err
 	}
-	if err := setPipelineIndexes(txn, index); err != nil {
-		return nil, err
-	}
-	txn.Commit()
 	return res, nil
 }
 
@@ -191,10 +187,13 @@ func batchable(req *structs.PipelineApplyRequest) bool {
 	return len(req.Operations) == 1 && req.SyncSource == nil
 }
 
-// pipelineBatch applies the batchable requests of consecutive log entries
-// in one transaction and commits them together: the radix-tree paths,
-// index entries and counters they all touch are copied once per batch
-// instead of once per entry. Nothing is visible to readers before Commit.
+// pipelineBatch is a write transaction for pipeline requests with what
+// commits them: the counters drawn and the last index that changed
+// something. ApplyPipelines runs one request in it; ApplyBatch runs the
+// batchable requests of consecutive log entries in one and commits them
+// together, so the radix-tree paths, index entries and counters they all
+// touch are copied once per batch instead of once per entry. Nothing is
+// visible to readers before Commit.
 type pipelineBatch struct {
 	txn       *memdb.Txn
 	counters  *counterCache
@@ -223,13 +222,20 @@ func (b *pipelineBatch) Apply(index uint64, req *structs.PipelineApplyRequest) (
 		}
 		return nil, fmt.Errorf("%w: %v", errBatchBroken, err)
 	}
-	if len(res.changes) > 0 {
-		b.lastIndex = index
-	}
+	b.record(index, res)
 	return res, nil
 }
 
-// Commit makes every applied entry visible at once.
+// record notes that the request at index was applied: the table indexes
+// move to it if it changed anything.
+func (b *pipelineBatch) record(index uint64, res *PipelineApplyResult) {
+	if len(res.changes) > 0 {
+		b.lastIndex = index
+	}
+}
+
+// Commit makes every applied entry visible at once; a batch that changed
+// nothing is discarded.
 func (b *pipelineBatch) Commit() error {
 	if b.lastIndex == 0 {
 		b.txn.Abort()

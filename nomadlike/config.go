@@ -155,7 +155,6 @@ func DefaultConfig() *Config {
 		FailoverHeartbeatTTL:       5 * time.Minute,
 		MaxContentsBytes:           1 << 20,
 		EventBufferSize:            100,
-		RaftLogStore:               "",
 		Logger:                     hclog.NewNullLogger(),
 	}
 }
