@@ -183,6 +183,9 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.MaxContentsBytes = *c.Server.MaxContentsBytes
 	sc.RevisionRetention = *c.Server.RevisionRetention
 	sc.RaftLogStore = *c.Server.RaftLogStore.Backend
+	sc.NumSchedulers = *c.Server.NumSchedulers
+	sc.EnabledSchedulers = c.Server.EnabledSchedulers
+	sc.NodeGCThreshold = mustDuration(c.Server.NodeGCThreshold)
 	if *c.Server.Encrypt != "" {
 		key, err := decodeGossipKey(*c.Server.Encrypt)
 		if err != nil {
@@ -212,15 +215,17 @@ func (a *Agent) setupServer() error {
 func (a *Agent) setupClient() error {
 	c := a.config
 	cc := &client.Config{
-		DataDir:    *c.DataDir,
-		NodeName:   *c.NodeName,
-		Datacenter: *c.Datacenter,
-		Region:     *c.Region,
-		Meta:       c.Client.Meta,
-		Servers:    c.Client.Servers,
-		HTTPAddr:   a.advertise.http,
-		Token:      *c.Client.Token,
-		Logger:     a.logger,
+		DataDir:      *c.DataDir,
+		NodeName:     *c.NodeName,
+		Datacenter:   *c.Datacenter,
+		Region:       *c.Region,
+		Meta:         c.Client.Meta,
+		Servers:      c.Client.Servers,
+		HTTPAddr:     a.advertise.http,
+		Token:        *c.Client.Token,
+		Logger:       a.logger,
+		PipelineFile: *c.Client.PipelineFile,
+		ReloadURL:    *c.Client.ReloadURL,
 	}
 	if a.server != nil {
 		// A client beside a server talks to it in memory and lists it.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/nomadlike/nomadlike/nomadlike"
+	"github.com/nomadlike/nomadlike/structs"
 )
 
 // Config is what an operator writes: HCL files merged in order, then
@@ -122,6 +125,13 @@ type ServerConfig struct {
 	RevisionRetention *int `hcl:"revision_retention,optional"`
 	// RaftLogStore picks the raft log's storage for a new data dir.
 	RaftLogStore *RaftLogStoreConfig `hcl:"raft_logstore,block"`
+	// NumSchedulers and EnabledSchedulers size and type the scheduler
+	// workers at start, as Nomad's (default: one per CPU, every type).
+	NumSchedulers     *int     `hcl:"num_schedulers,optional"`
+	EnabledSchedulers []string `hcl:"enabled_schedulers,optional"`
+	// NodeGCThreshold is how long a node stays down before the _core
+	// scheduler deletes it, as Nomad's node_gc_threshold.
+	NodeGCThreshold *string `hcl:"node_gc_threshold,optional"`
 }
 
 // RaftLogStoreConfig is the server{ raft_logstore{} } block, as Nomad's.
@@ -141,6 +151,13 @@ type ClientConfig struct {
 	// Token is the ACL secret the client registers and heartbeats
 	// with; with ACLs on it needs node:write.
 	Token *string `hcl:"token,optional"`
+	// PipelineFile is where the client writes the merged contents of
+	// its assigned pipelines (atomically); "" writes nothing (the
+	// assignment is still reported).
+	PipelineFile *string `hcl:"pipeline_file,optional"`
+	// ReloadURL is POSTed after the pipeline file changed, such as a
+	// collector's /-/reload.
+	ReloadURL *string `hcl:"reload_url,optional"`
 }
 
 // ACLConfig is the acl{} block.
@@ -351,9 +368,13 @@ func DefaultConfig() *Config {
 			RevisionRetention:          ptr(0),
 			Encrypt:                    ptr(""),
 			RaftLogStore:               &RaftLogStoreConfig{Backend: ptr("")},
+			NumSchedulers:              ptr(runtime.NumCPU()),
+			EnabledSchedulers:          slices.Clone(structs.SchedulerTypes),
+			NodeGCThreshold:            ptr("24h"),
 		},
-		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr("")},
-		ACL:    &ACLConfig{Enabled: ptr(false)},
+		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr(""),
+			PipelineFile: ptr(""), ReloadURL: ptr("")},
+		ACL: &ACLConfig{Enabled: ptr(false)},
 	}
 }
 
@@ -451,6 +472,7 @@ func (c *Config) Validate() error {
 		{"failover_heartbeat_ttl", s.FailoverHeartbeatTTL, time.Nanosecond},
 		{"dead_server_cleanup_threshold", s.DeadServerCleanupThreshold, 0},
 		{"raft_snapshot_interval", s.RaftSnapshotInterval, 5 * time.Millisecond},
+		{"node_gc_threshold", s.NodeGCThreshold, 0},
 	} {
 		v, err := time.ParseDuration(*d.v)
 		switch {
@@ -481,6 +503,16 @@ func (c *Config) Validate() error {
 	}
 	if b := *s.RaftLogStore.Backend; b != "" && b != nomadlike.LogStoreBoltDB && b != nomadlike.LogStoreWAL {
 		add("server.raft_logstore.backend: %q must be %q or %q", b, nomadlike.LogStoreWAL, nomadlike.LogStoreBoltDB)
+	}
+	if err := nomadlike.ValidateSchedulerWorkerPoolArgs(structs.SchedulerWorkerPoolArgs{
+		NumSchedulers: *s.NumSchedulers, EnabledSchedulers: s.EnabledSchedulers,
+	}); err != nil {
+		add("server.num_schedulers/enabled_schedulers: %v", err)
+	}
+	if u := *c.Client.ReloadURL; u != "" {
+		if parsed, err := url.Parse(u); err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			add("client.reload_url: %q must be an http(s) URL such as http://127.0.0.1:12345/-/reload", u)
+		}
 	}
 	if *s.RaftTrailingLogs < 0 {
 		add("server.raft_trailing_logs: %d must be 0 or more", *s.RaftTrailingLogs)

@@ -132,12 +132,16 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/v1/agent/join", familyNomad, s.AgentJoinRequest, write(none))
 	s.handle("/v1/agent/force-leave", familyNomad, s.AgentForceLeaveRequest, write(capability(acl.AgentWrite)))
 	s.handle("/v1/agent/health", familyNomad, s.AgentHealthRequest, get(none))
+	s.handle("/v1/agent/schedulers", familyNomad, s.AgentSchedulerWorkersInfoRequest, get(capability(acl.AgentRead)))
+	s.handle("/v1/agent/schedulers/config", familyNomad, s.AgentSchedulerWorkerConfigRequest,
+		needs{"GET": capability(acl.AgentRead), "PUT": capability(acl.AgentWrite), "POST": capability(acl.AgentWrite)})
 	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest, get(capability(acl.OperatorRead)))
 	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/peer", familyNomad, s.OperatorRaftPeer, needs{"DELETE": capability(acl.OperatorWrite)})
 	s.handle("/v1/nodes", familyNomad, s.NodesRequest, get(capability(acl.NodeRead)))
 	s.handle("/v1/node/{id}", familyNomad, s.NodeSpecificRequest, get(capability(acl.NodeRead)))
+	s.handle("/v1/node/{id}/assignment", familyNomad, s.NodeAssignmentRequest, get(capability(acl.NodeRead)))
 
 	s.handle("/v1/acl/bootstrap", familyNomad, s.ACLBootstrapRequest, write(none))
 	s.handle("/v1/acl/policies", familyNomad, s.ACLPoliciesRequest, get(management))

@@ -91,4 +91,33 @@ func TestNomadAPIClient(t *testing.T) {
 	if err != nil || node.Meta["env"] != "prod" || node.Attributes["collector.os"] == "" || meta.LastIndex == 0 {
 		t.Fatalf("node %+v %+v %v", node, meta, err)
 	}
+
+	// Scheduler workers: list, read and change the pool.
+	var workers *nomadapi.AgentSchedulerWorkersInfo
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		var err error
+		workers, err = ag.GetSchedulerWorkersInfo(nil)
+		if err == nil && (len(workers.Schedulers) == 0 || workers.Schedulers[0].Status != "Started") {
+			err = fmt.Errorf("workers %+v", workers)
+		}
+		return err
+	})
+	if workers.ServerID != *a.config.NodeName+".global" || workers.Schedulers[0].WorkloadStatus == "" ||
+		len(workers.Schedulers[0].EnabledSchedulers) != 3 {
+		t.Fatalf("workers %+v", workers)
+	}
+	poolCfg, err := ag.GetSchedulerWorkerConfig(nil)
+	if err != nil || poolCfg.NumSchedulers != len(workers.Schedulers) {
+		t.Fatalf("scheduler config %+v %v", poolCfg, err)
+	}
+	changed, err := ag.SetSchedulerWorkerConfig(nomadapi.SchedulerWorkerPoolArgs{NumSchedulers: 3, EnabledSchedulers: []string{"pipeline", "_core"}}, nil)
+	if err != nil || changed.NumSchedulers != 3 || strings.Join(changed.EnabledSchedulers, ",") != "pipeline,_core" {
+		t.Fatalf("scheduler config change %+v %v", changed, err)
+	}
+	if workers, err = ag.GetSchedulerWorkersInfo(nil); err != nil || len(workers.Schedulers) != 3 {
+		t.Fatalf("workers after the change %+v %v", workers, err)
+	}
+	if _, err := ag.SetSchedulerWorkerConfig(nomadapi.SchedulerWorkerPoolArgs{NumSchedulers: 1, EnabledSchedulers: []string{"pipeline"}}, nil); !errors.As(err, &ure) || ure.StatusCode() != 400 {
+		t.Fatalf("a pool without _core: %v", err)
+	}
 }

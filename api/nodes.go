@@ -106,3 +106,49 @@ func (n *Nodes) Info(nodeID string, q *QueryOptions) (*Node, *QueryMeta, error) 
 	}
 	return &out, qm, nil
 }
+
+// NodeAssignment is what the scheduler assigned a node and what the node
+// reports it applied (GET /v1/node/{id}/assignment).
+type NodeAssignment struct {
+	NodeID string
+	// PipelineIDs are the matching enabled pipelines in merge order.
+	PipelineIDs []string
+	Pipelines   []*AssignedPipeline
+	// Configs are the agent instance configs the node runs.
+	Configs []string
+	// Hash identifies the assigned pipelines' merged contents; Content
+	// is that text as it is now and ContentHash its hash.
+	Hash        string
+	Content     string
+	ContentHash string
+	// AppliedHash is what the node last wrote, AppliedError why its
+	// last attempt failed; Applied is AppliedHash == Hash without error.
+	AppliedHash  string
+	AppliedError string
+	AppliedAt    string
+	Applied      bool
+	CreateIndex  uint64
+	ModifyIndex  uint64
+}
+
+// AssignedPipeline is one pipeline of an assignment.
+type AssignedPipeline struct {
+	ID          string
+	Name        string
+	Contents    string
+	ModifyIndex uint64
+}
+
+// Assignment returns a node's assignment; with q.WaitIndex it blocks until
+// it changes.
+func (n *Nodes) Assignment(nodeID string, q *QueryOptions) (*NodeAssignment, *QueryMeta, error) {
+	if nodeID == "" {
+		return nil, nil, errors.New("node ID must not be empty")
+	}
+	var out NodeAssignment
+	qm, err := n.client.query("/v1/node/"+url.PathEscape(nodeID)+"/assignment", &out, q)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, qm, nil
+}

@@ -176,6 +176,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"server members": func() (cli.Command, error) {
 			return &ServerMembersCommand{Meta: meta}, nil
 		},
+		"server schedulers": func() (cli.Command, error) {
+			return &ServerSchedulersCommand{Meta: meta}, nil
+		},
 		"version": func() (cli.Command, error) {
 			return &VersionCommand{Ui: ui}, nil
 		},

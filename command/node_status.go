@@ -24,7 +24,8 @@ func (c *NodeStatusCommand) Help() string {
 
   Without an argument, lists the registered client nodes. With a node ID,
   or any prefix of one that matches a single node, shows that node in
-  detail: its status, attributes and metadata.
+  detail: its status, attributes and metadata, the pipelines and configs
+  the schedulers assigned it and whether it applied them.
 
 ` + generalOptionsUsage() + `
 
@@ -112,8 +113,52 @@ func (c *NodeStatusCommand) detail(client *api.Client, prefix string, verbose bo
 	if c.json {
 		return c.outputJSON(node)
 	}
-	c.Ui.Output(formatNode(node))
+	out := formatNode(node)
+	if a, _, err := client.Nodes().Assignment(node.ID, nil); err == nil {
+		out += "\n\n" + formatAssignment(a, verbose)
+	} else {
+		c.Ui.Warn(fmt.Sprintf("Error querying the node's assignment: %v", err))
+	}
+	c.Ui.Output(out)
 	return 0
+}
+
+// formatAssignment renders a node's assigned pipelines and configs and
+// whether the node applied them.
+func formatAssignment(a *api.NodeAssignment, verbose bool) string {
+	var b strings.Builder
+	applied := "false"
+	if a.Applied {
+		applied = "true"
+	}
+	hash := func(h string) string {
+		if !verbose && len(h) > 12 {
+			return h[:12]
+		}
+		return h
+	}
+	kv := [][2]string{{"Applied", applied}, {"Assigned Hash", hash(a.Hash)}, {"Applied Hash", hash(a.AppliedHash)}}
+	if a.AppliedAt != "" {
+		kv = append(kv, [2]string{"Applied At", a.AppliedAt})
+	}
+	if a.AppliedError != "" {
+		kv = append(kv, [2]string{"Apply Error", a.AppliedError})
+	}
+	b.WriteString("Assignment\n" + formatKV(kv))
+	b.WriteString("\n\nAssigned Pipelines\n")
+	if len(a.Pipelines) == 0 {
+		b.WriteString("No pipelines assigned")
+	} else {
+		rows := make([][]string, 0, len(a.Pipelines))
+		for _, p := range a.Pipelines {
+			rows = append(rows, []string{p.ID, p.Name})
+		}
+		b.WriteString(formatTable([]string{"ID", "Name"}, rows))
+	}
+	if len(a.Configs) > 0 {
+		b.WriteString("\n\nAssigned Configs\n" + strings.Join(a.Configs, "\n"))
+	}
+	return b.String()
 }
 
 // formatNodeStubs renders the node list table.

@@ -30,6 +30,10 @@ func nodesAgent(t *testing.T) *fakeAgent {
 		"GET /v1/node/" + nodeA:  {200, nodeABody},
 		"GET /v1/node/" + nodeB:  {200, `{"ID":"` + nodeB + `","Name":"web-2"}`},
 		"GET /v1/node/forbidden": denied,
+		"GET /v1/node/" + nodeA + "/assignment": {200, `{"NodeID":"` + nodeA + `","PipelineIDs":["3"],
+ "Pipelines":[{"ID":"3","Name":"prod-metrics","Contents":"x"}],"Configs":["node"],
+ "Hash":"0123456789abcdef0123","AppliedHash":"0123456789abcdef0123","Applied":true,"AppliedAt":"2026-11-23T17:00:00Z"}`},
+		"GET /v1/node/" + nodeB + "/assignment": {200, `{"NodeID":"` + nodeB + `"}`},
 	})
 }
 
@@ -91,6 +95,19 @@ hostname       = web-1
 
 Meta
 rack = r1
+
+Assignment
+Applied       = true
+Assigned Hash = 0123456789ab
+Applied Hash  = 0123456789ab
+Applied At    = 2026-11-23T17:00:00Z
+
+Assigned Pipelines
+ID  Name
+3   prod-metrics
+
+Assigned Configs
+node
 `
 	if r.stdout != want {
 		t.Fatalf("stdout:\n%s\nwant:\n%s", r.stdout, want)

@@ -21,6 +21,8 @@ const (
 	tableConfigs           = "configs"
 	tableConfigRevisions   = "config_revisions"
 	tableCounters          = "counters"
+	// tableAssignments holds the scheduler workers' decisions per node.
+	tableAssignments = "assignments"
 	// indexACLBootstrap is the index-table key that records the raft
 	// index of the ACL bootstrap.
 	indexACLBootstrap = "acl_token_bootstrap"
@@ -38,6 +40,7 @@ var schemaFuncs = []func() *memdb.TableSchema{
 	configTableSchema,
 	configRevisionTableSchema,
 	counterTableSchema,
+	assignmentTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {

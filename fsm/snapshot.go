@@ -32,6 +32,7 @@ const (
 	// written without the snapshot after the pipeline (config) records.
 	snapshotPipelineRevisionOfCurrent SnapshotType = 9
 	snapshotConfigRevisionOfCurrent   SnapshotType = 10
+	snapshotAssignment                SnapshotType = 11
 )
 
 // snapshotHeader opens every snapshot.
@@ -41,10 +42,10 @@ type snapshotHeader struct {
 }
 
 // snapshotVersion 2 added the revision reference records (types 9 and
-// 10); restore reads versions 1 and 2, and a build that knows only 1
-// refuses a version 2 snapshot by its header rather than at its first
-// reference record.
-const snapshotVersion = 2
+// 10), version 3 node assignments (type 11); restore reads versions 1 to
+// 3, and an older build refuses a newer snapshot by its header rather
+// than at its first record of a type it does not know.
+const snapshotVersion = 3
 
 // persister writes every record of one table.
 type persister func(s *StateStore, enc *codec.Encoder) error
@@ -68,6 +69,7 @@ var persisters = []persister{
 		func(r *structs.ConfigRevision) string { return r.Name },
 		func(r *structs.ConfigRevision) *structs.InstanceConfig { return r.Snapshot },
 		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
+	persistTable(tableAssignments, snapshotAssignment),
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -132,12 +134,13 @@ func linkRevision[T any](txn *memdb.Txn, table, key string, snapshot **T, ref bo
 
 // restorers map a record type to the function that loads it.
 var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error{
-	snapshotIndex:     restorer((*StateRestore).IndexRestore),
-	snapshotNode:      restorer((*StateRestore).NodeRestore),
-	snapshotACLPolicy: restorer((*StateRestore).ACLPolicyRestore),
-	snapshotACLToken:  restorer((*StateRestore).ACLTokenRestore),
-	snapshotCounter:   restorer((*StateRestore).CounterRestore),
-	snapshotPipeline:  restorer((*StateRestore).PipelineRestore),
+	snapshotIndex:      restorer((*StateRestore).IndexRestore),
+	snapshotNode:       restorer((*StateRestore).NodeRestore),
+	snapshotACLPolicy:  restorer((*StateRestore).ACLPolicyRestore),
+	snapshotACLToken:   restorer((*StateRestore).ACLTokenRestore),
+	snapshotCounter:    restorer((*StateRestore).CounterRestore),
+	snapshotAssignment: restorer((*StateRestore).AssignmentRestore),
+	snapshotPipeline:   restorer((*StateRestore).PipelineRestore),
 	snapshotPipelineRevision: restorer(func(r *StateRestore, rev *structs.PipelineRevision) error {
 		return r.PipelineRevisionRestore(rev, false)
 	}),

@@ -46,6 +46,28 @@ func (s *StateStore) Index(table string) (uint64, error) {
 	return raw.(*IndexEntry).Value, nil
 }
 
+// IndexWatch returns the raft index of the last write to table, adding to
+// ws a channel that fires on the next one.
+func (s *StateStore) IndexWatch(ws memdb.WatchSet, table string) (uint64, error) {
+	watchCh, raw, err := s.db.Txn(false).FirstWatch(tableIndex, "id", table)
+	if err != nil {
+		return 0, err
+	}
+	ws.Add(watchCh)
+	if raw == nil {
+		return 0, nil
+	}
+	return raw.(*IndexEntry).Value, nil
+}
+
+// Table names a scheduler watches.
+const (
+	TableNodes       = tableNodes
+	TablePipelines   = tablePipelines
+	TableConfigs     = tableConfigs
+	TableAssignments = tableAssignments
+)
+
 // LatestIndex returns the highest index of any table.
 func (s *StateStore) LatestIndex() (uint64, error) {
 	txn := s.db.Txn(false)
@@ -122,7 +144,9 @@ func list[T any](s *StateStore, ws memdb.WatchSet, table, prefix string) ([]*T, 
 
 // deleteAll deletes the rows of table with the given IDs in one
 // transaction: an unknown ID fails the whole request with notFound(id).
-func (s *StateStore) deleteAll(index uint64, table string, ids []string, notFound func(id string) error) error {
+// also, if given, deletes what goes with each row in the same transaction.
+func (s *StateStore) deleteAll(index uint64, table string, ids []string, notFound func(id string) error,
+	also ...func(txn *memdb.Txn, id string) error) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
 	for _, id := range ids {
@@ -135,6 +159,11 @@ func (s *StateStore) deleteAll(index uint64, table string, ids []string, notFoun
 		}
 		if err := txn.Delete(table, existing); err != nil {
 			return fmt.Errorf("%s delete failed: %w", table, err)
+		}
+		for _, fn := range also {
+			if err := fn(txn, id); err != nil {
+				return err
+			}
 		}
 	}
 	if err := setIndex(txn, table, index); err != nil {

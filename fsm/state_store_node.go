@@ -77,8 +77,16 @@ func (s *StateStore) UpdateNodeStatus(index uint64, req *structs.NodeUpdateStatu
 
 // DeleteNodes removes nodes; unknown IDs fail the whole request so that a
 // delete is all or nothing.
+// A node's assignment goes with it.
 func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
-	return s.deleteAll(index, tableNodes, ids, func(string) error { return structs.ErrUnknownNode })
+	return s.deleteAll(index, tableNodes, ids, func(string) error { return structs.ErrUnknownNode },
+		func(txn *memdb.Txn, id string) error {
+			n, err := txn.DeleteAll(tableAssignments, "id", id)
+			if err == nil && n > 0 {
+				err = setIndex(txn, tableAssignments, index)
+			}
+			return err
+		})
 }
 
 // NodeByID returns the node with the given ID, or nil. The watch set fires

@@ -4,11 +4,15 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
+
+	"github.com/nomadlike/nomadlike/structs"
 )
 
 // Config is the runtime configuration of a server. The agent builds it from
@@ -107,6 +111,21 @@ type Config struct {
 	// A data dir that already holds a raft store keeps the backend it
 	// was created with.
 	RaftLogStore string
+	// NumSchedulers and EnabledSchedulers size and type the scheduler
+	// worker pool at start (/v1/agent/schedulers/config changes them at
+	// run time).
+	NumSchedulers     int
+	EnabledSchedulers []string
+	// EvalNackTimeout is how long a worker may hold an evaluation before
+	// the broker delivers it again; EvalDeliveryLimit is how often it is
+	// delivered before it is dropped as failed.
+	EvalNackTimeout   time.Duration
+	EvalDeliveryLimit int
+	// CoreInterval is how often the leader runs the _core scheduler.
+	CoreInterval time.Duration
+	// NodeGCThreshold is how long a node must be down before _core
+	// deletes it (0: never).
+	NodeGCThreshold time.Duration
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
 	EventBufferSize int64
@@ -155,6 +174,12 @@ func DefaultConfig() *Config {
 		FailoverHeartbeatTTL:       5 * time.Minute,
 		MaxContentsBytes:           1 << 20,
 		EventBufferSize:            100,
+		NumSchedulers:              runtime.NumCPU(),
+		EnabledSchedulers:          slices.Clone(structs.SchedulerTypes),
+		EvalNackTimeout:            60 * time.Second,
+		EvalDeliveryLimit:          3,
+		CoreInterval:               5 * time.Minute,
+		NodeGCThreshold:            24 * time.Hour,
 		Logger:                     hclog.NewNullLogger(),
 	}
 }

@@ -67,7 +67,7 @@ func (s *Server) leaderLoop(stopCh chan struct{}) {
 					continue
 				}
 			}
-			s.establishLeadership()
+			s.establishLeadership(stopCh)
 			established = true
 		}
 		s.reconcile()
@@ -82,16 +82,28 @@ func (s *Server) leaderLoop(stopCh chan struct{}) {
 	}
 }
 
-// establishLeadership starts what only the leader runs.
-func (s *Server) establishLeadership() {
+// establishLeadership starts what only the leader runs: heartbeat
+// timers, the evaluation broker and the feeder that fills it (which stops
+// with stopCh).
+func (s *Server) establishLeadership(stopCh chan struct{}) {
 	s.heartbeats.initialize()
 	s.leaderReady.Store(true)
+	s.evalBroker.SetEnabled(true)
+	s.feederDone = make(chan struct{})
+	go func(done chan struct{}) {
+		defer close(done)
+		s.evalFeeder(stopCh)
+	}(s.feederDone)
+	s.notifyLeaderChange()
 }
 
 // revokeLeadership stops what only the leader runs.
 func (s *Server) revokeLeadership() {
 	s.leaderReady.Store(false)
 	s.heartbeats.clearAll()
+	s.evalBroker.SetEnabled(false)
+	<-s.feederDone
+	s.notifyLeaderChange()
 }
 
 // reconcile makes the raft configuration follow the gossip pool: alive

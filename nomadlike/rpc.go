@@ -253,6 +253,14 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
+		// Shutdown ends a blocked query at once.
+		go func() {
+			select {
+			case <-s.shutdownCh:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 	}
 	for {
 		s.setQueryMeta(meta)

@@ -62,6 +62,16 @@ type Server struct {
 	heartbeats *heartbeats
 	aclCache   aclCache
 
+	// evalBroker queues evaluations on the leader; workers run them.
+	evalBroker *evalBroker
+	workers    workerPool
+	// leaderChangeCh is closed and replaced whenever leadership is
+	// established or revoked, waking paused workers.
+	leaderChangeMu sync.Mutex
+	leaderChangeCh chan struct{}
+	// feederDone is closed when the leader's eval feeder has stopped.
+	feederDone chan struct{}
+
 	// broker streams every apply's events to subscribers.
 	broker     *stream.EventBroker
 	stopBroker context.CancelFunc
@@ -97,6 +107,8 @@ func NewServer(config *Config) (*Server, error) {
 		shutdownCh:  make(chan struct{}),
 	}
 	s.heartbeats = newHeartbeats(s)
+	s.evalBroker = newEvalBroker(config.EvalNackTimeout, config.EvalDeliveryLimit)
+	s.leaderChangeCh = make(chan struct{})
 	if err := s.setupNodeID(); err != nil {
 		return nil, err
 	}
@@ -135,6 +147,12 @@ func NewServer(config *Config) (*Server, error) {
 	go func() { defer s.wg.Done(); s.bootstrapLoop() }()
 	go func() { defer s.wg.Done(); s.writeGossipSnapshot() }()
 	go func() { defer s.wg.Done(); s.rejoinFromSnapshot(rejoin) }()
+	if _, err := s.SetSchedulerWorkerConfig(structs.SchedulerWorkerPoolArgs{
+		NumSchedulers: config.NumSchedulers, EnabledSchedulers: config.EnabledSchedulers,
+	}); err != nil {
+		s.Shutdown()
+		return nil, fmt.Errorf("scheduler workers: %w", err)
+	}
 	s.logger.Info("server started", "name", config.NodeName, "id", config.NodeID,
 		"rpc", config.RPCAdvertise.String(), "bootstrap_expect", config.BootstrapExpect)
 	return s, nil
@@ -244,6 +262,20 @@ func (s *Server) Leader() string {
 	return string(addr)
 }
 
+// leaderCh is closed at the next leadership change.
+func (s *Server) leaderCh() <-chan struct{} {
+	s.leaderChangeMu.Lock()
+	defer s.leaderChangeMu.Unlock()
+	return s.leaderChangeCh
+}
+
+func (s *Server) notifyLeaderChange() {
+	s.leaderChangeMu.Lock()
+	close(s.leaderChangeCh)
+	s.leaderChangeCh = make(chan struct{})
+	s.leaderChangeMu.Unlock()
+}
+
 // EventBroker is the broker every apply on this server publishes to.
 func (s *Server) EventBroker() *stream.EventBroker { return s.broker }
 
@@ -346,6 +378,8 @@ func (s *Server) Shutdown() error {
 		s.memberlist.Shutdown()
 	}
 	s.heartbeats.clearAll()
+	s.evalBroker.SetEnabled(false)
+	s.stopWorkers()
 	if s.raft != nil {
 		if err := s.raft.Shutdown().Error(); err != nil {
 			s.logger.Error("raft shutdown failed", "error", err)

@@ -38,6 +38,15 @@ const (
 	// ConfigApplyRequestType puts or deletes an agent instance config,
 	// with its revision (ConfigApplyRequest).
 	ConfigApplyRequestType MessageType = 9
+	// NodeAssignmentUpsertRequestType writes scheduler decisions for
+	// nodes (NodeAssignmentUpsertRequest).
+	NodeAssignmentUpsertRequestType MessageType = 10
+	// NodeAssignmentAppliedRequestType records what a node applied
+	// (NodeAssignmentAppliedRequest).
+	NodeAssignmentAppliedRequestType MessageType = 11
+	// RevisionPruneRequestType deletes revisions beyond retention
+	// (RevisionPruneRequest).
+	RevisionPruneRequestType MessageType = 12
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -53,6 +54,10 @@ type Config struct {
 	// RetryInterval is the pause between failed registration or heartbeat
 	// rounds (each round tries every known server once).
 	RetryInterval time.Duration
+	// PipelineFile receives the merged contents of the assigned
+	// pipelines; ReloadURL is POSTed after it changed.
+	PipelineFile string
+	ReloadURL    string
 }
 
 // Client is a running client agent.
@@ -68,6 +73,9 @@ type Client struct {
 	registered    bool
 	heartbeatTTL  time.Duration
 	lastHeartbeat time.Time
+
+	assignment assignmentState
+	httpClient *http.Client
 
 	shutdownCh chan struct{}
 	wg         sync.WaitGroup
@@ -85,6 +93,7 @@ func NewClient(config *Config) (*Client, error) {
 		logger:     config.Logger.Named("client"),
 		pool:       nomadlike.NewConnPool(),
 		servers:    newServerList(config.Servers),
+		httpClient: &http.Client{Timeout: reloadTimeout},
 		shutdownCh: make(chan struct{}),
 	}
 	id, err := c.persistentID("client-id")
@@ -108,8 +117,10 @@ func NewClient(config *Config) (*Client, error) {
 	if c.node.Meta == nil {
 		c.node.Meta = map[string]string{}
 	}
-	c.wg.Add(1)
+	c.loadAppliedHash()
+	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.run() }()
+	go func() { defer c.wg.Done(); c.watchAssignment() }()
 	c.logger.Info("client started", "node_id", id, "name", config.NodeName, "servers", strings.Join(config.Servers, ","))
 	return c, nil
 }

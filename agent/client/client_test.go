@@ -40,6 +40,18 @@ type fakeServer struct {
 }
 
 func (f *fakeServer) RPC(method string, args, reply any) error {
+	switch method {
+	case "Node.GetAssignment":
+		// A blocking query with nothing new: wait a little.
+		if args.(*structs.NodeAssignmentRequest).MinQueryIndex > 0 {
+			time.Sleep(50 * time.Millisecond)
+		}
+		r := reply.(*structs.NodeAssignmentResponse)
+		r.Assignment, r.Index = &structs.NodeAssignment{}, 1
+		return nil
+	case "Node.UpdateAssignmentApplied":
+		return nil
+	}
 	f.calls <- method
 	if f.fail != nil {
 		return f.fail

@@ -1,0 +1,136 @@
+package agent
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+func putBody(t *testing.T, url, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	return resp.StatusCode, buf.Bytes()
+}
+
+func TestHTTP_Schedulers(t *testing.T) {
+	a := TestAgent(t, func(c *Config) { c.Server.NumSchedulers = ptr(2) })
+	WaitForAgentLeader(t, a)
+	var info schedulerWorkersInfo
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		getJSON(t, a.URL()+"/v1/agent/schedulers", &info)
+		if len(info.Schedulers) != 2 || info.Schedulers[0].Status != "Started" {
+			return fmt.Errorf("%+v", info)
+		}
+		return nil
+	})
+	if info.ServerID != *a.config.NodeName+".global" || info.Schedulers[0].Started == "" ||
+		len(info.Schedulers[0].EnabledSchedulers) != 3 {
+		t.Fatalf("%+v", info)
+	}
+	code, body := putBody(t, a.URL()+"/v1/agent/schedulers/config", `{"num_schedulers":4,"enabled_schedulers":["_core","pipeline"]}`)
+	if code != 200 || !strings.Contains(string(body), `"num_schedulers":4`) || !strings.Contains(string(body), `"server_id"`) {
+		t.Fatalf("%d %s", code, body)
+	}
+	getJSON(t, a.URL()+"/v1/agent/schedulers", &info)
+	if len(info.Schedulers) != 4 {
+		t.Fatalf("%d workers after resizing to 4", len(info.Schedulers))
+	}
+	for _, bad := range []struct{ body, msg string }{
+		{``, "Invalid request: Request body is empty"},
+		{`{`, "Invalid request: "},
+		{`{"num_schedulers":-1,"enabled_schedulers":["_core"]}`, "Invalid request"},
+		{`{"num_schedulers":1,"enabled_schedulers":["pipeline"]}`, "Invalid request"},
+		{`{"num_schedulers":1,"enabled_schedulers":["_core","service"]}`, "Invalid request"},
+	} {
+		code, body := putBody(t, a.URL()+"/v1/agent/schedulers/config", bad.body)
+		if code != 400 || !strings.HasPrefix(string(body), bad.msg) {
+			t.Fatalf("PUT %q: %d %s", bad.body, code, body)
+		}
+	}
+
+	client := TestAgent(t, func(c *Config) {
+		c.Server.Enabled = ptr(false)
+		c.Server.BootstrapExpect = ptr(0)
+		c.Client.Servers = []string{a.server.RPCAddr()}
+	})
+	for _, path := range []string{"/v1/agent/schedulers", "/v1/agent/schedulers/config"} {
+		if code, _, body := call(t, "GET", client.URL()+path); code != 400 || string(body) != "Server only endpoint" {
+			t.Fatalf("%s on a client: %d %s", path, code, body)
+		}
+	}
+}
+
+// A client writes its assigned pipelines to its pipeline file, calls the
+// reload URL once per change and reports the applied hash.
+func TestClient_AppliesAssignment(t *testing.T) {
+	var reloads atomic.Int32
+	reload := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/-/reload" {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		reloads.Add(1)
+	}))
+	defer reload.Close()
+	file := filepath.Join(t.TempDir(), "pipelines.alloy")
+	a := TestAgent(t, func(c *Config) {
+		c.Client.Meta = map[string]string{"env": "prod"}
+		c.Client.PipelineFile = ptr(file)
+		c.Client.ReloadURL = ptr(reload.URL + "/-/reload")
+	})
+	WaitForAgentLeader(t, a)
+	nodeID := a.client.NodeID()
+	view := func() *NodeAssignmentView {
+		var v NodeAssignmentView
+		getJSON(t, a.URL()+"/v1/node/"+nodeID+"/assignment", &v)
+		return &v
+	}
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		if v := view(); !v.Applied || reloads.Load() != 1 {
+			return fmt.Errorf("empty assignment not applied: %+v, %d reloads", v, reloads.Load())
+		}
+		return nil
+	})
+	var out structs.PipelineApplyResponse
+	if err := a.RPC("Pipeline.Apply", &structs.PipelineApplyRequest{Operations: []*structs.PipelineOperation{
+		{Op: structs.PipelineOpCreate, Pipeline: &structs.Pipeline{Name: "prod-only", Contents: "logging { level = \"info\" }", Matchers: []string{`env="prod"`}, Enabled: true}},
+		{Op: structs.PipelineOpCreate, Pipeline: &structs.Pipeline{Name: "dev-only", Contents: "dev", Matchers: []string{`env="dev"`}, Enabled: true}},
+	}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		buf, _ := os.ReadFile(file)
+		v := view()
+		if !strings.Contains(string(buf), `logging { level = "info" }`) || strings.Contains(string(buf), "dev") {
+			return fmt.Errorf("pipeline file %q", buf)
+		}
+		if !v.Applied || v.AppliedHash != v.Hash || len(v.PipelineIDs) != 1 || v.Content != string(buf) {
+			return fmt.Errorf("assignment %+v", v)
+		}
+		return nil
+	})
+	if n := reloads.Load(); n != 2 {
+		t.Fatalf("%d reloads after one change, want 2 (one at start)", n)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(file))
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left beside the pipeline file: %v", entries)
+	}
+}

@@ -1,0 +1,337 @@
+package nomadlike
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"github.com/nomadlike/nomadlike/fsm"
+	"github.com/nomadlike/nomadlike/nomadlike/validate"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// assignmentBatch is the most node assignments one raft entry carries: a
+// change that moves every node of a large fleet is written in entries of
+// a few hundred KB rather than one of many MB.
+const assignmentBatch = 512
+
+// evalFeeder runs on the leader: it watches the node, pipeline and config
+// tables and turns every change into evaluations. Its first pass sees
+// everything as changed, so a new leader reconciles the whole cluster:
+// that is what makes evaluations safe to keep out of the raft log. Any
+// change the old leader had not scheduled yet is scheduled now.
+func (s *Server) evalFeeder(stopCh <-chan struct{}) {
+	var seenNodes, seenPipelines, seenConfigs uint64
+	core := time.NewTicker(s.config.CoreInterval)
+	defer core.Stop()
+	s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerCore, Key: "core", TriggeredBy: "leader-establish"})
+	for {
+		state := s.fsm.State()
+		ws := memdb.NewWatchSet()
+		ws.Add(state.AbandonCh())
+		nodesIdx, err1 := state.IndexWatch(ws, fsm.TableNodes)
+		pipelinesIdx, err2 := state.IndexWatch(ws, fsm.TablePipelines)
+		configsIdx, err3 := state.IndexWatch(ws, fsm.TableConfigs)
+		if err := firstErr(err1, err2, err3); err != nil {
+			s.logger.Error("eval feeder: reading indexes failed", "error", err)
+		}
+		fresh := seenNodes == 0 && seenPipelines == 0 && seenConfigs == 0
+		if pipelinesIdx > seenPipelines || fresh {
+			s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerPipeline, Key: "nodes",
+				TriggeredBy: triggered(fresh, "pipeline-update"), StateIndex: pipelinesIdx})
+		}
+		if nodesIdx > seenNodes && !fresh {
+			nodes, err := state.Nodes(nil, "")
+			if err != nil {
+				s.logger.Error("eval feeder: listing nodes failed", "error", err)
+			}
+			changed := map[string]struct{}{}
+			for _, n := range nodes {
+				if n.ModifyIndex > seenNodes {
+					changed[n.ID] = struct{}{}
+				}
+			}
+			if len(changed) > 0 {
+				s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerPipeline, Key: "nodes",
+					NodeIDs: changed, TriggeredBy: "node-update", StateIndex: nodesIdx})
+			}
+		}
+		if configsIdx > seenConfigs || nodesIdx > seenNodes || fresh {
+			s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerConfig, Key: "configs",
+				TriggeredBy: triggered(fresh, "config-or-node-update"), StateIndex: max(configsIdx, nodesIdx)})
+		}
+		// Zero means "never written"; remember at least 1 so that the
+		// first pass counts as done.
+		seenNodes, seenPipelines, seenConfigs = max(nodesIdx, 1), max(pipelinesIdx, 1), max(configsIdx, 1)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		fired := make(chan struct{})
+		go func() { ws.WatchCtx(ctx); close(fired) }()
+		select {
+		case <-stopCh:
+			cancel()
+			return
+		case <-s.shutdownCh:
+			cancel()
+			return
+		case <-core.C:
+			s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerCore, Key: "core", TriggeredBy: "periodic"})
+		case <-fired:
+			if isClosed(state.AbandonCh()) {
+				// A snapshot restore replaced the state: start over.
+				seenNodes, seenPipelines, seenConfigs = 0, 0, 0
+			}
+		}
+		cancel()
+		<-fired
+	}
+}
+
+func triggered(fresh bool, why string) string {
+	if fresh {
+		return "leader-establish"
+	}
+	return why
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitForIndex waits until this server's state has applied index.
+func (s *Server) waitForIndex(ctx context.Context, index uint64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		state := s.fsm.State()
+		latest, err := state.LatestIndex()
+		if err != nil {
+			return err
+		}
+		if latest >= index {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out waiting for state index %d (at %d)", index, latest)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// NodeMatchAttributes are the labels matchers see for a node: its
+// fingerprinted attributes and the operator's meta, meta winning a clash
+// (the operator's word is the more deliberate one).
+func NodeMatchAttributes(n *structs.Node) map[string]string {
+	out := make(map[string]string, len(n.Attributes)+len(n.Meta))
+	maps.Copy(out, n.Attributes)
+	maps.Copy(out, n.Meta)
+	return out
+}
+
+// compiledPipeline is an enabled pipeline with its parsed matchers.
+type compiledPipeline struct {
+	p        *structs.Pipeline
+	matchers []*validate.Matcher
+}
+
+// enabledPipelines returns the enabled pipelines in merge (name) order
+// with their matchers parsed. A pipeline whose matchers do not parse
+// (they are validated on write, so only a build with stricter parsing
+// could see one) matches nothing.
+func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, error) {
+	all, err := state.Pipelines(nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]compiledPipeline, 0, len(all))
+	for _, p := range all {
+		if !p.Enabled {
+			continue
+		}
+		ms, err := validate.ParseMatchers(p.Matchers)
+		if err != nil {
+			s.logger.Warn("pipeline matchers do not parse; it matches nothing", "pipeline", p.Name, "error", err)
+			continue
+		}
+		out = append(out, compiledPipeline{p: p, matchers: ms})
+	}
+	slices.SortFunc(out, func(a, b compiledPipeline) int { return strings.Compare(a.p.Name, b.p.Name) })
+	return out, nil
+}
+
+// schedulePipelines matches every enabled pipeline against the
+// evaluation's nodes and writes the assignments that changed.
+func (s *Server) schedulePipelines(eval *structs.Evaluation, submitting func()) error {
+	state := s.fsm.State().Snapshot()
+	pipelines, err := s.enabledPipelines(state)
+	if err != nil {
+		return err
+	}
+	nodes, err := evalNodes(state, eval)
+	if err != nil {
+		return err
+	}
+	// Nodes with the same pipelines share one merge and hash.
+	hashes := map[string]string{}
+	var updates []structs.AssignmentUpdate
+	for _, n := range nodes {
+		attrs := NodeMatchAttributes(n)
+		var ids []string
+		var matched []*structs.Pipeline
+		for _, cp := range pipelines {
+			if validate.MatchAll(cp.matchers, attrs) {
+				ids = append(ids, cp.p.ID)
+				matched = append(matched, cp.p)
+			}
+		}
+		key := strings.Join(ids, ",")
+		hash, ok := hashes[key]
+		if !ok {
+			_, hash = MergePipelines(matched)
+			hashes[key] = hash
+		}
+		cur, err := state.AssignmentByNode(nil, n.ID)
+		if err != nil {
+			return err
+		}
+		if cur != nil && cur.Hash == hash && slices.Equal(cur.PipelineIDs, ids) {
+			continue
+		}
+		updates = append(updates, structs.AssignmentUpdate{NodeID: n.ID, PipelineIDs: ids, Hash: hash})
+	}
+	return s.submitAssignments(eval, structs.AssignPipelines, updates, submitting)
+}
+
+// evalNodes is the nodes an evaluation is about: its NodeIDs that still
+// exist, or every node.
+func evalNodes(state *fsm.StateStore, eval *structs.Evaluation) ([]*structs.Node, error) {
+	if len(eval.NodeIDs) == 0 {
+		return state.Nodes(nil, "")
+	}
+	out := make([]*structs.Node, 0, len(eval.NodeIDs))
+	for _, id := range slices.Sorted(maps.Keys(eval.NodeIDs)) {
+		n, err := state.NodeByID(nil, id)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// submitAssignments writes updates through raft in batches.
+func (s *Server) submitAssignments(eval *structs.Evaluation, kind structs.AssignmentKind,
+	updates []structs.AssignmentUpdate, submitting func()) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	submitting()
+	for batch := range slices.Chunk(updates, assignmentBatch) {
+		req := &structs.NodeAssignmentUpsertRequest{Kind: kind, Updates: batch, EvalID: eval.ID}
+		if _, _, err := s.raftApply(structs.NodeAssignmentUpsertRequestType, req); err != nil {
+			return fmt.Errorf("writing %d assignments: %w", len(batch), err)
+		}
+	}
+	s.logger.Debug("assignments written", "eval_id", eval.ID, "kind", kind, "nodes", len(updates))
+	return nil
+}
+
+// scheduleConfigs shards the agent instance configs over the ready nodes
+// by rendezvous hashing: each config goes to the node that scores
+// highest for it, so a node leaving moves only the configs it had and a
+// node joining takes only the configs it now wins.
+func (s *Server) scheduleConfigs(eval *structs.Evaluation, submitting func()) error {
+	state := s.fsm.State().Snapshot()
+	configs, err := state.Configs(nil)
+	if err != nil {
+		return err
+	}
+	nodes, err := state.Nodes(nil, "")
+	if err != nil {
+		return err
+	}
+	var ready []string
+	for _, n := range nodes {
+		if n.Status == structs.NodeStatusReady {
+			ready = append(ready, n.ID)
+		}
+	}
+	want := map[string][]string{}
+	if len(ready) > 0 {
+		for _, c := range configs {
+			owner := rendezvousOwner(c.Name, ready)
+			want[owner] = append(want[owner], c.Name)
+		}
+	}
+	var updates []structs.AssignmentUpdate
+	for _, n := range nodes {
+		names := want[n.ID]
+		slices.Sort(names)
+		cur, err := state.AssignmentByNode(nil, n.ID)
+		if err != nil {
+			return err
+		}
+		if (cur == nil && len(names) == 0) || (cur != nil && slices.Equal(cur.Configs, names)) {
+			continue
+		}
+		updates = append(updates, structs.AssignmentUpdate{NodeID: n.ID, Configs: names})
+	}
+	return s.submitAssignments(eval, structs.AssignConfigs, updates, submitting)
+}
+
+// rendezvousOwner is the node that scores highest for key.
+func rendezvousOwner(key string, nodes []string) string {
+	var best string
+	var bestScore uint64
+	for _, n := range nodes {
+		sum := sha256.Sum256([]byte(key + "\x00" + n))
+		if score := binary.BigEndian.Uint64(sum[:8]); best == "" || score > bestScore {
+			best, bestScore = n, score
+		}
+	}
+	return best
+}
+
+// MergePipelines is the text a node (or collector) runs for the given
+// pipelines, in order, and its hash.
+func MergePipelines(ps []*structs.Pipeline) (content, hash string) {
+	var b strings.Builder
+	for _, p := range ps {
+		fmt.Fprintf(&b, "// pipeline %q (id %s)\n", p.Name, p.ID)
+		b.WriteString(p.Contents)
+		if !strings.HasSuffix(p.Contents, "\n") {
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	content = b.String()
+	sum := sha256.Sum256([]byte(content))
+	return content, hex.EncodeToString(sum[:])
+}
