@@ -21,6 +21,7 @@ const (
 	tableConfigs           = "configs"
 	tableConfigRevisions   = "config_revisions"
 	tableCounters          = "counters"
+	tableCollectors        = "collectors"
 	// indexACLBootstrap is the index-table key that records the raft
 	// index of the ACL bootstrap.
 	indexACLBootstrap = "acl_token_bootstrap"
@@ -38,6 +39,7 @@ var schemaFuncs = []func() *memdb.TableSchema{
 	configTableSchema,
 	configRevisionTableSchema,
 	counterTableSchema,
+	collectorTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {
@@ -132,6 +134,15 @@ func counterTableSchema() *memdb.TableSchema {
 		Name: tableCounters,
 		Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		},
+	}
+}
+
+func collectorTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableCollectors,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		},
 	}
 }

@@ -32,6 +32,8 @@ const (
 	// written without the snapshot after the pipeline (config) records.
 	snapshotPipelineRevisionOfCurrent SnapshotType = 9
 	snapshotConfigRevisionOfCurrent   SnapshotType = 10
+	// 11 is reserved.
+	snapshotCollector SnapshotType = 12
 )
 
 // snapshotHeader opens every snapshot.
@@ -68,6 +70,7 @@ var persisters = []persister{
 		func(r *structs.ConfigRevision) string { return r.Name },
 		func(r *structs.ConfigRevision) *structs.InstanceConfig { return r.Snapshot },
 		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
+	persistTable(tableCollectors, snapshotCollector),
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -152,6 +155,7 @@ var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error
 	snapshotConfigRevisionOfCurrent: restorer(func(r *StateRestore, rev *structs.ConfigRevision) error {
 		return r.ConfigRevisionRestore(rev, true)
 	}),
+	snapshotCollector: restorer((*StateRestore).CollectorRestore),
 }
 
 // restorer decodes one record of type T and loads it.

@@ -38,6 +38,12 @@ const (
 	// ConfigApplyRequestType puts or deletes an agent instance config,
 	// with its revision (ConfigApplyRequest).
 	ConfigApplyRequestType MessageType = 9
+	// CollectorRegisterRequestType registers a collector or replaces its
+	// name and attributes (CollectorRegisterRequest).
+	CollectorRegisterRequestType MessageType = 13
+	// CollectorUnregisterRequestType removes a collector
+	// (CollectorUnregisterRequest).
+	CollectorUnregisterRequestType MessageType = 14
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does
