@@ -169,3 +169,14 @@ type CollectorGetConfigResponse struct {
 	Registered bool
 	QueryMeta
 }
+
+// CollectorStatus is what GET /v1/collector/{id} answers: the registered
+// collector and what it currently gets from GetConfig.
+type CollectorStatus struct {
+	*Collector
+	// Pipelines names the pipelines GetConfig merges for it, in merge
+	// order.
+	Pipelines []string
+	// ConfigHash is the hash GetConfig answers with.
+	ConfigHash string
+}
