@@ -180,6 +180,7 @@ func (s *HTTPServer) registerHandlers() {
 		s.handle(p.path, familyPipeline, s.PipelineServiceRequest, needs{"POST": c})
 	}
 	s.mux.Handle(pipelineServicePrefix, s.wrap(route{pattern: pipelineServicePrefix, family: familyPipeline, handler: unknownProcedure}))
+	s.registerCollectorRoutes()
 
 	s.mux.Handle("/", s.wrap(route{pattern: "/", family: familyNomad, handler: notFound}))
 }

@@ -54,6 +54,12 @@ var pipelineProcedures = []struct {
 // has no URL) and lets connect-go decode, call and encode. It returns
 // (nil, nil) once connect-go has answered.
 func (s *HTTPServer) PipelineServiceRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+	return s.serveConnect(s.pipelineHandler, resp, req)
+}
+
+// serveConnect runs a Connect procedure on connect-go's handler h, as
+// PipelineServiceRequest describes; every Connect service is served so.
+func (s *HTTPServer) serveConnect(h http.Handler, resp http.ResponseWriter, req *http.Request) (any, error) {
 	if req.Method != http.MethodPost {
 		resp.Header().Set("Allow", http.MethodPost)
 		return nil, errMethodNotAllowed
@@ -77,7 +83,7 @@ func (s *HTTPServer) PipelineServiceRequest(resp http.ResponseWriter, req *http.
 	inner := req.WithContext(ctx)
 	inner.Body = io.NopCloser(bytes.NewReader(body))
 	inner.ContentLength = int64(len(body))
-	s.pipelineHandler.ServeHTTP(resp, inner)
+	h.ServeHTTP(resp, inner)
 	return nil, nil
 }
 

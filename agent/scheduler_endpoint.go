@@ -122,7 +122,7 @@ func NewNodeAssignmentView(r *structs.NodeAssignmentResponse) *NodeAssignmentVie
 	for _, p := range r.Pipelines {
 		ps = append(ps, &structs.Pipeline{ID: p.ID, Name: p.Name, Contents: p.Contents})
 	}
-	content, hash := nomadlike.MergePipelines(ps)
+	content, hash := structs.MergePipelines(ps)
 	v := &NodeAssignmentView{
 		NodeID: a.NodeID, PipelineIDs: nonNil(a.PipelineIDs), Pipelines: r.Pipelines, Configs: nonNil(a.Configs),
 		Hash: a.Hash, Content: content, ContentHash: hash, AppliedHash: a.AppliedHash, AppliedError: a.AppliedError,

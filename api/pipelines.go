@@ -409,9 +409,14 @@ func errorStatus(err error) int {
 }
 
 // connectRequest starts a Connect unary call of the pipeline service
-// method with in as its JSON body; nil sends the empty message {}.
+// method (or of the full procedure path method, starting with "/") with
+// in as its JSON body; nil sends the empty message {}.
 func (c *Client) connectRequest(method string, in any) (*request, error) {
-	r, err := c.newRequest(http.MethodPost, pipelineService+method)
+	path := method
+	if !strings.HasPrefix(path, "/") { // a bare method is the pipeline service's
+		path = pipelineService + method
+	}
+	r, err := c.newRequest(http.MethodPost, path)
 	if err != nil {
 		return nil, err
 	}

@@ -113,6 +113,15 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"config sync": func() (cli.Command, error) {
 			return &ConfigSyncCommand{Meta: meta}, nil
 		},
+		"collector": func() (cli.Command, error) {
+			return &CollectorCommand{Meta: meta}, nil
+		},
+		"collector list": func() (cli.Command, error) {
+			return &CollectorListCommand{Meta: meta}, nil
+		},
+		"collector status": func() (cli.Command, error) {
+			return &CollectorStatusCommand{Meta: meta}, nil
+		},
 		"node": func() (cli.Command, error) {
 			return &NodeCommand{Meta: meta}, nil
 		},

@@ -23,6 +23,7 @@ const (
 	tableCounters          = "counters"
 	// tableAssignments holds the scheduler workers' decisions per node.
 	tableAssignments = "assignments"
+	tableCollectors  = "collectors"
 	// indexACLBootstrap is the index-table key that records the raft
 	// index of the ACL bootstrap.
 	indexACLBootstrap = "acl_token_bootstrap"
@@ -41,6 +42,7 @@ var schemaFuncs = []func() *memdb.TableSchema{
 	configRevisionTableSchema,
 	counterTableSchema,
 	assignmentTableSchema,
+	collectorTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {
@@ -135,6 +137,15 @@ func counterTableSchema() *memdb.TableSchema {
 		Name: tableCounters,
 		Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+		},
+	}
+}
+
+func collectorTableSchema() *memdb.TableSchema {
+	return &memdb.TableSchema{
+		Name: tableCollectors,
+		Indexes: map[string]*memdb.IndexSchema{
+			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		},
 	}
 }

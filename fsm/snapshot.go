@@ -33,6 +33,7 @@ const (
 	snapshotPipelineRevisionOfCurrent SnapshotType = 9
 	snapshotConfigRevisionOfCurrent   SnapshotType = 10
 	snapshotAssignment                SnapshotType = 11
+	snapshotCollector                 SnapshotType = 12
 )
 
 // snapshotHeader opens every snapshot.
@@ -42,9 +43,10 @@ type snapshotHeader struct {
 }
 
 // snapshotVersion 2 added the revision reference records (types 9 and
-// 10), version 3 node assignments (type 11); restore reads versions 1 to
-// 3, and an older build refuses a newer snapshot by its header rather
-// than at its first record of a type it does not know.
+// 10), version 3 node assignments and collectors (types 11 and 12);
+// restore reads versions 1 to 3, and an older build refuses a newer
+// snapshot by its header rather than at its first record of a type it
+// does not know.
 const snapshotVersion = 3
 
 // persister writes every record of one table.
@@ -70,6 +72,7 @@ var persisters = []persister{
 		func(r *structs.ConfigRevision) *structs.InstanceConfig { return r.Snapshot },
 		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
 	persistTable(tableAssignments, snapshotAssignment),
+	persistTable(tableCollectors, snapshotCollector),
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -155,6 +158,7 @@ var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error
 	snapshotConfigRevisionOfCurrent: restorer(func(r *StateRestore, rev *structs.ConfigRevision) error {
 		return r.ConfigRevisionRestore(rev, true)
 	}),
+	snapshotCollector: restorer((*StateRestore).CollectorRestore),
 }
 
 // restorer decodes one record of type T and loads it.

@@ -10,6 +10,8 @@ func (s *Server) registerEndpoints() error {
 		"ACL":      &ACLEndpoint{srv: s},
 		"Pipeline": &PipelineEndpoint{srv: s},
 		"Config":   &ConfigEndpoint{srv: s},
+
+		"Collector": &CollectorEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

@@ -1,10 +1,10 @@
 package nomadlike
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -159,7 +159,7 @@ type compiledPipeline struct {
 	matchers []*validate.Matcher
 }
 
-// enabledPipelines returns the enabled pipelines in merge (name) order
+// enabledPipelines returns the enabled Alloy pipelines in merge order
 // with their matchers parsed. A pipeline whose matchers do not parse
 // (they are validated on write, so only a build with stricter parsing
 // could see one) matches nothing.
@@ -170,7 +170,9 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 	}
 	out := make([]compiledPipeline, 0, len(all))
 	for _, p := range all {
-		if !p.Enabled {
+		// OpenTelemetry Collector pipelines are YAML for OTel
+		// collectors; a node's pipeline file is Alloy.
+		if !p.Enabled || p.ConfigType == "CONFIG_TYPE_OTEL" {
 			continue
 		}
 		ms, err := validate.ParseMatchers(p.Matchers)
@@ -180,7 +182,9 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 		}
 		out = append(out, compiledPipeline{p: p, matchers: ms})
 	}
-	slices.SortFunc(out, func(a, b compiledPipeline) int { return strings.Compare(a.p.Name, b.p.Name) })
+	slices.SortFunc(out, func(a, b compiledPipeline) int {
+		return cmp.Or(strings.Compare(a.p.Name, b.p.Name), strings.Compare(a.p.ID, b.p.ID))
+	})
 	return out, nil
 }
 
@@ -212,7 +216,7 @@ func (s *Server) schedulePipelines(eval *structs.Evaluation, submitting func()) 
 		key := strings.Join(ids, ",")
 		hash, ok := hashes[key]
 		if !ok {
-			_, hash = MergePipelines(matched)
+			_, hash = structs.MergePipelines(matched)
 			hashes[key] = hash
 		}
 		cur, err := state.AssignmentByNode(nil, n.ID)
@@ -317,21 +321,4 @@ func rendezvousOwner(key string, nodes []string) string {
 		}
 	}
 	return best
-}
-
-// MergePipelines is the text a node (or collector) runs for the given
-// pipelines, in order, and its hash.
-func MergePipelines(ps []*structs.Pipeline) (content, hash string) {
-	var b strings.Builder
-	for _, p := range ps {
-		fmt.Fprintf(&b, "// pipeline %q (id %s)\n", p.Name, p.ID)
-		b.WriteString(p.Contents)
-		if !strings.HasSuffix(p.Contents, "\n") {
-			b.WriteByte('\n')
-		}
-		b.WriteByte('\n')
-	}
-	content = b.String()
-	sum := sha256.Sum256([]byte(content))
-	return content, hex.EncodeToString(sum[:])
 }

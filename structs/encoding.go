@@ -47,6 +47,12 @@ const (
 	// RevisionPruneRequestType deletes revisions beyond retention
 	// (RevisionPruneRequest).
 	RevisionPruneRequestType MessageType = 12
+	// CollectorRegisterRequestType registers a collector or replaces its
+	// name and attributes (CollectorRegisterRequest).
+	CollectorRegisterRequestType MessageType = 13
+	// CollectorUnregisterRequestType removes a collector
+	// (CollectorUnregisterRequest).
+	CollectorUnregisterRequestType MessageType = 14
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -131,7 +130,7 @@ func (c *Client) applyAssignment(resp *structs.NodeAssignmentResponse) error {
 	for _, p := range resp.Pipelines {
 		ps = append(ps, &structs.Pipeline{ID: p.ID, Name: p.Name, Contents: p.Contents})
 	}
-	content, hash := nomadlike.MergePipelines(ps)
+	content, hash := structs.MergePipelines(ps)
 	st := &c.assignment
 	st.mu.Lock()
 	changed := st.status.Hash != hash || st.status.Error != ""

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/api"
-	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/nomadlike/validate"
 	"github.com/nomadlike/nomadlike/structs"
@@ -105,7 +104,7 @@ func TestCluster_PipelineAssignment(t *testing.T) {
 				if cl.env == "prod" && contents != "" && !strings.Contains(got, contents) {
 					return fmt.Errorf("%s: %s's pipeline file is %q", step, cl.a.Name, got)
 				}
-				if (cl.env == "dev" || contents == "") && strings.Contains(got, "pipeline") {
+				if (cl.env == "dev" || contents == "") && strings.Contains(got, "declare") {
 					return fmt.Errorf("%s: %s's pipeline file is %q", step, cl.a.Name, got)
 				}
 				want := 1
@@ -243,7 +242,7 @@ func TestCluster_AssignmentSurvivesLeaderKill(t *testing.T) {
 		}
 		out := map[string]string{}
 		for _, env := range []string{"prod", "dev"} {
-			_, out[env] = nomadlike.MergePipelines(byEnv[env])
+			_, out[env] = structs.MergePipelines(byEnv[env])
 		}
 		return out
 	}()
