@@ -10,6 +10,7 @@ func (s *Server) registerEndpoints() error {
 		"ACL":      &ACLEndpoint{srv: s},
 		"Pipeline": &PipelineEndpoint{srv: s},
 		"Config":   &ConfigEndpoint{srv: s},
+		"Agent":    &AgentEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

@@ -62,6 +62,11 @@ type Server struct {
 	heartbeats *heartbeats
 	aclCache   aclCache
 
+	// streamingHandlers are the streaming RPCs (0x05) by method.
+	streamingHandlers map[string]StreamingHandler
+	// nodeConns reach client nodes over the sessions they dialled.
+	nodeConns nodeConns
+
 	// broker streams every apply's events to subscribers.
 	broker     *stream.EventBroker
 	stopBroker context.CancelFunc
@@ -113,6 +118,7 @@ func NewServer(config *Config) (*Server, error) {
 	if err := s.registerEndpoints(); err != nil {
 		return nil, err
 	}
+	s.registerStreamingHandlers()
 	if err := s.setupRPCListener(); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/rpc"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -53,6 +54,10 @@ type Config struct {
 	// RetryInterval is the pause between failed registration or heartbeat
 	// rounds (each round tries every known server once).
 	RetryInterval time.Duration
+	// ACLEnabled and EnableDebug decide, as on any agent, whether this
+	// client answers host data and profile requests (node_rpc.go).
+	ACLEnabled  bool
+	EnableDebug bool
 }
 
 // Client is a running client agent.
@@ -63,6 +68,8 @@ type Client struct {
 	node   *structs.Node
 
 	servers *serverList
+	// rpcServer answers the RPCs servers send to this node (node_rpc.go).
+	rpcServer *rpc.Server
 
 	mu            sync.Mutex
 	registered    bool
@@ -107,6 +114,9 @@ func NewClient(config *Config) (*Client, error) {
 	}
 	if c.node.Meta == nil {
 		c.node.Meta = map[string]string{}
+	}
+	if err := c.setupNodeRPC(); err != nil {
+		return nil, err
 	}
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.run() }()
