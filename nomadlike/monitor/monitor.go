@@ -23,6 +23,13 @@ const BufferLines = 512
 // dropCheckInterval is how often a Monitor tries to report drops.
 const dropCheckInterval = 250 * time.Millisecond
 
+// active counts the monitors attached to a logger in this process.
+var active atomic.Int64
+
+// Active is the number of monitors running in this process (each holds a
+// sink on a logger until it is stopped).
+func Active() int64 { return active.Load() }
+
 // Monitor is one log stream. It is safe for concurrent use.
 type Monitor struct {
 	logger hclog.InterceptLogger
@@ -51,6 +58,7 @@ func New(logger hclog.InterceptLogger, level hclog.Level, json bool) *Monitor {
 		Output:     (*sinkWriter)(m),
 	})
 	logger.RegisterSink(m.sink)
+	active.Add(1)
 	go m.reportDrops()
 	return m
 }
@@ -66,6 +74,7 @@ func (m *Monitor) Done() <-chan struct{} { return m.doneCh }
 func (m *Monitor) Stop() {
 	m.stopOnce.Do(func() {
 		m.logger.DeregisterSink(m.sink)
+		active.Add(-1)
 		close(m.doneCh)
 	})
 }
