@@ -235,9 +235,10 @@ func TestACL_EveryRouteDeclaresAndEnforces(t *testing.T) {
 	}
 }
 
-// With ACLs off, nothing is refused for lack of a token.
+// With ACLs off, nothing is refused for lack of a token (enable_debug opens
+// the debug endpoints, which ACLs off alone do not).
 func TestACL_DisabledAllowsEverything(t *testing.T) {
-	a := TestAgent(t, func(c *Config) { c.Client.Enabled = ptr(false) })
+	a := TestAgent(t, func(c *Config) { c.Client.Enabled = ptr(false); c.EnableDebug = ptr(true) })
 	WaitForAgentLeader(t, a)
 	for _, r := range a.http.routes {
 		path := walkPath(r.pattern, "x")

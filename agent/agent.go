@@ -179,6 +179,7 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.FailoverHeartbeatTTL = mustDuration(c.Server.FailoverHeartbeatTTL)
 	sc.DeadServerCleanupThreshold = mustDuration(c.Server.DeadServerCleanupThreshold)
 	sc.ACLEnabled = *c.ACL.Enabled
+	sc.EnableDebug = *c.EnableDebug
 	sc.DangerousAllowReadingFiles = *c.Server.DangerousAllowReadingFiles
 	sc.MaxContentsBytes = *c.Server.MaxContentsBytes
 	sc.RevisionRetention = *c.Server.RevisionRetention
@@ -227,6 +228,7 @@ func (a *Agent) setupClient() error {
 		PipelineFile: *c.Client.PipelineFile,
 		ReloadURL:    *c.Client.ReloadURL,
 	}
+	cc.ACLEnabled, cc.EnableDebug = *c.ACL.Enabled, *c.EnableDebug
 	if a.server != nil {
 		// A client beside a server talks to it in memory and lists it.
 		cc.RPCHandler = a.server
@@ -238,6 +240,10 @@ func (a *Agent) setupClient() error {
 		return err
 	}
 	a.client = cl
+	if a.server != nil {
+		// Its RPCs are in-memory calls: make it reachable by node_id.
+		a.server.SetLocalNode(cl.NodeID(), cl)
+	}
 	return nil
 }
 

@@ -135,6 +135,12 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/v1/agent/schedulers", familyNomad, s.AgentSchedulerWorkersInfoRequest, get(capability(acl.AgentRead)))
 	s.handle("/v1/agent/schedulers/config", familyNomad, s.AgentSchedulerWorkerConfigRequest,
 		needs{"GET": capability(acl.AgentRead), "PUT": capability(acl.AgentWrite), "POST": capability(acl.AgentWrite)})
+	// Debug endpoints: with ACLs off, host and pprof also need enable_debug
+	// on the agent that answers (host_endpoint.go, pprof_endpoint.go).
+	s.handle("/v1/agent/host", familyNomad, s.AgentHostRequest, get(capability(acl.AgentRead)))
+	s.handle(pprofPrefix, familyNomad, s.AgentPprofRequest, get(capability(acl.AgentWrite)))
+	s.handleRoute(route{pattern: "/v1/agent/monitor", family: familyNomad, handler: s.AgentMonitorRequest,
+		needs: get(capability(acl.AgentRead)), streaming: true})
 	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest, get(capability(acl.OperatorRead)))
 	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration, get(capability(acl.OperatorRead)))

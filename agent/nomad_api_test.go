@@ -15,7 +15,10 @@ import (
 // TestNomadAPIClient drives the agent with Nomad's own Go client package:
 // existing Nomad tooling must decode every answer unchanged.
 func TestNomadAPIClient(t *testing.T) {
-	a := TestAgent(t, func(c *Config) { c.Client.Meta = map[string]string{"env": "prod"} })
+	a := TestAgent(t, func(c *Config) {
+		c.Client.Meta = map[string]string{"env": "prod"}
+		c.EnableDebug = ptr(true)
+	})
 	WaitForAgentLeader(t, a)
 	cfg := nomadapi.DefaultConfig()
 	cfg.Address = a.URL()
@@ -119,5 +122,84 @@ func TestNomadAPIClient(t *testing.T) {
 	}
 	if _, err := ag.SetSchedulerWorkerConfig(nomadapi.SchedulerWorkerPoolArgs{NumSchedulers: 1, EnabledSchedulers: []string{"pipeline"}}, nil); !errors.As(err, &ure) || ure.StatusCode() != 400 {
 		t.Fatalf("a pool without _core: %v", err)
+	}
+	testNomadAPIDebug(t, a, c)
+}
+
+// testNomadAPIDebug drives host, monitor and pprof with Nomad's client.
+func testNomadAPIDebug(t *testing.T, a *Agent, c *nomadapi.Client) {
+	ag := c.Agent()
+	name := a.server.LocalMember().Name
+	host, err := ag.Host("", "", nil)
+	if err != nil || host.AgentID != name || host.HostData == nil || host.HostData.OS == "" || len(host.HostData.Network) == 0 {
+		t.Fatalf("host: %+v %v", host, err)
+	}
+	host, err = ag.Host("leader", "", nil)
+	if err != nil || host.AgentID != name || host.HostData == nil {
+		t.Fatalf("host leader: %+v %v", host, err)
+	}
+	host, err = ag.Host("", a.client.NodeID(), nil)
+	if err != nil || host.AgentID != a.client.NodeID() || host.HostData == nil {
+		t.Fatalf("host node: %+v %v", host, err)
+	}
+	var ure nomadapi.UnexpectedResponseError
+	if _, err := ag.Host("leader", a.client.NodeID(), nil); !errors.As(err, &ure) || ure.StatusCode() != 400 {
+		t.Fatalf("host with both targets: %v", err)
+	}
+
+	for _, target := range []map[string]string{{}, {"server_id": "leader"}, {"node_id": a.client.NodeID()}} {
+		stop := make(chan struct{})
+		params := map[string]string{"log_level": "debug"}
+		for k, v := range target {
+			params[k] = v
+		}
+		frames, errCh := ag.Monitor(stop, &nomadapi.QueryOptions{Params: params})
+		if frames == nil {
+			t.Fatalf("monitor %v: %v", target, <-errCh)
+		}
+		line := fmt.Sprintf("nomad api monitor line %v", target)
+		a.logger.Named("test").Debug(line)
+		var got strings.Builder
+		deadline := time.After(5 * time.Second)
+		for !strings.Contains(got.String(), line) {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					t.Fatalf("monitor %v ended: %v", target, <-errCh)
+				}
+				got.Write(f.Data)
+			case <-deadline:
+				t.Fatalf("monitor %v: no line, got %q", target, got.String())
+			}
+		}
+		close(stop)
+	}
+	frames, errCh := ag.Monitor(nil, &nomadapi.QueryOptions{Params: map[string]string{"log_level": "loud"}})
+	if err := <-errCh; frames != nil || !errors.As(err, &ure) || ure.StatusCode() != 400 {
+		t.Fatalf("monitor bad level: %v", err)
+	}
+
+	prof, err := ag.CPUProfile(nomadapi.PprofOptions{Seconds: 1}, nil)
+	if err != nil || len(prof) == 0 {
+		t.Fatalf("cpu profile: %d bytes, %v", len(prof), err)
+	}
+	text, err := ag.Lookup("goroutine", nomadapi.PprofOptions{Debug: 1, ServerID: "leader"}, nil)
+	if err != nil || !strings.Contains(string(text), "goroutine profile:") {
+		t.Fatalf("lookup goroutine: %v %.100s", err, text)
+	}
+	heap, err := ag.Lookup("heap", nomadapi.PprofOptions{GC: 1, NodeID: a.client.NodeID()}, nil)
+	if err != nil || len(heap) == 0 {
+		t.Fatalf("lookup heap on the node: %v", err)
+	}
+	cmdline, err := ag.Lookup("cmdline", nomadapi.PprofOptions{}, nil)
+	if err != nil || len(cmdline) == 0 {
+		t.Fatalf("cmdline: %v", err)
+	}
+	trace, err := ag.Trace(nomadapi.PprofOptions{Seconds: 1, ServerID: name}, nil)
+	if err != nil || len(trace) == 0 {
+		t.Fatalf("trace: %v", err)
+	}
+	if _, err := ag.Lookup("nope", nomadapi.PprofOptions{}, nil); !errors.As(err, &ure) || ure.StatusCode() != 404 {
+		t.Fatalf("unknown profile: %v", err)
 	}
 }

@@ -122,6 +122,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"collector status": func() (cli.Command, error) {
 			return &CollectorStatusCommand{Meta: meta}, nil
 		},
+		"monitor": func() (cli.Command, error) {
+			return &MonitorCommand{Meta: meta}, nil
+		},
 		"node": func() (cli.Command, error) {
 			return &NodeCommand{Meta: meta}, nil
 		},
@@ -136,6 +139,12 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		},
 		"operator gossip keygen": func() (cli.Command, error) {
 			return &OperatorGossipKeygenCommand{Meta: meta}, nil
+		},
+		"operator host": func() (cli.Command, error) {
+			return &OperatorHostCommand{Meta: meta}, nil
+		},
+		"operator pprof": func() (cli.Command, error) {
+			return &OperatorPprofCommand{Meta: meta}, nil
 		},
 		"operator raft": func() (cli.Command, error) {
 			return &OperatorRaftCommand{Meta: meta}, nil

@@ -96,6 +96,9 @@ type Config struct {
 
 	// ACLEnabled switches on token checks for every request.
 	ACLEnabled bool
+	// EnableDebug opens host data and profiles of this server to anyone
+	// when ACLs are off (with ACLs on, tokens decide).
+	EnableDebug bool
 
 	// DangerousAllowReadingFiles accepts agent instance configs that make
 	// agents read credentials from their own files (off: such configs

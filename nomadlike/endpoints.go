@@ -4,14 +4,14 @@ package nomadlike
 // server, one type per resource.
 func (s *Server) registerEndpoints() error {
 	for name, ep := range map[string]any{
-		"Status":   &Status{srv: s},
-		"Node":     &NodeEndpoint{srv: s},
-		"Operator": &Operator{srv: s},
-		"ACL":      &ACLEndpoint{srv: s},
-		"Pipeline": &PipelineEndpoint{srv: s},
-		"Config":   &ConfigEndpoint{srv: s},
-
+		"Status":    &Status{srv: s},
+		"Node":      &NodeEndpoint{srv: s},
+		"Operator":  &Operator{srv: s},
+		"ACL":       &ACLEndpoint{srv: s},
+		"Pipeline":  &PipelineEndpoint{srv: s},
+		"Config":    &ConfigEndpoint{srv: s},
 		"Collector": &CollectorEndpoint{srv: s},
+		"Agent":     &AgentEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

@@ -61,6 +61,18 @@ type ConnPool struct {
 	mu       sync.Mutex
 	sessions map[string]*poolSession
 	shutdown bool
+	// streamHandler, when set, serves the streams the servers open on the
+	// pool's sessions (a client's node connection).
+	streamHandler func(io.ReadWriteCloser)
+}
+
+// SetStreamHandler makes the pool accept the streams servers open on its
+// sessions and hand each to h, which reads its protocol byte. Clients set
+// it so that servers can reach them; set it before the first call.
+func (p *ConnPool) SetStreamHandler(h func(io.ReadWriteCloser)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.streamHandler = h
 }
 
 // maxIdleStreams bounds the streams kept open per server between calls;
@@ -116,6 +128,9 @@ func (p *ConnPool) session(addr string) (*poolSession, error) {
 	}
 	ps := &poolSession{session: s}
 	p.sessions[addr] = ps
+	if h := p.streamHandler; h != nil {
+		go acceptStreams(s, h)
+	}
 	return ps, nil
 }
 
@@ -175,6 +190,18 @@ func dialSession(addr string) (*yamux.Session, error) {
 		return nil, &DialError{Err: err}
 	}
 	return s, nil
+}
+
+// acceptStreams serves the streams the server opens on session until it
+// closes.
+func acceptStreams(session *yamux.Session, h func(io.ReadWriteCloser)) {
+	for {
+		stream, err := session.Accept()
+		if err != nil {
+			return
+		}
+		go h(stream)
+	}
 }
 
 // drop closes the session to addr after a transport failure, so the next

@@ -56,6 +56,8 @@ func (s *Server) handleConn(conn net.Conn) {
 		s.raftLayer.Handoff(conn)
 	case rpcMultiplex:
 		s.serveMultiplex(conn)
+	case rpcStreaming:
+		ServeStreamingConn(conn, s.streamingHandler)
 	default:
 		s.logger.Warn("unrecognized rpc byte", "byte", buf[0], "from", conn.RemoteAddr())
 		conn.Close()
@@ -77,6 +79,8 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 		return
 	}
 	defer session.Close()
+	// Nodes reached through this session are unreachable once it ends.
+	defer s.nodeConns.removeSession(session)
 	for {
 		stream, err := session.Accept()
 		if err != nil {
@@ -84,11 +88,18 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 		}
 		go func() {
 			buf := make([]byte, 1)
-			if _, err := io.ReadFull(stream, buf); err != nil || buf[0] != rpcNomad {
+			if _, err := io.ReadFull(stream, buf); err != nil {
 				stream.Close()
 				return
 			}
-			s.serveRPC(stream)
+			switch buf[0] {
+			case rpcNomad:
+				s.serveSessionRPC(stream, session)
+			case rpcStreaming:
+				ServeStreamingConn(stream, s.streamingHandler)
+			default:
+				stream.Close()
+			}
 		}()
 	}
 }

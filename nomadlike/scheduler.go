@@ -168,6 +168,12 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 	if err != nil {
 		return nil, err
 	}
+	// Parsed matchers are kept from one pass to the next, keyed by the
+	// stored pipeline (a change stores a new one): a burst of writes to
+	// some pipelines re-parses only those, not every pipeline each pass.
+	s.matcherCacheMu.Lock()
+	defer s.matcherCacheMu.Unlock()
+	prev, next := s.matcherCache, make(map[*structs.Pipeline][]*validate.Matcher, len(s.matcherCache))
 	out := make([]compiledPipeline, 0, len(all))
 	for _, p := range all {
 		// OpenTelemetry Collector pipelines are YAML for OTel
@@ -175,13 +181,18 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 		if !p.Enabled || p.ConfigType == "CONFIG_TYPE_OTEL" {
 			continue
 		}
-		ms, err := validate.ParseMatchers(p.Matchers)
-		if err != nil {
-			s.logger.Warn("pipeline matchers do not parse; it matches nothing", "pipeline", p.Name, "error", err)
-			continue
+		ms, ok := prev[p]
+		if !ok {
+			var err error
+			if ms, err = validate.ParseMatchers(p.Matchers); err != nil {
+				s.logger.Warn("pipeline matchers do not parse; it matches nothing", "pipeline", p.Name, "error", err)
+				continue
+			}
 		}
+		next[p] = ms
 		out = append(out, compiledPipeline{p: p, matchers: ms})
 	}
+	s.matcherCache = next
 	slices.SortFunc(out, func(a, b compiledPipeline) int {
 		return cmp.Or(strings.Compare(a.p.Name, b.p.Name), strings.Compare(a.p.ID, b.p.ID))
 	})
@@ -192,11 +203,13 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 // evaluation's nodes and writes the assignments that changed.
 func (s *Server) schedulePipelines(eval *structs.Evaluation, submitting func()) error {
 	state := s.fsm.State().Snapshot()
-	pipelines, err := s.enabledPipelines(state)
-	if err != nil {
+	nodes, err := evalNodes(state, eval)
+	if err != nil || len(nodes) == 0 {
+		// No nodes, nothing to decide: pipeline writes to a cluster
+		// without clients cost no scheduling.
 		return err
 	}
-	nodes, err := evalNodes(state, eval)
+	pipelines, err := s.enabledPipelines(state)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
+	"github.com/nomadlike/nomadlike/nomadlike/validate"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -71,6 +72,13 @@ type Server struct {
 	leaderChangeCh chan struct{}
 	// feederDone is closed when the leader's eval feeder has stopped.
 	feederDone chan struct{}
+	// matcherCache holds the pipeline scheduler's parsed matchers.
+	matcherCacheMu sync.Mutex
+	matcherCache   map[*structs.Pipeline][]*validate.Matcher
+	// streamingHandlers are the streaming RPCs (0x05) by method.
+	streamingHandlers map[string]StreamingHandler
+	// nodeConns reach client nodes over the sessions they dialled.
+	nodeConns nodeConns
 
 	// broker streams every apply's events to subscribers.
 	broker     *stream.EventBroker
@@ -125,6 +133,7 @@ func NewServer(config *Config) (*Server, error) {
 	if err := s.registerEndpoints(); err != nil {
 		return nil, err
 	}
+	s.registerStreamingHandlers()
 	if err := s.setupRPCListener(); err != nil {
 		return nil, err
 	}

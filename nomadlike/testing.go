@@ -29,7 +29,8 @@ func TestServer(t testing.TB, cb func(*Config)) (*Server, func()) {
 	config.BootstrapExpect = 1
 	config.Build = "test"
 	ApplyTestTimings(config)
-	config.Logger = hclog.New(&hclog.LoggerOptions{
+	// An InterceptLogger, as the agent's, so that logs can be monitored.
+	config.Logger = hclog.NewInterceptLogger(&hclog.LoggerOptions{
 		Name:   config.NodeName,
 		Level:  hclog.Warn,
 		Output: testWriter{t},

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/rpc"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,6 +59,10 @@ type Config struct {
 	// pipelines; ReloadURL is POSTed after it changed.
 	PipelineFile string
 	ReloadURL    string
+	// ACLEnabled and EnableDebug decide, as on any agent, whether this
+	// client answers host data and profile requests (node_rpc.go).
+	ACLEnabled  bool
+	EnableDebug bool
 }
 
 // Client is a running client agent.
@@ -68,6 +73,8 @@ type Client struct {
 	node   *structs.Node
 
 	servers *serverList
+	// rpcServer answers the RPCs servers send to this node (node_rpc.go).
+	rpcServer *rpc.Server
 
 	mu            sync.Mutex
 	registered    bool
@@ -118,6 +125,9 @@ func NewClient(config *Config) (*Client, error) {
 		c.node.Meta = map[string]string{}
 	}
 	c.loadAppliedHash()
+	if err := c.setupNodeRPC(); err != nil {
+		return nil, err
+	}
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.run() }()
 	go func() { defer c.wg.Done(); c.watchAssignment() }()

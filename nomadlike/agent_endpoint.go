@@ -1,0 +1,231 @@
+package nomadlike
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/nomadlike/host"
+	"github.com/nomadlike/nomadlike/nomadlike/monitor"
+	"github.com/nomadlike/nomadlike/nomadlike/profile"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// AgentEndpoint serves the debug part of the agent API for agents that
+// target another agent: host data, profiles and (as a streaming RPC) logs.
+// Each request is checked against the token on the server that receives
+// it, then routed: to the server named by ServerID, or to the client node
+// NodeID through the server holding its connection; the agent that
+// answers applies its own enable_debug when ACLs are off.
+type AgentEndpoint struct {
+	srv *Server
+}
+
+// Messages of requests that name two targets, Nomad's.
+const (
+	errHostTwoTargets = "Can only forward to either client node or server"
+	errTwoTargets     = "Cannot target node and server simultaneously"
+)
+
+// Host returns the host data of the target agent.
+func (a *AgentEndpoint) Host(args *structs.HostDataRequest, reply *structs.HostDataResponse) error {
+	s := a.srv
+	if err := s.authorize(args.AuthToken, acl.AgentRead); err != nil {
+		return err
+	}
+	if args.NodeID != "" && args.ServerID != "" {
+		return structs.NewErrCoded(http.StatusBadRequest, errHostTwoTargets)
+	}
+	if args.NodeID != "" {
+		return s.forwardToNode(args.NodeID, &args.QueryOptions, "Agent.Host", "ClientAgent.Host", args, reply)
+	}
+	target, err := s.resolveServer(args.ServerID)
+	if err != nil {
+		return err
+	}
+	if target != nil {
+		args.ServerID = target.name
+		args.SetForwarded(true)
+		return s.connPool.RPC(target.addr, "Agent.Host", args, reply)
+	}
+	if err := s.allowDebug(args.AuthToken, acl.AllowHost); err != nil {
+		return err
+	}
+	reply.AgentID = s.config.memberName()
+	reply.HostData = host.Data()
+	return nil
+}
+
+// Profile takes a runtime profile of the target agent. It needs
+// agent:write, checked before any forwarding.
+func (a *AgentEndpoint) Profile(args *structs.AgentPprofRequest, reply *structs.AgentPprofResponse) error {
+	s := a.srv
+	if err := s.authorize(args.AuthToken, acl.AgentWrite); err != nil {
+		return err
+	}
+	if args.NodeID != "" && args.ServerID != "" {
+		return structs.NewErrCoded(http.StatusBadRequest, errTwoTargets)
+	}
+	if args.NodeID != "" {
+		return s.forwardToNode(args.NodeID, &args.QueryOptions, "Agent.Profile", "ClientAgent.Profile", args, reply)
+	}
+	target, err := s.resolveServer(args.ServerID)
+	if err != nil {
+		return err
+	}
+	if target != nil {
+		args.ServerID = target.name
+		args.SetForwarded(true)
+		return s.connPool.RPC(target.addr, "Agent.Profile", args, reply)
+	}
+	if err := s.allowDebug(args.AuthToken, acl.AllowPprof); err != nil {
+		return err
+	}
+	payload, headers, err := profile.Take(context.Background(), args)
+	if err != nil {
+		return err
+	}
+	reply.AgentID, reply.Payload, reply.HTTPHeaders = s.config.memberName(), payload, headers
+	return nil
+}
+
+// monitor is the streaming RPC Agent.Monitor: the target agent's logs.
+func (a *AgentEndpoint) monitor(conn *StreamConn) {
+	s := a.srv
+	var args structs.MonitorRequest
+	if err := conn.Decode(&args); err != nil {
+		return
+	}
+	if err := s.authorize(args.AuthToken, acl.AgentRead); err != nil {
+		conn.SendError(err)
+		return
+	}
+	level, err := monitor.ParseLevel(args.LogLevel)
+	if err != nil {
+		conn.SendError(structs.NewErrCoded(http.StatusBadRequest, "%s", err.Error()))
+		return
+	}
+	if args.NodeID != "" && args.ServerID != "" {
+		conn.SendError(structs.NewErrCoded(http.StatusBadRequest, errTwoTargets))
+		return
+	}
+	var out *StreamConn
+	switch {
+	case args.NodeID != "":
+		nc, addr, err := s.nodePath(args.NodeID, args.Forwarded)
+		if err != nil {
+			conn.SendError(err)
+			return
+		}
+		if addr != "" {
+			args.SetForwarded(true)
+			out, err = s.connPool.StreamingRPC(addr, "Agent.Monitor")
+		} else {
+			out, err = nc.streamingRPC("ClientAgent.Monitor")
+		}
+		if err != nil {
+			conn.SendError(err)
+			return
+		}
+	default:
+		target, err := s.resolveServer(args.ServerID)
+		if err != nil {
+			conn.SendError(err)
+			return
+		}
+		if target == nil {
+			ServeMonitor(conn, s.config.Logger, level, args.LogJSON)
+			return
+		}
+		args.ServerID = target.name
+		args.SetForwarded(true)
+		if out, err = s.connPool.StreamingRPC(target.addr, "Agent.Monitor"); err != nil {
+			conn.SendError(err)
+			return
+		}
+	}
+	relayStream(conn, out, &args)
+}
+
+// allowDebug applies a debug rule (acl.AllowHost, acl.AllowPprof) as the
+// server that answers: with ACLs on the token decides; with ACLs off, this
+// server's own enable_debug does.
+func (s *Server) allowDebug(token string, rule func(*acl.ACL, bool, *bool) bool) error {
+	a, _, err := s.ResolveToken(token)
+	if err != nil {
+		return err
+	}
+	if !rule(a, s.config.ACLEnabled, &s.config.EnableDebug) {
+		return structs.ErrPermissionDenied
+	}
+	return nil
+}
+
+// forwardToNode runs a request for a client node: on the node, through the
+// session this server holds, or on the server that holds one.
+func (s *Server) forwardToNode(nodeID string, q *structs.QueryOptions, serverMethod, clientMethod string, args, reply any) error {
+	nc, addr, err := s.nodePath(nodeID, q.Forwarded)
+	if err != nil {
+		return err
+	}
+	if addr != "" {
+		q.SetForwarded(true)
+		return s.connPool.RPC(addr, serverMethod, args, reply)
+	}
+	return nc.rpc(clientMethod, args, reply)
+}
+
+// serverTarget is another server a request goes to.
+type serverTarget struct {
+	name string // gossip name, so the target knows the request is its own
+	addr string // RPC address
+}
+
+// resolveServer reads a server_id: "" or this server's own name or ID is
+// this server (nil); "leader" the raft leader; anything else a server of
+// the region by gossip name (with or without ".<region>") or server ID.
+func (s *Server) resolveServer(id string) (*serverTarget, error) {
+	if id == "" {
+		return nil, nil
+	}
+	if id == "leader" {
+		if s.IsLeader() {
+			return nil, nil
+		}
+		addr := s.Leader()
+		if addr == "" {
+			return nil, structs.ErrNoLeader
+		}
+		if addr == s.RPCAddr() {
+			return nil, nil
+		}
+		for _, m := range s.members.list() {
+			if m.isServer && m.rpcAddr() == addr {
+				return &serverTarget{name: m.Name, addr: addr}, nil
+			}
+		}
+		// Not in our gossip view (yet): "leader" still names it.
+		return &serverTarget{name: "leader", addr: addr}, nil
+	}
+	region := "." + s.config.Region
+	for _, m := range s.members.list() {
+		if !m.isServer || m.region() != s.config.Region {
+			continue
+		}
+		if m.Name != id && m.id() != id && m.Name != id+region {
+			continue
+		}
+		if m.Name == s.config.memberName() {
+			return nil, nil
+		}
+		if m.Status != statusAlive {
+			return nil, structs.NewErrCoded(http.StatusBadRequest, "nomadlike server %s is %s", m.Name, m.Status)
+		}
+		return &serverTarget{name: m.Name, addr: m.rpcAddr()}, nil
+	}
+	if id == s.config.NodeID || id == s.config.NodeName || strings.EqualFold(id, s.config.memberName()) {
+		return nil, nil
+	}
+	return nil, structs.NewErrCoded(http.StatusBadRequest, "unknown nomadlike server %s", id)
+}

@@ -1,0 +1,42 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+func code(err error) int {
+	var coded *structs.CodedError
+	if errors.As(err, &coded) {
+		return coded.Code
+	}
+	return 0
+}
+
+func TestTake_Errors(t *testing.T) {
+	if _, _, err := Take(context.Background(), &structs.AgentPprofRequest{ReqType: "nope"}); code(err) != 400 {
+		t.Fatalf("unknown type: %v", err)
+	}
+	_, _, err := Take(context.Background(), &structs.AgentPprofRequest{ReqType: structs.PprofLookup, Profile: "nope"})
+	if code(err) != 404 || err.(*structs.CodedError).Message != "Pprof profile not found profile: nope" {
+		t.Fatalf("unknown profile: %v", err)
+	}
+	// A second CPU profile while one runs is a conflict, not a hang.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { CPUProfile(ctx, 10); close(done) }()
+	time.Sleep(100 * time.Millisecond)
+	if _, _, err := CPUProfile(context.Background(), 1); code(err) != 409 {
+		t.Fatalf("second cpu profile: %v", err)
+	}
+	cancel()
+	<-done
+	payload, headers, err := CPUProfile(ctx, 1) // ctx already done: returns at once
+	if err != nil || len(payload) == 0 || headers["Content-Disposition"] != `attachment; filename="profile"` {
+		t.Fatalf("cpu profile: %d %v %v", len(payload), headers, err)
+	}
+}
