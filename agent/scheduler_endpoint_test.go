@@ -44,13 +44,15 @@ func TestHTTP_Schedulers(t *testing.T) {
 		len(info.Schedulers[0].EnabledSchedulers) != 3 {
 		t.Fatalf("%+v", info)
 	}
-	code, body := putBody(t, a.URL()+"/v1/agent/schedulers/config", `{"num_schedulers":4,"enabled_schedulers":["_core","pipeline"]}`)
-	if code != 200 || !strings.Contains(string(body), `"num_schedulers":4`) || !strings.Contains(string(body), `"server_id"`) {
-		t.Fatalf("%d %s", code, body)
-	}
-	getJSON(t, a.URL()+"/v1/agent/schedulers", &info)
-	if len(info.Schedulers) != 4 {
-		t.Fatalf("%d workers after resizing to 4", len(info.Schedulers))
+	for _, n := range []int{1, 4} {
+		code, body := putBody(t, a.URL()+"/v1/agent/schedulers/config", fmt.Sprintf(`{"num_schedulers":%d,"enabled_schedulers":["_core","pipeline"]}`, n))
+		if code != 200 || !strings.Contains(string(body), fmt.Sprintf(`"num_schedulers":%d`, n)) || !strings.Contains(string(body), `"server_id"`) {
+			t.Fatalf("%d %s", code, body)
+		}
+		getJSON(t, a.URL()+"/v1/agent/schedulers", &info)
+		if len(info.Schedulers) != n {
+			t.Fatalf("%d workers after resizing to %d", len(info.Schedulers), n)
+		}
 	}
 	for _, bad := range []struct{ body, msg string }{
 		{``, "Invalid request: Request body is empty"},

@@ -28,26 +28,41 @@ const (
 	errTwoTargets     = "Cannot target node and server simultaneously"
 )
 
+// routeDebug checks the capability a debug request needs on this server
+// and sends the request on to the agent it targets: a node (through the
+// server holding its connection) or another server (serverID rewritten
+// to its gossip name, so that it answers itself even if the leader
+// changes in between). It returns true when the request was handled
+// here, err being its answer; false when this server is the target.
+func (s *Server) routeDebug(c acl.Capability, twoTargets, nodeID string, serverID *string, q *structs.QueryOptions,
+	method, clientMethod string, args, reply any) (bool, error) {
+	if err := s.authorize(q.AuthToken, c); err != nil {
+		return true, err
+	}
+	if nodeID != "" && *serverID != "" {
+		return true, structs.NewErrCoded(http.StatusBadRequest, "%s", twoTargets)
+	}
+	if nodeID != "" {
+		return true, s.forwardToNode(nodeID, q, method, clientMethod, args, reply)
+	}
+	target, err := s.resolveServer(*serverID)
+	if err != nil {
+		return true, err
+	}
+	if target == nil {
+		return false, nil
+	}
+	*serverID = target.name
+	q.SetForwarded(true)
+	return true, s.connPool.RPC(target.addr, method, args, reply)
+}
+
 // Host returns the host data of the target agent.
 func (a *AgentEndpoint) Host(args *structs.HostDataRequest, reply *structs.HostDataResponse) error {
 	s := a.srv
-	if err := s.authorize(args.AuthToken, acl.AgentRead); err != nil {
+	if routed, err := s.routeDebug(acl.AgentRead, errHostTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
+		"Agent.Host", "ClientAgent.Host", args, reply); routed {
 		return err
-	}
-	if args.NodeID != "" && args.ServerID != "" {
-		return structs.NewErrCoded(http.StatusBadRequest, errHostTwoTargets)
-	}
-	if args.NodeID != "" {
-		return s.forwardToNode(args.NodeID, &args.QueryOptions, "Agent.Host", "ClientAgent.Host", args, reply)
-	}
-	target, err := s.resolveServer(args.ServerID)
-	if err != nil {
-		return err
-	}
-	if target != nil {
-		args.ServerID = target.name
-		args.SetForwarded(true)
-		return s.connPool.RPC(target.addr, "Agent.Host", args, reply)
 	}
 	if err := s.allowDebug(args.AuthToken, acl.AllowHost); err != nil {
 		return err
@@ -61,23 +76,9 @@ func (a *AgentEndpoint) Host(args *structs.HostDataRequest, reply *structs.HostD
 // agent:write, checked before any forwarding.
 func (a *AgentEndpoint) Profile(args *structs.AgentPprofRequest, reply *structs.AgentPprofResponse) error {
 	s := a.srv
-	if err := s.authorize(args.AuthToken, acl.AgentWrite); err != nil {
+	if routed, err := s.routeDebug(acl.AgentWrite, errTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
+		"Agent.Profile", "ClientAgent.Profile", args, reply); routed {
 		return err
-	}
-	if args.NodeID != "" && args.ServerID != "" {
-		return structs.NewErrCoded(http.StatusBadRequest, errTwoTargets)
-	}
-	if args.NodeID != "" {
-		return s.forwardToNode(args.NodeID, &args.QueryOptions, "Agent.Profile", "ClientAgent.Profile", args, reply)
-	}
-	target, err := s.resolveServer(args.ServerID)
-	if err != nil {
-		return err
-	}
-	if target != nil {
-		args.ServerID = target.name
-		args.SetForwarded(true)
-		return s.connPool.RPC(target.addr, "Agent.Profile", args, reply)
 	}
 	if err := s.allowDebug(args.AuthToken, acl.AllowPprof); err != nil {
 		return err
