@@ -70,6 +70,7 @@ func (s *HTTPServer) AgentSelfRequest(resp http.ResponseWriter, req *http.Reques
 		}
 		out.Stats["raft"] = srv.Raft().Stats()
 		out.Stats["serf"] = srv.GossipStats()
+		out.Stats["broker"] = srv.EvalBrokerStats()
 	}
 	if cl := a.client; cl != nil {
 		out.Stats["client"] = cl.Stats()

@@ -197,6 +197,7 @@ func TestAgentPprof(t *testing.T) {
 		{"nope?server_id=leader", 404, "Pprof profile not found profile: nope"},
 		{"", 404, "Invalid method"},
 		{"heap?server_id=a&node_id=b", 400, "Cannot target node and server simultaneously"},
+		{"trace?seconds=301", 400, "seconds 301 is more than the limit of 300"},
 		{"heap?server_id=ghost", 400, "unknown nomadlike server ghost"},
 		{"heap?node_id=8d2c6f3e-0000-4000-8000-00000000dead", 404, `Unknown node "8d2c6f3e-0000-4000-8000-00000000dead"`},
 	} {

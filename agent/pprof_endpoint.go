@@ -38,6 +38,10 @@ func (s *HTTPServer) AgentPprofRequest(resp http.ResponseWriter, req *http.Reque
 	// As Nomad: integers that do not parse are 0, and a profile of 0
 	// seconds is one of 1.
 	args.Seconds = max(atoiOrZero(q.Get("seconds")), 1)
+	if args.Seconds > profile.MaxSeconds {
+		// Refused before any forwarding; the answering agent checks too.
+		return nil, structs.NewErrCoded(http.StatusBadRequest, "seconds %d is more than the limit of %d", args.Seconds, profile.MaxSeconds)
+	}
 	args.Debug = atoiOrZero(q.Get("debug"))
 	args.GC = atoiOrZero(q.Get("gc"))
 	switch name {

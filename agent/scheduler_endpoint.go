@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -60,9 +59,6 @@ func (s *HTTPServer) AgentSchedulerWorkerConfigRequest(resp http.ResponseWriter,
 		}
 		var args structs.SchedulerWorkerPoolArgs
 		if err := json.Unmarshal(body, &args); err != nil {
-			return nil, structs.NewErrCoded(http.StatusBadRequest, "Invalid request: %v", err)
-		}
-		if err := nomadlike.ValidateSchedulerWorkerPoolArgs(args); err != nil {
 			return nil, structs.NewErrCoded(http.StatusBadRequest, "Invalid request: %v", err)
 		}
 		out, err := srv.SetSchedulerWorkerConfig(args)

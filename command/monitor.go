@@ -56,19 +56,19 @@ Monitor Options:
 
 // Run runs the command.
 func (c *MonitorCommand) Run(args []string) int {
-	var level, serverID, nodeID string
+	var level string
+	var target targetFlags
 	fs := c.FlagSet(c.Name())
 	fs.StringVar(&level, "log-level", "info", "")
-	fs.StringVar(&serverID, "server-id", "", "")
-	fs.StringVar(&nodeID, "node-id", "", "")
+	target.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
 	if fs.NArg() != 0 {
 		return c.usageError(c.Help(), "This command takes no arguments")
 	}
-	if serverID != "" && nodeID != "" {
-		return c.usageError(c.Help(), "Only one of -server-id and -node-id may be given")
+	if msg := target.usageError(); msg != "" {
+		return c.usageError(c.Help(), msg)
 	}
 	client, err := c.Client()
 	if err != nil {
@@ -78,11 +78,11 @@ func (c *MonitorCommand) Run(args []string) int {
 	if c.json {
 		params["log_json"] = "true"
 	}
-	if serverID != "" {
-		params["server_id"] = serverID
+	if target.serverID != "" {
+		params["server_id"] = target.serverID
 	}
-	if nodeID != "" {
-		params["node_id"] = nodeID
+	if target.nodeID != "" {
+		params["node_id"] = target.nodeID
 	}
 
 	stop := make(chan struct{})

@@ -36,24 +36,23 @@ Host Options:
 
 // Run runs the command.
 func (c *OperatorHostCommand) Run(args []string) int {
-	var serverID, nodeID string
+	var target targetFlags
 	fs := c.FlagSet(c.Name())
-	fs.StringVar(&serverID, "server-id", "", "")
-	fs.StringVar(&nodeID, "node-id", "", "")
+	target.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
 	if fs.NArg() != 0 {
 		return c.usageError(c.Help(), "This command takes no arguments")
 	}
-	if serverID != "" && nodeID != "" {
-		return c.usageError(c.Help(), "Only one of -server-id and -node-id may be given")
+	if msg := target.usageError(); msg != "" {
+		return c.usageError(c.Help(), msg)
 	}
 	client, err := c.Client()
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	host, err := client.Agent().Host(serverID, nodeID, nil)
+	host, err := client.Agent().Host(target.serverID, target.nodeID, nil)
 	if err != nil {
 		return c.errorf("querying host data", err)
 	}

@@ -61,7 +61,8 @@ Pprof Options:
 
 // Run runs the command.
 func (c *OperatorPprofCommand) Run(args []string) int {
-	var name, serverID, nodeID, output string
+	var name, output string
+	var target targetFlags
 	var seconds, debug int
 	var gc bool
 	fs := c.FlagSet(c.Name())
@@ -69,8 +70,7 @@ func (c *OperatorPprofCommand) Run(args []string) int {
 	fs.IntVar(&seconds, "seconds", 1, "")
 	fs.IntVar(&debug, "debug", 0, "")
 	fs.BoolVar(&gc, "gc", false, "")
-	fs.StringVar(&serverID, "server-id", "", "")
-	fs.StringVar(&nodeID, "node-id", "", "")
+	target.register(fs)
 	fs.StringVar(&output, "output", "", "")
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
@@ -78,8 +78,8 @@ func (c *OperatorPprofCommand) Run(args []string) int {
 	if fs.NArg() != 0 {
 		return c.usageError(c.Help(), "This command takes no arguments")
 	}
-	if serverID != "" && nodeID != "" {
-		return c.usageError(c.Help(), "Only one of -server-id and -node-id may be given")
+	if msg := target.usageError(); msg != "" {
+		return c.usageError(c.Help(), msg)
 	}
 	if seconds < 1 {
 		return c.usageError(c.Help(), "-seconds must be at least 1")
@@ -91,7 +91,7 @@ func (c *OperatorPprofCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	opts := api.PprofOptions{ServerID: serverID, NodeID: nodeID, Seconds: seconds, Debug: debug}
+	opts := api.PprofOptions{ServerID: target.serverID, NodeID: target.nodeID, Seconds: seconds, Debug: debug}
 	if gc {
 		opts.GC = 1
 	}

@@ -37,7 +37,7 @@ func TestFSM_Assignments(t *testing.T) {
 	if g, _ := state.AssignmentByNode(nil, "ghost"); g != nil {
 		t.Fatal("an assignment for an unknown node was written")
 	}
-	if idx, _ := state.Index(TableAssignments); idx != 4 {
+	if idx, _ := state.Index(tableAssignments); idx != 4 {
 		t.Fatalf("assignments index %d after a no-op write, want 4", idx)
 	}
 	if resp := f.Apply(makeLog(t, 6, structs.NodeAssignmentAppliedRequestType, &structs.NodeAssignmentAppliedRequest{NodeID: "ghost"})); resp == nil {
@@ -94,5 +94,27 @@ func TestFSM_RevisionPrune(t *testing.T) {
 	revs2, _ := f2.State().PipelineRevisions(nil, a.ID)
 	if len(revs2) != 2 {
 		t.Fatalf("restored %d revisions", len(revs2))
+	}
+}
+
+// Garbage collection deletes only nodes still down and skips unknown ones.
+func TestFSM_DeleteDownNodes(t *testing.T) {
+	f := testFSM(t)
+	down, back := mockNode("down"), mockNode("back")
+	down.Status = structs.NodeStatusDown
+	for i, n := range []*structs.Node{down, back} {
+		if resp := f.Apply(makeLog(t, uint64(i+1), structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: n})); resp != nil {
+			t.Fatal(resp)
+		}
+	}
+	req := &structs.NodeDeregisterRequest{NodeIDs: []string{"down", "back", "ghost"}, OnlyDown: true}
+	if resp := f.Apply(makeLog(t, 3, structs.NodeDeregisterRequestType, req)); resp != nil {
+		t.Fatal(resp)
+	}
+	if n, _ := f.State().NodeByID(nil, "down"); n != nil {
+		t.Fatal("down node kept")
+	}
+	if n, _ := f.State().NodeByID(nil, "back"); n == nil {
+		t.Fatal("a node that is ready again was collected")
 	}
 }

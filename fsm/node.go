@@ -31,7 +31,11 @@ func (f *FSM) applyNodeUpdateStatus(buf []byte, index uint64) any {
 func (f *FSM) applyNodeDeregister(buf []byte, index uint64) any {
 	var req structs.NodeDeregisterRequest
 	decode(buf, &req, index)
-	if err := f.State().DeleteNodes(index, req.NodeIDs); err != nil {
+	del := f.State().DeleteNodes
+	if req.OnlyDown {
+		del = f.State().DeleteDownNodes
+	}
+	if err := del(index, req.NodeIDs); err != nil {
 		f.logger.Error("node deregister failed", "node_ids", req.NodeIDs, "error", err)
 		return err
 	}

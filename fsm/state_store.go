@@ -62,10 +62,9 @@ func (s *StateStore) IndexWatch(ws memdb.WatchSet, table string) (uint64, error)
 
 // Table names a scheduler watches.
 const (
-	TableNodes       = tableNodes
-	TablePipelines   = tablePipelines
-	TableConfigs     = tableConfigs
-	TableAssignments = tableAssignments
+	TableNodes     = tableNodes
+	TablePipelines = tablePipelines
+	TableConfigs   = tableConfigs
 )
 
 // LatestIndex returns the highest index of any table.

@@ -80,13 +80,52 @@ func (s *StateStore) UpdateNodeStatus(index uint64, req *structs.NodeUpdateStatu
 // A node's assignment goes with it.
 func (s *StateStore) DeleteNodes(index uint64, ids []string) error {
 	return s.deleteAll(index, tableNodes, ids, func(string) error { return structs.ErrUnknownNode },
-		func(txn *memdb.Txn, id string) error {
-			n, err := txn.DeleteAll(tableAssignments, "id", id)
-			if err == nil && n > 0 {
-				err = setIndex(txn, tableAssignments, index)
-			}
+		func(txn *memdb.Txn, id string) error { return deleteAssignment(txn, index, id) })
+}
+
+// deleteAssignment deletes a node's assignment, if it has one.
+func deleteAssignment(txn *memdb.Txn, index uint64, nodeID string) error {
+	n, err := txn.DeleteAll(tableAssignments, "id", nodeID)
+	if err != nil {
+		return fmt.Errorf("assignment delete failed: %w", err)
+	}
+	if n > 0 {
+		return setIndex(txn, tableAssignments, index)
+	}
+	return nil
+}
+
+// DeleteDownNodes deletes those of the nodes that exist and are down,
+// with their assignments: garbage collection, decided on the leader
+// before a node may have come back.
+func (s *StateStore) DeleteDownNodes(index uint64, ids []string) error {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	deleted := false
+	for _, id := range ids {
+		raw, err := txn.First(tableNodes, "id", id)
+		if err != nil {
+			return fmt.Errorf("node lookup failed: %w", err)
+		}
+		if raw == nil || raw.(*structs.Node).Status != structs.NodeStatusDown {
+			continue
+		}
+		if err := txn.Delete(tableNodes, raw); err != nil {
+			return fmt.Errorf("node delete failed: %w", err)
+		}
+		if err := deleteAssignment(txn, index, id); err != nil {
 			return err
-		})
+		}
+		deleted = true
+	}
+	if !deleted {
+		return nil
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
 }
 
 // NodeByID returns the node with the given ID, or nil. The watch set fires

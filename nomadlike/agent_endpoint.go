@@ -45,7 +45,7 @@ func (s *Server) routeDebug(c acl.Capability, twoTargets, nodeID string, serverI
 	if nodeID != "" {
 		return true, s.forwardToNode(nodeID, q, method, clientMethod, args, reply)
 	}
-	target, err := s.resolveServer(*serverID)
+	target, err := s.resolveServer(*serverID, q.Forwarded)
 	if err != nil {
 		return true, err
 	}
@@ -130,7 +130,7 @@ func (a *AgentEndpoint) monitor(conn *StreamConn) {
 			return
 		}
 	default:
-		target, err := s.resolveServer(args.ServerID)
+		target, err := s.resolveServer(args.ServerID, args.Forwarded)
 		if err != nil {
 			conn.SendError(err)
 			return
@@ -186,13 +186,19 @@ type serverTarget struct {
 // resolveServer reads a server_id: "" or this server's own name or ID is
 // this server (nil); "leader" the raft leader; anything else a server of
 // the region by gossip name (with or without ".<region>") or server ID.
-func (s *Server) resolveServer(id string) (*serverTarget, error) {
+func (s *Server) resolveServer(id string, forwarded bool) (*serverTarget, error) {
 	if id == "" {
 		return nil, nil
 	}
 	if id == "leader" {
 		if s.IsLeader() {
 			return nil, nil
+		}
+		if forwarded {
+			// Sent here as the leader by a server whose gossip view
+			// did not name it: forwarding again could bounce the
+			// request between two servers that disagree.
+			return nil, structs.ErrNoLeader
 		}
 		addr := s.Leader()
 		if addr == "" {

@@ -36,6 +36,14 @@ func (n *NodeEndpoint) authorizeNode(state *fsm.StateStore, nodeID, secret, toke
 // the pipeline scheduler rewrites whenever the pipelines' merged contents
 // change. Client agents block on it.
 func (n *NodeEndpoint) GetAssignment(args *structs.NodeAssignmentRequest, reply *structs.NodeAssignmentResponse) error {
+	if args.AllowStale {
+		// A node that just registered through the leader may not be
+		// applied here yet: ask the leader rather than tell the node
+		// it is unknown (which would make it register again).
+		if node, err := n.srv.fsm.State().NodeByID(nil, args.NodeID); err == nil && node == nil {
+			args.AllowStale = false
+		}
+	}
 	if done, err := n.srv.forward("Node.GetAssignment", args, args, reply); done {
 		return err
 	}

@@ -151,13 +151,12 @@ func (c *CollectorEndpoint) GetConfig(args *structs.CollectorGetConfigRequest, r
 }
 
 // CollectorPipelines picks the pipelines a collector with attrs runs:
-// enabled, in Alloy syntax (OpenTelemetry Collector pipelines are for
-// OTel collectors, which remotecfg does not serve), and matched by all
-// their matchers (none matches everyone).
+// assignable ones (structs.Pipeline.Assignable) matched by all their
+// matchers (none matches everyone).
 func CollectorPipelines(all []*structs.Pipeline, attrs map[string]string) []*structs.Pipeline {
 	var out []*structs.Pipeline
 	for _, p := range all {
-		if !p.Enabled || p.ConfigType == "CONFIG_TYPE_OTEL" {
+		if !p.Assignable() {
 			continue
 		}
 		ms, err := validate.ParseMatchers(p.Matchers)

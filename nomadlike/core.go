@@ -12,7 +12,7 @@ const pruneBatch = 4096
 
 // runCore is the _core scheduler: it deletes nodes that have been down
 // longer than NodeGCThreshold and revisions beyond RevisionRetention.
-func (s *Server) runCore(eval *structs.Evaluation, submitting func()) error {
+func (s *Server) runCore(eval *structs.Evaluation, submitting func() error) error {
 	if err := s.gcNodes(submitting); err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func (s *Server) runCore(eval *structs.Evaluation, submitting func()) error {
 
 // gcNodes deregisters nodes down for longer than the threshold. A node
 // that comes back later registers again under its persisted ID.
-func (s *Server) gcNodes(submitting func()) error {
+func (s *Server) gcNodes(submitting func() error) error {
 	if s.config.NodeGCThreshold <= 0 {
 		return nil
 	}
@@ -39,9 +39,11 @@ func (s *Server) gcNodes(submitting func()) error {
 	if len(gone) == 0 {
 		return nil
 	}
-	submitting()
 	for batch := range slices.Chunk(gone, pruneBatch) {
-		if _, _, err := s.raftApply(structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: batch}); err != nil {
+		if err := submitting(); err != nil {
+			return err
+		}
+		if _, _, err := s.raftApply(structs.NodeDeregisterRequestType, &structs.NodeDeregisterRequest{NodeIDs: batch, OnlyDown: true}); err != nil {
 			return err
 		}
 	}
@@ -50,13 +52,15 @@ func (s *Server) gcNodes(submitting func()) error {
 }
 
 // pruneRevisions deletes revisions beyond retention.
-func (s *Server) pruneRevisions(submitting func()) error {
+func (s *Server) pruneRevisions(submitting func() error) error {
 	pipelines, configs, err := s.fsm.State().RevisionsBeyond(s.config.RevisionRetention)
 	if err != nil || len(pipelines)+len(configs) == 0 {
 		return err
 	}
-	submitting()
 	for len(pipelines)+len(configs) > 0 {
+		if err := submitting(); err != nil {
+			return err
+		}
 		req := &structs.RevisionPruneRequest{}
 		n := min(len(pipelines), pruneBatch)
 		req.PipelineSeqs, pipelines = pipelines[:n], pipelines[n:]

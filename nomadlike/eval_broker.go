@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,9 +62,22 @@ type brokerEval struct {
 	// timer is the nack timeout while outstanding, the redelivery delay
 	// while delayed.
 	timer *time.Timer
+	// lost is closed when the outstanding delivery ends, whoever ends it:
+	// its worker, the nack timeout or the broker being disabled.
+	lost chan struct{}
 }
 
-// brokerStats are counters for /v1/agent/self and tests.
+// delivery is one dequeued evaluation: a copy the worker owns, the token
+// its ack or nack must carry, and Lost, closed once the delivery is no
+// longer the worker's (it timed out, or leadership was lost), after
+// which the worker must write nothing more for it.
+type delivery struct {
+	Eval  *structs.Evaluation
+	Token string
+	Lost  <-chan struct{}
+}
+
+// brokerStats are the broker's counters, shown in /v1/agent/self.
 type brokerStats struct {
 	Ready, Unacked, Blocked, Delayed int
 	// Failed counts evaluations dropped after deliveryLimit deliveries.
@@ -94,6 +107,7 @@ func (b *evalBroker) SetEnabled(on bool) {
 	b.enabled = on
 	for _, be := range b.unack {
 		be.timer.Stop()
+		close(be.lost)
 	}
 	for _, be := range b.byKey {
 		if be.timer != nil {
@@ -168,34 +182,53 @@ func (b *evalBroker) wakeLocked() {
 }
 
 // Dequeue waits until an evaluation of one of types is ready, ctx ends,
-// or the broker is disabled. It returns the evaluation and the token its
-// ack or nack must carry. Among the types the oldest evaluation goes
-// first.
-func (b *evalBroker) Dequeue(ctx context.Context, types []string) (*structs.Evaluation, string, error) {
+// or the broker is disabled. Among the types the oldest evaluation goes
+// first. The worker must Touch the delivery more often than the nack
+// timeout while it works, and watch its Lost channel.
+func (b *evalBroker) Dequeue(ctx context.Context, types []string) (*delivery, error) {
 	for {
 		b.mu.Lock()
 		if !b.enabled {
 			b.mu.Unlock()
-			return nil, "", errBrokerDisabled
+			return nil, errBrokerDisabled
 		}
 		if be := b.popLocked(types); be != nil {
 			be.token = uuid.NewString()
 			be.deliveries++
+			be.lost = make(chan struct{})
 			id, token := be.eval.ID, be.token
 			be.timer = time.AfterFunc(b.nackTimeout, func() { b.Nack(id, token) })
 			b.unack[id] = be
 			b.stats.Unacked++
+			// A copy: what merges into the evaluation later (a
+			// redelivery after a nack) must not change it under the
+			// worker's feet.
+			d := &delivery{Eval: be.eval.Copy(), Token: token, Lost: be.lost}
 			b.mu.Unlock()
-			return be.eval, token, nil
+			return d, nil
 		}
 		wake := b.readyCh
 		b.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return nil, "", ctx.Err()
+			return nil, ctx.Err()
 		case <-wake:
 		}
 	}
+}
+
+// Touch tells the broker the worker is still on the delivery: its nack
+// timeout starts over. It fails once the delivery is no longer the
+// worker's.
+func (b *evalBroker) Touch(id, token string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	be, ok := b.unack[id]
+	if !ok || be.token != token {
+		return errUnknownDelivery
+	}
+	be.timer.Reset(b.nackTimeout)
+	return nil
 }
 
 func (b *evalBroker) popLocked(types []string) *brokerEval {
@@ -223,6 +256,7 @@ func (b *evalBroker) takeLocked(id, token string) (*brokerEval, error) {
 		return nil, errUnknownDelivery
 	}
 	be.timer.Stop()
+	close(be.lost)
 	delete(b.unack, id)
 	b.stats.Unacked--
 	return be, nil
@@ -306,14 +340,14 @@ func (b *evalBroker) Stats() brokerStats {
 	return b.stats
 }
 
-// Outstanding lists the IDs of the evaluations being worked on, sorted.
-func (b *evalBroker) Outstanding() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]string, 0, len(b.unack))
-	for id := range b.unack {
-		out = append(out, id)
+// EvalBrokerStats is the "broker" section of /v1/agent/self: the leader's
+// evaluations by state (all zero on a follower).
+func (s *Server) EvalBrokerStats() map[string]string {
+	st := s.evalBroker.Stats()
+	return map[string]string{
+		"enabled": strconv.FormatBool(s.evalBroker.Enabled()),
+		"ready":   strconv.Itoa(st.Ready), "unacked": strconv.Itoa(st.Unacked),
+		"blocked": strconv.Itoa(st.Blocked), "delayed": strconv.Itoa(st.Delayed),
+		"failed": strconv.FormatUint(st.Failed, 10),
 	}
-	slices.Sort(out)
-	return out
 }

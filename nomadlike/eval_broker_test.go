@@ -21,11 +21,11 @@ func dequeue(t *testing.T, b *evalBroker, types ...string) (*structs.Evaluation,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	e, token, err := b.Dequeue(ctx, types)
+	d, err := b.Dequeue(ctx, types)
 	if err != nil {
 		t.Fatalf("dequeue %v: %v", types, err)
 	}
-	return e, token
+	return d.Eval, d.Token
 }
 
 func nodes(ids ...string) map[string]struct{} {
@@ -57,7 +57,7 @@ func TestEvalBroker_OneOutstandingPerKey(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	if _, _, err := b.Dequeue(ctx, []string{"pipeline"}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := b.Dequeue(ctx, []string{"pipeline"}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a second pipeline evaluation was delivered while the first is outstanding: %v", err)
 	}
 	cancel()
@@ -119,7 +119,7 @@ func TestEvalBroker_Disable(t *testing.T) {
 	b := testBroker(t)
 	errCh := make(chan error, 1)
 	go func() {
-		_, _, err := b.Dequeue(context.Background(), []string{"pipeline"})
+		_, err := b.Dequeue(context.Background(), []string{"pipeline"})
 		errCh <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
@@ -136,5 +136,51 @@ func TestEvalBroker_Disable(t *testing.T) {
 	b.SetEnabled(true)
 	if st := b.Stats(); st.Ready != 0 {
 		t.Fatalf("a disabled broker took an evaluation: %+v", st)
+	}
+}
+
+// A worker that touches its delivery keeps it past the nack timeout; one
+// that does not loses it (Lost closes) before it is redelivered, and the
+// redelivered evaluation is a copy, not the first worker's object.
+func TestEvalBroker_TouchAndLost(t *testing.T) {
+	b := testBroker(t)
+	b.nackTimeout = 60 * time.Millisecond
+	b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k", NodeIDs: nodes("a")})
+	d, err := b.Dequeue(context.Background(), []string{"pipeline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		time.Sleep(30 * time.Millisecond)
+		if err := b.Touch(d.Eval.ID, d.Token); err != nil {
+			t.Fatalf("touch: %v", err)
+		}
+	}
+	select {
+	case <-d.Lost:
+		t.Fatal("a touched delivery was lost")
+	default:
+	}
+	b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k", NodeIDs: nodes("b")}) // blocked behind d
+	select {
+	case <-d.Lost:
+	case <-time.After(2 * time.Second):
+		t.Fatal("an untouched delivery was never lost")
+	}
+	if err := b.Touch(d.Eval.ID, d.Token); err == nil {
+		t.Fatal("touching a lost delivery succeeded")
+	}
+	again, err := b.Dequeue(context.Background(), []string{"pipeline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Eval == d.Eval || len(d.Eval.NodeIDs) != 1 || len(again.Eval.NodeIDs) != 2 {
+		t.Fatalf("first worker's evaluation %v changed or shared with the redelivery %v", d.Eval.NodeIDs, again.Eval.NodeIDs)
+	}
+	b.SetEnabled(false)
+	select {
+	case <-again.Lost:
+	default:
+		t.Fatal("disabling the broker did not end the outstanding delivery")
 	}
 }

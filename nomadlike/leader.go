@@ -58,7 +58,11 @@ func (s *Server) leaderLoop(stopCh chan struct{}) {
 		// The barrier makes sure every entry of earlier terms is applied
 		// before this leader acts on the state.
 		if !established {
-			if err := s.raft.Barrier(time.Minute).Error(); err != nil {
+			stopped, err := s.barrier(stopCh)
+			if stopped {
+				return
+			}
+			if err != nil {
 				s.logger.Error("leader barrier failed", "error", err)
 				select {
 				case <-stopCh:
@@ -79,6 +83,23 @@ func (s *Server) leaderLoop(stopCh chan struct{}) {
 		case <-ticker.C:
 		case <-s.reconcileCh:
 		}
+	}
+}
+
+// barrier waits for a raft barrier, or for stopCh or shutdown (stopped).
+// A barrier that raft queued just before it shut down is never answered
+// (its apply queue is buffered and not drained), so the wait must not
+// depend on the future alone: a server's shutdown hung on it.
+func (s *Server) barrier(stopCh chan struct{}) (stopped bool, err error) {
+	errCh := make(chan error, 1)
+	go func() { errCh <- s.raft.Barrier(time.Minute).Error() }()
+	select {
+	case err := <-errCh:
+		return false, err
+	case <-stopCh:
+		return true, nil
+	case <-s.shutdownCh:
+		return true, nil
 	}
 }
 

@@ -57,6 +57,9 @@ func (c *nodeConns) set(nodeID string, nc *nodeConn) {
 		return // the local client stays local
 	}
 	if old, ok := c.byNode[nodeID]; ok && old.session == nc.session {
+		// A heartbeat on the same session: it is the node's most
+		// recent path, which is what servers compare.
+		old.established = nc.established
 		return
 	}
 	c.byNode[nodeID] = nc
@@ -141,19 +144,33 @@ func (s *Server) nodePath(nodeID string, forwarded bool) (nc *nodeConn, addr str
 	if forwarded {
 		return nil, "", structs.ErrNoNodeConn
 	}
-	var best structs.NodeConnQueryResponse
+	// Ask the other servers at once: one that does not answer must not
+	// hold up the others' answers.
+	type answer struct {
+		addr string
+		resp structs.NodeConnQueryResponse
+	}
+	answers := make(chan answer)
+	asked := 0
 	for _, m := range s.members.list() {
 		if !m.isServer || m.Status != statusAlive || m.region() != s.config.Region || m.Name == s.config.memberName() {
 			continue
 		}
-		var resp structs.NodeConnQueryResponse
-		args := &structs.NodeSpecificRequest{NodeID: nodeID, QueryOptions: structs.QueryOptions{Region: s.config.Region}}
-		if err := s.connPool.RPC(m.rpcAddr(), "Status.HasNodeConn", args, &resp); err != nil {
-			s.logger.Debug("asking server for node connection failed", "server", m.Name, "error", err)
-			continue
-		}
-		if resp.Connected && (addr == "" || resp.Established.After(best.Established)) {
-			best, addr = resp, m.rpcAddr()
+		asked++
+		go func() {
+			var resp structs.NodeConnQueryResponse
+			args := &structs.NodeSpecificRequest{NodeID: nodeID, QueryOptions: structs.QueryOptions{Region: s.config.Region}}
+			if err := s.connPool.RPC(m.rpcAddr(), "Status.HasNodeConn", args, &resp); err != nil {
+				s.logger.Debug("asking server for node connection failed", "server", m.Name, "error", err)
+			}
+			answers <- answer{m.rpcAddr(), resp}
+		}()
+	}
+	var best structs.NodeConnQueryResponse
+	for range asked {
+		a := <-answers
+		if a.resp.Connected && (addr == "" || a.resp.Established.After(best.Established)) {
+			best, addr = a.resp, a.addr
 		}
 	}
 	if addr == "" {

@@ -24,7 +24,7 @@ const (
 
 // Enum values accepted on the wire, by their protobuf names.
 var (
-	configTypes = map[string]bool{"": true, "CONFIG_TYPE_UNSPECIFIED": true, "CONFIG_TYPE_ALLOY": true, "CONFIG_TYPE_OTEL": true}
+	configTypes = map[string]bool{"": true, "CONFIG_TYPE_UNSPECIFIED": true, "CONFIG_TYPE_ALLOY": true, structs.ConfigTypeOTel: true}
 	sourceTypes = map[string]bool{"SOURCE_TYPE_GIT": true, "SOURCE_TYPE_TERRAFORM": true, "SOURCE_TYPE_GRAFANA": true}
 )
 

@@ -83,7 +83,12 @@ func (s *Server) evalFeeder(stopCh <-chan struct{}) {
 			cancel()
 			return
 		case <-core.C:
+			// A full reconcile with every _core run: it writes only what
+			// differs, so normally nothing, and it brings back work an
+			// evaluation dropped after its last delivery failed.
 			s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerCore, Key: "core", TriggeredBy: "periodic"})
+			s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerPipeline, Key: "nodes", TriggeredBy: "periodic-reconcile"})
+			s.evalBroker.Enqueue(&structs.Evaluation{Type: structs.SchedulerConfig, Key: "configs", TriggeredBy: "periodic-reconcile"})
 		case <-fired:
 			if isClosed(state.AbandonCh()) {
 				// A snapshot restore replaced the state: start over.
@@ -176,9 +181,7 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 	prev, next := s.matcherCache, make(map[*structs.Pipeline][]*validate.Matcher, len(s.matcherCache))
 	out := make([]compiledPipeline, 0, len(all))
 	for _, p := range all {
-		// OpenTelemetry Collector pipelines are YAML for OTel
-		// collectors; a node's pipeline file is Alloy.
-		if !p.Enabled || p.ConfigType == "CONFIG_TYPE_OTEL" {
+		if !p.Assignable() {
 			continue
 		}
 		ms, ok := prev[p]
@@ -201,7 +204,7 @@ func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, er
 
 // schedulePipelines matches every enabled pipeline against the
 // evaluation's nodes and writes the assignments that changed.
-func (s *Server) schedulePipelines(eval *structs.Evaluation, submitting func()) error {
+func (s *Server) schedulePipelines(eval *structs.Evaluation, submitting func() error) error {
 	state := s.fsm.State().Snapshot()
 	nodes, err := evalNodes(state, eval)
 	if err != nil || len(nodes) == 0 {
@@ -263,14 +266,18 @@ func evalNodes(state *fsm.StateStore, eval *structs.Evaluation) ([]*structs.Node
 	return out, nil
 }
 
-// submitAssignments writes updates through raft in batches.
+// submitAssignments writes updates through raft in batches. submitting
+// is called before each write: it marks the worker Submitting and returns
+// an error once the evaluation is no longer the worker's to write.
 func (s *Server) submitAssignments(eval *structs.Evaluation, kind structs.AssignmentKind,
-	updates []structs.AssignmentUpdate, submitting func()) error {
+	updates []structs.AssignmentUpdate, submitting func() error) error {
 	if len(updates) == 0 {
 		return nil
 	}
-	submitting()
 	for batch := range slices.Chunk(updates, assignmentBatch) {
+		if err := submitting(); err != nil {
+			return err
+		}
 		req := &structs.NodeAssignmentUpsertRequest{Kind: kind, Updates: batch, EvalID: eval.ID}
 		if _, _, err := s.raftApply(structs.NodeAssignmentUpsertRequestType, req); err != nil {
 			return fmt.Errorf("writing %d assignments: %w", len(batch), err)
@@ -284,7 +291,7 @@ func (s *Server) submitAssignments(eval *structs.Evaluation, kind structs.Assign
 // by rendezvous hashing: each config goes to the node that scores
 // highest for it, so a node leaving moves only the configs it had and a
 // node joining takes only the configs it now wins.
-func (s *Server) scheduleConfigs(eval *structs.Evaluation, submitting func()) error {
+func (s *Server) scheduleConfigs(eval *structs.Evaluation, submitting func() error) error {
 	state := s.fsm.State().Snapshot()
 	configs, err := state.Configs(nil)
 	if err != nil {

@@ -102,14 +102,15 @@ func (w *worker) run(ctx context.Context) {
 		}
 		w.set(workerStarted, workloadWaitingToDequeue)
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		eval, token, err := w.srv.evalBroker.Dequeue(dctx, w.types)
+		d, err := w.srv.evalBroker.Dequeue(dctx, w.types)
 		cancel()
 		if err != nil {
 			continue
 		}
-		if err := w.process(ctx, eval); err != nil {
+		eval := d.Eval
+		if err := w.process(ctx, d); err != nil {
 			w.logger.Warn("evaluation failed", "eval_id", eval.ID, "type", eval.Type, "error", err)
-			if nerr := w.srv.evalBroker.Nack(eval.ID, token); nerr != nil && !errors.Is(nerr, errUnknownDelivery) {
+			if nerr := w.srv.evalBroker.Nack(eval.ID, d.Token); nerr != nil && !errors.Is(nerr, errUnknownDelivery) {
 				w.logger.Error("evaluation dropped", "eval_id", eval.ID, "error", nerr)
 			}
 			backoff = min(backoff+1, 5)
@@ -121,29 +122,57 @@ func (w *worker) run(ctx context.Context) {
 			continue
 		}
 		backoff = 0
-		if err := w.srv.evalBroker.Ack(eval.ID, token); err != nil {
+		if err := w.srv.evalBroker.Ack(eval.ID, d.Token); err != nil {
 			w.logger.Warn("evaluation ack failed", "eval_id", eval.ID, "error", err)
 		}
 	}
 }
 
 // process waits until the local state has the change that triggered the
-// evaluation, then runs its scheduler.
-func (w *worker) process(ctx context.Context, eval *structs.Evaluation) error {
+// evaluation, then runs its scheduler. While it runs it keeps the
+// delivery alive; once the delivery is lost (timed out anyway, or the
+// leadership is gone) the scheduler's context ends and it writes nothing
+// more, so two workers never write for one key at once.
+func (w *worker) process(parent context.Context, d *delivery) error {
+	eval := d.Eval
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(w.srv.evalBroker.nackTimeout / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.Lost:
+				cancel()
+				return
+			case <-t.C:
+				if w.srv.evalBroker.Touch(eval.ID, d.Token) != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
 	w.set(workerStarted, workloadWaitingForRaft)
 	if err := w.srv.waitForIndex(ctx, eval.StateIndex, 5*time.Second); err != nil {
 		return err
 	}
 	w.set(workerStarted, workloadScheduling)
 	start := time.Now()
+	submitting := func() error {
+		w.set(workerStarted, workloadSubmitting)
+		return ctx.Err()
+	}
 	var err error
 	switch eval.Type {
 	case structs.SchedulerPipeline:
-		err = w.srv.schedulePipelines(eval, func() { w.set(workerStarted, workloadSubmitting) })
+		err = w.srv.schedulePipelines(eval, submitting)
 	case structs.SchedulerConfig:
-		err = w.srv.scheduleConfigs(eval, func() { w.set(workerStarted, workloadSubmitting) })
+		err = w.srv.scheduleConfigs(eval, submitting)
 	case structs.SchedulerCore:
-		err = w.srv.runCore(eval, func() { w.set(workerStarted, workloadSubmitting) })
+		err = w.srv.runCore(eval, submitting)
 	default:
 		err = fmt.Errorf("unknown scheduler type %q", eval.Type)
 	}
@@ -184,12 +213,23 @@ func (s *Server) SetSchedulerWorkerConfig(args structs.SchedulerWorkerPoolArgs) 
 	if err := ValidateSchedulerWorkerPoolArgs(args); err != nil {
 		return s.SchedulerWorkerConfig(), err
 	}
-	args.EnabledSchedulers = slices.Compact(slices.Clone(args.EnabledSchedulers))
+	// Duplicates dropped, order kept (it is the operator's).
+	var types []string
+	for _, t := range args.EnabledSchedulers {
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	args.EnabledSchedulers = types
 	p := &s.workers
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if s.isShutdown() {
 		return p.args, structs.ErrShutdown
+	}
+	if p.args.NumSchedulers == args.NumSchedulers && slices.Equal(p.args.EnabledSchedulers, args.EnabledSchedulers) &&
+		len(p.workers) == args.NumSchedulers {
+		return args, nil // as Nomad: nothing to restart
 	}
 	var wg sync.WaitGroup
 	for _, w := range p.workers {

@@ -146,6 +146,13 @@ type Evaluation struct {
 	CreateTime time.Time
 }
 
+// Copy returns a deep copy.
+func (e *Evaluation) Copy() *Evaluation {
+	c := *e
+	c.NodeIDs = maps.Clone(e.NodeIDs)
+	return &c
+}
+
 // Merge folds a later evaluation for the same (Type, Key) into e.
 func (e *Evaluation) Merge(later *Evaluation) {
 	if len(e.NodeIDs) == 0 || len(later.NodeIDs) == 0 {

@@ -141,6 +141,10 @@ type NodeUpdateStatusRequest struct {
 // NodeDeregisterRequest deletes nodes.
 type NodeDeregisterRequest struct {
 	NodeIDs []string
+	// OnlyDown is garbage collection: only the listed nodes that are
+	// still down are deleted, and unknown ones are skipped, so a node
+	// that came back after the leader decided is kept.
+	OnlyDown bool
 	WriteRequest
 }
 

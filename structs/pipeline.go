@@ -42,6 +42,16 @@ type Pipeline struct {
 	ModifyIndex uint64
 }
 
+// ConfigTypeOTel marks a pipeline written for the OpenTelemetry
+// Collector (YAML), not for Alloy.
+const ConfigTypeOTel = "CONFIG_TYPE_OTEL"
+
+// Assignable tells whether collectors and client agents get the
+// pipeline when its matchers match: it is enabled and written in Alloy's
+// syntax (OTel pipelines are for OTel collectors, which neither
+// remotecfg nor a node's pipeline file serves).
+func (p *Pipeline) Assignable() bool { return p.Enabled && p.ConfigType != ConfigTypeOTel }
+
 // Copy returns a deep copy.
 func (p *Pipeline) Copy() *Pipeline {
 	if p == nil {

@@ -20,10 +20,19 @@ import (
 	"github.com/nomadlike/nomadlike/structs"
 )
 
+// MaxSeconds bounds a CPU profile or trace: the profile runs in the
+// server's memory (a trace of an hour is gigabytes) and holds the
+// process's one CPU profiler meanwhile.
+const MaxSeconds = 300
+
 // Take runs the profile req asks for. Seconds of 0 or less is one second.
 // An unknown profile is a 404, a profile of the same kind already running
-// in this process a 409; the bad request type is a 400.
+// in this process a 409; the bad request type and a duration over
+// MaxSeconds are 400s.
 func Take(ctx context.Context, req *structs.AgentPprofRequest) ([]byte, map[string]string, error) {
+	if req.Seconds > MaxSeconds {
+		return nil, nil, structs.NewErrCoded(http.StatusBadRequest, "seconds %d is more than the limit of %d", req.Seconds, MaxSeconds)
+	}
 	switch req.ReqType {
 	case structs.PprofCmdline:
 		return Cmdline()

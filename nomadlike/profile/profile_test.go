@@ -21,6 +21,9 @@ func TestTake_Errors(t *testing.T) {
 	if _, _, err := Take(context.Background(), &structs.AgentPprofRequest{ReqType: "nope"}); code(err) != 400 {
 		t.Fatalf("unknown type: %v", err)
 	}
+	if _, _, err := Take(context.Background(), &structs.AgentPprofRequest{ReqType: structs.PprofTrace, Seconds: MaxSeconds + 1}); code(err) != 400 {
+		t.Fatalf("a trace longer than the limit: %v", err)
+	}
 	_, _, err := Take(context.Background(), &structs.AgentPprofRequest{ReqType: structs.PprofLookup, Profile: "nope"})
 	if code(err) != 404 || err.(*structs.CodedError).Message != "Pprof profile not found profile: nope" {
 		t.Fatalf("unknown profile: %v", err)
