@@ -1,6 +1,7 @@
 package nomadlike
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -316,4 +317,42 @@ func TestScheduler_DisabledPipelineScheduler(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAssigned(t, s, map[string][]string{"n": {resp.Pipelines[0].ID}}, n)
+}
+
+// With ACLs on, a node reads its assignment and reports with its secret
+// alone; anyone else needs node:read (node:write to report).
+func TestScheduler_AssignmentACL(t *testing.T) {
+	s, _ := TestServer(t, func(c *Config) { c.ACLEnabled = true })
+	WaitForLeader(t, s)
+	var boot structs.ACLTokenUpsertResponse
+	if err := s.RPC("ACL.Bootstrap", &structs.ACLTokenBootstrapRequest{}, &boot); err != nil {
+		t.Fatal(err)
+	}
+	mgmt := boot.Tokens[0].SecretID
+	n := envNode("n", "prod")
+	var out structs.NodeUpdateResponse
+	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: n, WriteRequest: structs.WriteRequest{AuthToken: mgmt}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	get := func(secret, token string) error {
+		var resp structs.NodeAssignmentResponse
+		return s.RPC("Node.GetAssignment", &structs.NodeAssignmentRequest{NodeID: n.ID, SecretID: secret,
+			QueryOptions: structs.QueryOptions{AuthToken: token}}, &resp)
+	}
+	if err := get("", ""); !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Fatalf("anonymous read: %v", err)
+	}
+	if err := get(n.SecretID, ""); err != nil {
+		t.Fatalf("the node's own read: %v", err)
+	}
+	if err := get("", mgmt); err != nil {
+		t.Fatalf("management read: %v", err)
+	}
+	var g structs.GenericResponse
+	if err := s.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{NodeID: n.ID, Hash: "h"}, &g); !errors.Is(err, structs.ErrPermissionDenied) {
+		t.Fatalf("anonymous report: %v", err)
+	}
+	if err := s.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{NodeID: n.ID, SecretID: n.SecretID, Hash: "h"}, &g); err != nil {
+		t.Fatalf("the node's own report: %v", err)
+	}
 }

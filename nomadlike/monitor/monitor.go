@@ -149,14 +149,15 @@ func Batch(first []byte, logs <-chan []byte, max int) []byte {
 	return out
 }
 
-// ParseLevel reads a log_level: trace, debug, info, warn or error in any
-// case ("" is info). The error is Nomad's message.
+// ParseLevel reads a log_level: trace, debug, info, warn, error or off in
+// any case ("" is info; off streams only heartbeats, as in Nomad). The
+// error is Nomad's message.
 func ParseLevel(s string) (hclog.Level, error) {
 	if s == "" {
 		return hclog.Info, nil
 	}
 	l := hclog.LevelFromString(s)
-	if l == hclog.NoLevel || l == hclog.Off {
+	if l == hclog.NoLevel {
 		return hclog.NoLevel, fmt.Errorf("Unknown log level: %s", s)
 	}
 	return l, nil
