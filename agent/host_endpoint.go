@@ -21,7 +21,7 @@ func (s *HTTPServer) AgentHostRequest(resp http.ResponseWriter, req *http.Reques
 	}
 	args.ServerID, args.NodeID = req.URL.Query().Get("server_id"), req.URL.Query().Get("node_id")
 	if args.ServerID != "" && args.NodeID != "" {
-		return nil, structs.NewErrCoded(http.StatusBadRequest, "Can only forward to either client node or server")
+		return nil, structs.ErrHostTwoTargets
 	}
 	a := s.agent
 	if a.answersItself(args.ServerID, args.NodeID) {

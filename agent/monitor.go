@@ -53,7 +53,7 @@ func (s *HTTPServer) AgentMonitorRequest(resp http.ResponseWriter, req *http.Req
 	}
 	args.ServerID, args.NodeID = q.Get("server_id"), q.Get("node_id")
 	if args.ServerID != "" && args.NodeID != "" {
-		return nil, structs.NewErrCoded(http.StatusBadRequest, "Cannot target node and server simultaneously")
+		return nil, structs.ErrDebugTwoTargets
 	}
 
 	ctx := req.Context()

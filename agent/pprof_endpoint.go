@@ -33,7 +33,7 @@ func (s *HTTPServer) AgentPprofRequest(resp http.ResponseWriter, req *http.Reque
 	q := req.URL.Query()
 	args.ServerID, args.NodeID = q.Get("server_id"), q.Get("node_id")
 	if args.ServerID != "" && args.NodeID != "" {
-		return nil, structs.NewErrCoded(http.StatusBadRequest, "Cannot target node and server simultaneously")
+		return nil, structs.ErrDebugTwoTargets
 	}
 	// As Nomad: integers that do not parse are 0, and a profile of 0
 	// seconds is one of 1.

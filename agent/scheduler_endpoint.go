@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -88,7 +89,7 @@ func (s *HTTPServer) NodeAssignmentRequest(resp http.ResponseWriter, req *http.R
 		return nil, err
 	}
 	setMeta(resp, &out.QueryMeta)
-	return NewNodeAssignmentView(&out), nil
+	return newNodeAssignmentView(&out), nil
 }
 
 // NodeAssignmentView is GET /v1/node/{id}/assignment.
@@ -111,14 +112,10 @@ type NodeAssignmentView struct {
 	ModifyIndex  uint64
 }
 
-// NewNodeAssignmentView builds the HTTP view of an assignment response.
-func NewNodeAssignmentView(r *structs.NodeAssignmentResponse) *NodeAssignmentView {
+// newNodeAssignmentView builds the HTTP view of an assignment response.
+func newNodeAssignmentView(r *structs.NodeAssignmentResponse) *NodeAssignmentView {
 	a := r.Assignment
-	ps := make([]*structs.Pipeline, 0, len(r.Pipelines))
-	for _, p := range r.Pipelines {
-		ps = append(ps, &structs.Pipeline{ID: p.ID, Name: p.Name, Contents: p.Contents})
-	}
-	content, hash := structs.MergePipelines(ps)
+	content, hash := r.Merged()
 	v := &NodeAssignmentView{
 		NodeID: a.NodeID, PipelineIDs: nonNil(a.PipelineIDs), Pipelines: r.Pipelines, Configs: nonNil(a.Configs),
 		Hash: a.Hash, Content: content, ContentHash: hash, AppliedHash: a.AppliedHash, AppliedError: a.AppliedError,
@@ -128,7 +125,7 @@ func NewNodeAssignmentView(r *structs.NodeAssignmentResponse) *NodeAssignmentVie
 		v.Pipelines = []*structs.AssignedPipeline{}
 	}
 	if !a.AppliedAt.IsZero() {
-		v.AppliedAt = a.AppliedAt.UTC().Format("2006-01-02T15:04:05.999999999Z07:00")
+		v.AppliedAt = a.AppliedAt.UTC().Format(time.RFC3339Nano)
 	}
 	return v
 }

@@ -31,8 +31,8 @@ type AgentSchedulerWorkerInfo struct {
 	// Status is Starting, Started, Paused (a follower's workers),
 	// Stopping or Stopped.
 	Status string `json:"status"`
-	// WorkloadStatus is what it is doing: WaitingToDequeue,
-	// WaitingForRaft, Scheduling, Submitting, Backoff, Paused or Stopped.
+	// WorkloadStatus is what it is doing: WaitingToDequeue, Scheduling,
+	// Submitting, Backoff, Paused or Stopped.
 	WorkloadStatus string `json:"workload_status"`
 }
 

@@ -111,11 +111,6 @@ func (s *StateStore) AssignmentByNode(ws memdb.WatchSet, nodeID string) (*struct
 	return first[structs.NodeAssignment](s, ws, tableAssignments, "id", nodeID)
 }
 
-// Assignments returns every assignment in node ID order.
-func (s *StateStore) Assignments(ws memdb.WatchSet) ([]*structs.NodeAssignment, error) {
-	return list[structs.NodeAssignment](s, ws, tableAssignments, "")
-}
-
 // AssignmentRestore restores one assignment from a snapshot.
 func (r *StateRestore) AssignmentRestore(a *structs.NodeAssignment) error {
 	return r.txn.Insert(tableAssignments, a)

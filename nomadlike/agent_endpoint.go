@@ -22,25 +22,19 @@ type AgentEndpoint struct {
 	srv *Server
 }
 
-// Messages of requests that name two targets, Nomad's.
-const (
-	errHostTwoTargets = "Can only forward to either client node or server"
-	errTwoTargets     = "Cannot target node and server simultaneously"
-)
-
 // routeDebug checks the capability a debug request needs on this server
 // and sends the request on to the agent it targets: a node (through the
 // server holding its connection) or another server (serverID rewritten
 // to its gossip name, so that it answers itself even if the leader
 // changes in between). It returns true when the request was handled
 // here, err being its answer; false when this server is the target.
-func (s *Server) routeDebug(c acl.Capability, twoTargets, nodeID string, serverID *string, q *structs.QueryOptions,
+func (s *Server) routeDebug(c acl.Capability, twoTargets error, nodeID string, serverID *string, q *structs.QueryOptions,
 	method, clientMethod string, args, reply any) (bool, error) {
 	if err := s.authorize(q.AuthToken, c); err != nil {
 		return true, err
 	}
 	if nodeID != "" && *serverID != "" {
-		return true, structs.NewErrCoded(http.StatusBadRequest, "%s", twoTargets)
+		return true, twoTargets
 	}
 	if nodeID != "" {
 		return true, s.forwardToNode(nodeID, q, method, clientMethod, args, reply)
@@ -60,7 +54,7 @@ func (s *Server) routeDebug(c acl.Capability, twoTargets, nodeID string, serverI
 // Host returns the host data of the target agent.
 func (a *AgentEndpoint) Host(args *structs.HostDataRequest, reply *structs.HostDataResponse) error {
 	s := a.srv
-	if routed, err := s.routeDebug(acl.AgentRead, errHostTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
+	if routed, err := s.routeDebug(acl.AgentRead, structs.ErrHostTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
 		"Agent.Host", "ClientAgent.Host", args, reply); routed {
 		return err
 	}
@@ -76,7 +70,7 @@ func (a *AgentEndpoint) Host(args *structs.HostDataRequest, reply *structs.HostD
 // agent:write, checked before any forwarding.
 func (a *AgentEndpoint) Profile(args *structs.AgentPprofRequest, reply *structs.AgentPprofResponse) error {
 	s := a.srv
-	if routed, err := s.routeDebug(acl.AgentWrite, errTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
+	if routed, err := s.routeDebug(acl.AgentWrite, structs.ErrDebugTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
 		"Agent.Profile", "ClientAgent.Profile", args, reply); routed {
 		return err
 	}
@@ -108,7 +102,7 @@ func (a *AgentEndpoint) monitor(conn *StreamConn) {
 		return
 	}
 	if args.NodeID != "" && args.ServerID != "" {
-		conn.SendError(structs.NewErrCoded(http.StatusBadRequest, errTwoTargets))
+		conn.SendError(structs.ErrDebugTwoTargets)
 		return
 	}
 	var out *StreamConn

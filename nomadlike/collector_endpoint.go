@@ -11,7 +11,6 @@ import (
 
 	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/fsm"
-	"github.com/nomadlike/nomadlike/nomadlike/validate"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -124,11 +123,11 @@ func (c *CollectorEndpoint) GetConfig(args *structs.CollectorGetConfigRequest, r
 		attrs[CollectorIDAttribute] = args.ID
 		reply.Attributes = attrs
 
-		all, err := state.Pipelines(ws)
+		ps, err := c.srv.assignablePipelines(ws, state)
 		if err != nil {
 			return err
 		}
-		selected := CollectorPipelines(all, attrs)
+		selected := matchingPipelines(ps, attrs)
 		reply.Pipelines = make([]string, 0, len(selected))
 		content, hash := structs.MergePipelines(selected)
 		for _, p := range sortedByName(selected) {
@@ -148,24 +147,6 @@ func (c *CollectorEndpoint) GetConfig(args *structs.CollectorGetConfigRequest, r
 		reply.Index = max(pi, ci)
 		return err
 	})
-}
-
-// CollectorPipelines picks the pipelines a collector with attrs runs:
-// assignable ones (structs.Pipeline.Assignable) matched by all their
-// matchers (none matches everyone).
-func CollectorPipelines(all []*structs.Pipeline, attrs map[string]string) []*structs.Pipeline {
-	var out []*structs.Pipeline
-	for _, p := range all {
-		if !p.Assignable() {
-			continue
-		}
-		ms, err := validate.ParseMatchers(p.Matchers)
-		if err != nil || !validate.MatchAll(ms, attrs) {
-			continue // stored matchers were checked when written
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // sortedByName is ps in MergePipelines' order.

@@ -144,7 +144,8 @@ func TestCollectorPipelines_Selection(t *testing.T) {
 	}
 	names := func(attrs map[string]string) string {
 		var out []string
-		for _, p := range CollectorPipelines(ps, attrs) {
+		compiled, _ := compilePipelines(ps, nil)
+		for _, p := range matchingPipelines(compiled, attrs) {
 			out = append(out, p.Name)
 		}
 		return strings.Join(out, ",")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -40,7 +41,7 @@ func (s *Server) evalFeeder(stopCh <-chan struct{}) {
 		nodesIdx, err1 := state.IndexWatch(ws, fsm.TableNodes)
 		pipelinesIdx, err2 := state.IndexWatch(ws, fsm.TablePipelines)
 		configsIdx, err3 := state.IndexWatch(ws, fsm.TableConfigs)
-		if err := firstErr(err1, err2, err3); err != nil {
+		if err := errors.Join(err1, err2, err3); err != nil {
 			s.logger.Error("eval feeder: reading indexes failed", "error", err)
 		}
 		fresh := seenNodes == 0 && seenPipelines == 0 && seenConfigs == 0
@@ -107,15 +108,6 @@ func triggered(fresh bool, why string) string {
 	return why
 }
 
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func isClosed(ch <-chan struct{}) bool {
 	select {
 	case <-ch:
@@ -125,80 +117,75 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
-// waitForIndex waits until this server's state has applied index.
-func (s *Server) waitForIndex(ctx context.Context, index uint64, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		state := s.fsm.State()
-		latest, err := state.LatestIndex()
-		if err != nil {
-			return err
-		}
-		if latest >= index {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out waiting for state index %d (at %d)", index, latest)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// NodeMatchAttributes are the labels matchers see for a node: its
+// nodeMatchAttributes are the labels matchers see for a node: its
 // fingerprinted attributes and the operator's meta, meta winning a clash
 // (the operator's word is the more deliberate one).
-func NodeMatchAttributes(n *structs.Node) map[string]string {
+func nodeMatchAttributes(n *structs.Node) map[string]string {
 	out := make(map[string]string, len(n.Attributes)+len(n.Meta))
 	maps.Copy(out, n.Attributes)
 	maps.Copy(out, n.Meta)
 	return out
 }
 
-// compiledPipeline is an enabled pipeline with its parsed matchers.
+// compiledPipeline is an assignable pipeline with its parsed matchers.
 type compiledPipeline struct {
 	p        *structs.Pipeline
 	matchers []*validate.Matcher
 }
 
-// enabledPipelines returns the enabled Alloy pipelines in merge order
-// with their matchers parsed. A pipeline whose matchers do not parse
-// (they are validated on write, so only a build with stricter parsing
-// could see one) matches nothing.
-func (s *Server) enabledPipelines(state *fsm.StateStore) ([]compiledPipeline, error) {
-	all, err := state.Pipelines(nil)
-	if err != nil {
-		return nil, err
-	}
-	// Parsed matchers are kept from one pass to the next, keyed by the
-	// stored pipeline (a change stores a new one): a burst of writes to
-	// some pipelines re-parses only those, not every pipeline each pass.
-	s.matcherCacheMu.Lock()
-	defer s.matcherCacheMu.Unlock()
-	prev, next := s.matcherCache, make(map[*structs.Pipeline][]*validate.Matcher, len(s.matcherCache))
+// compilePipelines returns the assignable pipelines of all
+// (structs.Pipeline.Assignable), in all's order, with their matchers
+// parsed, and the matchers by stored pipeline for the next call. parsed
+// holds those of an earlier call (nil: none): a stored pipeline never
+// changes (a change stores a new one), so only new pipelines are parsed.
+// A pipeline whose matchers do not parse (they are validated on write)
+// matches nothing.
+func compilePipelines(all []*structs.Pipeline, parsed map[*structs.Pipeline][]*validate.Matcher) (
+	[]compiledPipeline, map[*structs.Pipeline][]*validate.Matcher) {
 	out := make([]compiledPipeline, 0, len(all))
+	next := make(map[*structs.Pipeline][]*validate.Matcher, len(parsed))
 	for _, p := range all {
 		if !p.Assignable() {
 			continue
 		}
-		ms, ok := prev[p]
+		ms, ok := parsed[p]
 		if !ok {
 			var err error
 			if ms, err = validate.ParseMatchers(p.Matchers); err != nil {
-				s.logger.Warn("pipeline matchers do not parse; it matches nothing", "pipeline", p.Name, "error", err)
 				continue
 			}
 		}
 		next[p] = ms
 		out = append(out, compiledPipeline{p: p, matchers: ms})
 	}
+	return out, next
+}
+
+// matchingPipelines returns the pipelines of ps whose matchers all match
+// attrs (none matches everyone), in ps's order.
+func matchingPipelines(ps []compiledPipeline, attrs map[string]string) []*structs.Pipeline {
+	var out []*structs.Pipeline
+	for _, cp := range ps {
+		if validate.MatchAll(cp.matchers, attrs) {
+			out = append(out, cp.p)
+		}
+	}
+	return out
+}
+
+// assignablePipelines compiles the state's pipelines with the matchers
+// kept from the previous call, so that a burst of writes re-parses only
+// the pipelines written, not every pipeline on every scheduler pass or
+// collector poll. ws watches the pipelines for blocking queries.
+func (s *Server) assignablePipelines(ws memdb.WatchSet, state *fsm.StateStore) ([]compiledPipeline, error) {
+	all, err := state.Pipelines(ws)
+	if err != nil {
+		return nil, err
+	}
+	s.matcherCacheMu.Lock()
+	defer s.matcherCacheMu.Unlock()
+	out, next := compilePipelines(all, s.matcherCache)
 	s.matcherCache = next
-	slices.SortFunc(out, func(a, b compiledPipeline) int {
-		return cmp.Or(strings.Compare(a.p.Name, b.p.Name), strings.Compare(a.p.ID, b.p.ID))
-	})
 	return out, nil
 }
 
@@ -212,22 +199,22 @@ func (s *Server) schedulePipelines(eval *structs.Evaluation, submitting func() e
 		// without clients cost no scheduling.
 		return err
 	}
-	pipelines, err := s.enabledPipelines(state)
+	pipelines, err := s.assignablePipelines(nil, state)
 	if err != nil {
 		return err
 	}
+	// In merge order, so that each node's PipelineIDs are too.
+	slices.SortFunc(pipelines, func(a, b compiledPipeline) int {
+		return cmp.Or(strings.Compare(a.p.Name, b.p.Name), strings.Compare(a.p.ID, b.p.ID))
+	})
 	// Nodes with the same pipelines share one merge and hash.
 	hashes := map[string]string{}
 	var updates []structs.AssignmentUpdate
 	for _, n := range nodes {
-		attrs := NodeMatchAttributes(n)
-		var ids []string
-		var matched []*structs.Pipeline
-		for _, cp := range pipelines {
-			if validate.MatchAll(cp.matchers, attrs) {
-				ids = append(ids, cp.p.ID)
-				matched = append(matched, cp.p)
-			}
+		matched := matchingPipelines(pipelines, nodeMatchAttributes(n))
+		ids := make([]string, 0, len(matched))
+		for _, p := range matched {
+			ids = append(ids, p.ID)
 		}
 		key := strings.Join(ids, ",")
 		hash, ok := hashes[key]

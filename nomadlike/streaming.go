@@ -141,16 +141,6 @@ func startStreaming(conn io.ReadWriteCloser, method string, sendByte bool) (*Str
 	return sc, nil
 }
 
-// DialStreamingRPC opens a streaming RPC to the server at addr on a
-// connection of its own.
-func DialStreamingRPC(addr, method string) (*StreamConn, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		return nil, &DialError{Err: err}
-	}
-	return startStreaming(conn, method, true)
-}
-
 // StreamingRPC opens a streaming RPC to the server at addr on a new stream
 // of the pooled session. The stream is the caller's: close it when done.
 func (p *ConnPool) StreamingRPC(addr, method string) (*StreamConn, error) {

@@ -2,6 +2,7 @@ package nomadlike
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,16 @@ import (
 	"github.com/nomadlike/nomadlike/nomadlike/monitor"
 	"github.com/nomadlike/nomadlike/structs"
 )
+
+// DialStreamingRPC opens a streaming RPC on a connection of its own (the
+// 0x05 first byte), the transport the pooled stream is the alternative to.
+func DialStreamingRPC(addr, method string) (*StreamConn, error) {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return nil, &DialError{Err: err}
+	}
+	return startStreaming(conn, method, true)
+}
 
 // recvUntil reads a log stream until its data contains want.
 func recvUntil(t *testing.T, sc *StreamConn, want string) {

@@ -23,7 +23,6 @@ const (
 	workerStopped  = "Stopped"
 
 	workloadWaitingToDequeue = "WaitingToDequeue"
-	workloadWaitingForRaft   = "WaitingForRaft"
 	workloadScheduling       = "Scheduling"
 	workloadSubmitting       = "Submitting"
 	workloadBackoff          = "Backoff"
@@ -128,8 +127,9 @@ func (w *worker) run(ctx context.Context) {
 	}
 }
 
-// process waits until the local state has the change that triggered the
-// evaluation, then runs its scheduler. While it runs it keeps the
+// process runs the evaluation's scheduler on the leader's own state, which
+// already has the change that triggered it (the feeder read it there), so
+// there is no index to wait for. While it runs it keeps the
 // delivery alive; once the delivery is lost (timed out anyway, or the
 // leadership is gone) the scheduler's context ends and it writes nothing
 // more, so two workers never write for one key at once.
@@ -155,10 +155,6 @@ func (w *worker) process(parent context.Context, d *delivery) error {
 			}
 		}
 	}()
-	w.set(workerStarted, workloadWaitingForRaft)
-	if err := w.srv.waitForIndex(ctx, eval.StateIndex, 5*time.Second); err != nil {
-		return err
-	}
 	w.set(workerStarted, workloadScheduling)
 	start := time.Now()
 	submitting := func() error {
@@ -177,7 +173,7 @@ func (w *worker) process(parent context.Context, d *delivery) error {
 		err = fmt.Errorf("unknown scheduler type %q", eval.Type)
 	}
 	w.logger.Debug("evaluation processed", "eval_id", eval.ID, "type", eval.Type, "key", eval.Key,
-		"triggered_by", eval.TriggeredBy, "nodes", len(eval.NodeIDs), "took", time.Since(start), "error", err)
+		"triggered_by", eval.TriggeredBy, "state_index", eval.StateIndex, "nodes", len(eval.NodeIDs), "took", time.Since(start), "error", err)
 	return err
 }
 
@@ -227,26 +223,29 @@ func (s *Server) SetSchedulerWorkerConfig(args structs.SchedulerWorkerPoolArgs) 
 	if s.isShutdown() {
 		return p.args, structs.ErrShutdown
 	}
-	if p.args.NumSchedulers == args.NumSchedulers && slices.Equal(p.args.EnabledSchedulers, args.EnabledSchedulers) &&
-		len(p.workers) == args.NumSchedulers {
+	if p.args.NumSchedulers == args.NumSchedulers && slices.Equal(p.args.EnabledSchedulers, args.EnabledSchedulers) {
 		return args, nil // as Nomad: nothing to restart
 	}
+	p.stopLocked()
+	for range args.NumSchedulers {
+		p.workers = append(p.workers, newWorker(s, args.EnabledSchedulers))
+	}
+	s.logger.Info("scheduler workers configured", "num_schedulers", args.NumSchedulers,
+		"enabled_schedulers", args.EnabledSchedulers)
+	p.args = args
+	return args, nil
+}
+
+// stopLocked stops every worker at once, each after the evaluation it
+// runs, and waits for them.
+func (p *workerPool) stopLocked() {
 	var wg sync.WaitGroup
 	for _, w := range p.workers {
 		wg.Add(1)
 		go func() { defer wg.Done(); w.stop() }()
 	}
 	wg.Wait()
-	p.workers = p.workers[:0]
-	for range args.NumSchedulers {
-		p.workers = append(p.workers, newWorker(s, args.EnabledSchedulers))
-	}
-	if args.NumSchedulers > 0 || len(p.args.EnabledSchedulers) > 0 {
-		s.logger.Info("scheduler workers configured", "num_schedulers", args.NumSchedulers,
-			"enabled_schedulers", args.EnabledSchedulers)
-	}
-	p.args = args
-	return args, nil
+	p.workers = nil
 }
 
 // SchedulerWorkerConfig is the worker pool's configuration in effect.
@@ -273,8 +272,5 @@ func (s *Server) SchedulerWorkersInfo() []structs.SchedulerWorkerInfo {
 func (s *Server) stopWorkers() {
 	s.workers.mu.Lock()
 	defer s.workers.mu.Unlock()
-	for _, w := range s.workers.workers {
-		w.stop()
-	}
-	s.workers.workers = nil
+	s.workers.stopLocked()
 }

@@ -147,3 +147,10 @@ type StreamFrame struct {
 	File      string `json:",omitempty"`
 	FileEvent string `json:",omitempty"`
 }
+
+// The answers to a debug request that names both a server and a node,
+// Nomad's words (host data has its own).
+var (
+	ErrHostTwoTargets  = NewErrCoded(http.StatusBadRequest, "Can only forward to either client node or server")
+	ErrDebugTwoTargets = NewErrCoded(http.StatusBadRequest, "Cannot target node and server simultaneously")
+)

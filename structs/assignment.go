@@ -124,6 +124,16 @@ type NodeAssignmentResponse struct {
 	QueryMeta
 }
 
+// Merged is the text the node runs for the assignment's pipelines as they
+// are now, and its hash (MergePipelines).
+func (r *NodeAssignmentResponse) Merged() (content, hash string) {
+	ps := make([]*Pipeline, 0, len(r.Pipelines))
+	for _, p := range r.Pipelines {
+		ps = append(ps, &Pipeline{ID: p.ID, Name: p.Name, Contents: p.Contents})
+	}
+	return MergePipelines(ps)
+}
+
 // Evaluation asks one scheduler type to reconcile a part of the cluster.
 // Evaluations live in the leader's broker only: what they decide is a
 // function of the replicated state, so a new leader re-creates them from
@@ -140,8 +150,7 @@ type Evaluation struct {
 	// TriggeredBy says why it was created (node-update, pipeline-update,
 	// leader-establish, periodic, ...).
 	TriggeredBy string
-	// StateIndex is the state index that triggered it: a worker waits for
-	// its own state to reach it before scheduling.
+	// StateIndex is the state index that triggered it, for the log.
 	StateIndex uint64
 	CreateTime time.Time
 }

@@ -33,13 +33,10 @@ type AssignmentStatus struct {
 	AppliedAt   time.Time
 }
 
-// assignmentState is the watcher's memory between changes.
+// assignmentState is what the watcher last applied.
 type assignmentState struct {
 	mu     sync.Mutex
 	status AssignmentStatus
-	// reported is the (hash, error) the servers last took.
-	reportedHash, reportedErr string
-	reported                  bool
 }
 
 // watchAssignment blocks on the node's assignment and applies every
@@ -126,11 +123,7 @@ func (c *Client) waitRegistered() bool {
 // returns is one of talking to the servers; a failed write or reload is
 // reported to them, not returned.
 func (c *Client) applyAssignment(resp *structs.NodeAssignmentResponse) error {
-	ps := make([]*structs.Pipeline, 0, len(resp.Pipelines))
-	for _, p := range resp.Pipelines {
-		ps = append(ps, &structs.Pipeline{ID: p.ID, Name: p.Name, Contents: p.Contents})
-	}
-	content, hash := structs.MergePipelines(ps)
+	content, hash := resp.Merged()
 	st := &c.assignment
 	st.mu.Lock()
 	changed := st.status.Hash != hash || st.status.Error != ""
@@ -145,16 +138,17 @@ func (c *Client) applyAssignment(resp *structs.NodeAssignmentResponse) error {
 			st.status.Error = applyErr.Error()
 			c.logger.Error("applying assignment failed", "hash", hash, "error", applyErr)
 		} else {
-			c.logger.Info("assignment applied", "pipelines", len(ps), "hash", hash)
+			c.logger.Info("assignment applied", "pipelines", len(resp.Pipelines), "hash", hash)
 		}
 		st.mu.Unlock()
 	}
 	st.mu.Lock()
 	errText := st.status.Error
-	same := st.reported && st.reportedHash == hash && st.reportedErr == errText &&
-		resp.Assignment.AppliedHash == hash && resp.Assignment.AppliedError == errText
 	st.mu.Unlock()
-	if !same {
+	// The answer carries what the servers last took from this node: report
+	// only when that differs (a report the answering server has not
+	// applied yet is sent again and taken as a no-op by the leader).
+	if a := resp.Assignment; a.AppliedHash != hash || a.AppliedError != errText {
 		var out structs.GenericResponse
 		if err := c.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{
 			NodeID: c.node.ID, SecretID: c.node.SecretID, Hash: hash, Error: errText,
@@ -162,9 +156,6 @@ func (c *Client) applyAssignment(resp *structs.NodeAssignmentResponse) error {
 		}, &out); err != nil {
 			return fmt.Errorf("reporting applied assignment: %w", err)
 		}
-		st.mu.Lock()
-		st.reported, st.reportedHash, st.reportedErr = true, hash, errText
-		st.mu.Unlock()
 	}
 	if applyErr != nil {
 		// Try again after a pause, even if nothing changes.

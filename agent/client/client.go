@@ -212,13 +212,20 @@ func (c *Client) RPC(method string, args, reply any) error {
 	if c.config.RPCHandler != nil {
 		return c.config.RPCHandler.RPC(method, args, reply)
 	}
+	return c.eachServer(func(addr string) error { return c.pool.RPC(addr, method, args, reply) })
+}
+
+// eachServer calls call with the known servers in turn until one answers
+// (a network error is no answer); a server that cannot be reached moves
+// to the back of the list.
+func (c *Client) eachServer(call func(addr string) error) error {
 	servers := c.servers.all()
 	if len(servers) == 0 {
 		return structs.ErrNoServers
 	}
 	var lastErr error
 	for _, addr := range servers {
-		err := c.pool.RPC(addr, method, args, reply)
+		err := call(addr)
 		if err == nil || !nomadlike.IsNetworkError(err) {
 			return err
 		}

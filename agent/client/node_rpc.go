@@ -100,18 +100,11 @@ func (c *Client) StreamingRPC(method string) (*nomadlike.StreamConn, error) {
 	}); ok {
 		return s.StreamingRPC(method)
 	}
-	servers := c.servers.all()
-	if len(servers) == 0 {
-		return nil, structs.ErrNoServers
-	}
-	var lastErr error
-	for _, addr := range servers {
-		sc, err := c.pool.StreamingRPC(addr, method)
-		if err == nil || !nomadlike.IsNetworkError(err) {
-			return sc, err
-		}
-		c.servers.demote(addr)
-		lastErr = err
-	}
-	return nil, lastErr
+	var sc *nomadlike.StreamConn
+	err := c.eachServer(func(addr string) error {
+		var err error
+		sc, err = c.pool.StreamingRPC(addr, method)
+		return err
+	})
+	return sc, err
 }

@@ -66,9 +66,6 @@ func New(logger hclog.InterceptLogger, level hclog.Level, json bool) *Monitor {
 // Logs is the stream of formatted lines (each ends with a newline).
 func (m *Monitor) Logs() <-chan []byte { return m.logCh }
 
-// Done is closed once the monitor is stopped.
-func (m *Monitor) Done() <-chan struct{} { return m.doneCh }
-
 // Stop detaches the monitor from the logger. Lines still buffered stay
 // readable from Logs.
 func (m *Monitor) Stop() {
