@@ -241,7 +241,7 @@ func (s *HTTPServer) AgentForceLeaveRequest(resp http.ResponseWriter, req *http.
 			return nil, structs.NewErrCoded(http.StatusBadRequest, "invalid prune value")
 		}
 	}
-	return nil, s.agent.server.ForceLeave(node, prune)
+	return nil, s.agent.server.ForceLeave(node, prune, tokenFromRequest(req))
 }
 
 // healthPart is one part of /v1/agent/health.

@@ -2,7 +2,9 @@ package agent
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,7 +131,7 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/v1/agent/members", familyNomad, s.AgentMembersRequest, get(capability(acl.NodeRead)))
 	s.handle("/v1/agent/self", familyNomad, s.AgentSelfRequest, get(capability(acl.AgentRead)))
 	s.handle("/v1/agent/servers", familyNomad, s.AgentServersRequest, agentServers)
-	s.handle("/v1/agent/join", familyNomad, s.AgentJoinRequest, write(none))
+	s.handle("/v1/agent/join", familyNomad, s.AgentJoinRequest, write(capability(acl.AgentWrite)))
 	s.handle("/v1/agent/force-leave", familyNomad, s.AgentForceLeaveRequest, write(capability(acl.AgentWrite)))
 	s.handle("/v1/agent/health", familyNomad, s.AgentHealthRequest, get(none))
 	s.handle("/v1/agent/schedulers", familyNomad, s.AgentSchedulerWorkersInfoRequest, get(capability(acl.AgentRead)))
@@ -447,12 +449,27 @@ func (s *HTTPServer) parseQueryOptions(req *http.Request, q *structs.QueryOption
 		}
 		q.MaxQueryTime = d
 	}
+	if v, ok := query["consistent"]; ok {
+		switch strings.ToLower(v[0]) {
+		case "", "true":
+			if q.AllowStale {
+				return structs.NewErrCoded(http.StatusBadRequest, "Cannot specify ?stale with ?consistent, conflicting semantics.")
+			}
+			q.Consistent = true
+		case "false":
+		default:
+			return structs.NewErrCoded(http.StatusBadRequest, "Expect `true` or `false` for `consistent` query string parameter")
+		}
+	}
 	q.Prefix = query.Get("prefix")
 	q.Region = query.Get("region")
 	if q.Region == "" {
 		q.Region = *s.agent.config.Region
 	}
 	q.AuthToken = tokenFromRequest(req)
+	// A caller that hangs up ends its blocking query, here and on the
+	// leader it was forwarded to.
+	q.SetContext(req.Context())
 	return nil
 }
 
@@ -463,6 +480,24 @@ func (s *HTTPServer) parseWriteRequest(req *http.Request, w *structs.WriteReques
 		w.Region = *s.agent.config.Region
 	}
 	w.AuthToken = tokenFromRequest(req)
+	w.RequestID = idempotencyKey(req)
+}
+
+// idempotencyKey is the write's request ID: the caller's Idempotency-Key
+// (a key longer than a request ID may be is hashed, so any key the caller
+// picks names one write), or a fresh one. The same key sent again within
+// the servers' window gets the first write's answer instead of a second
+// apply, so a caller that got "outcome unknown" (or no answer) can retry.
+func idempotencyKey(req *http.Request) string {
+	key := strings.TrimSpace(req.Header.Get("Idempotency-Key"))
+	switch {
+	case key == "":
+		return structs.NewRequestID()
+	case len(key) > structs.MaxRequestIDLen:
+		sum := sha256.Sum256([]byte(key))
+		return hex.EncodeToString(sum[:])
+	}
+	return key
 }
 
 // setIndex writes a write's raft index.

@@ -79,7 +79,7 @@ func (s *HTTPServer) serveConnect(h http.Handler, resp http.ResponseWriter, req 
 			body = []byte("{}")
 		}
 	}
-	ctx := context.WithValue(req.Context(), pipelineCallKey{}, &pipelineCall{query: q})
+	ctx := context.WithValue(req.Context(), pipelineCallKey{}, &pipelineCall{query: q, requestID: idempotencyKey(req)})
 	inner := req.WithContext(ctx)
 	inner.Body = io.NopCloser(bytes.NewReader(body))
 	inner.ContentLength = int64(len(body))
@@ -107,7 +107,8 @@ type pipelineCallKey struct{}
 // pipelineCall is what the HTTP layer knows of a Connect call that the
 // connect.Request does not carry: the token and ?index/?wait/?stale.
 type pipelineCall struct {
-	query structs.QueryOptions
+	query     structs.QueryOptions
+	requestID string
 }
 
 // pipelineService implements pipelinev1connect.PipelineServiceHandler on
@@ -129,7 +130,11 @@ func (p *pipelineService) queryOptions(ctx context.Context) structs.QueryOptions
 // writeRequest are the write options of the call.
 func (p *pipelineService) writeRequest(ctx context.Context) structs.WriteRequest {
 	q := p.queryOptions(ctx)
-	return structs.WriteRequest{Region: q.Region, AuthToken: q.AuthToken}
+	w := structs.WriteRequest{Region: q.Region, AuthToken: q.AuthToken}
+	if c, ok := ctx.Value(pipelineCallKey{}).(*pipelineCall); ok {
+		w.RequestID = c.requestID
+	}
+	return w
 }
 
 // rpc calls a server endpoint and turns its error into a Connect error.

@@ -18,11 +18,11 @@ func TestFSM_ACLLifecycleAndSnapshot(t *testing.T) {
 	exp := time.Now().Add(time.Hour).UTC().Round(time.Second)
 	tok := &structs.ACLToken{AccessorID: "acc-1", SecretID: "sec-1", Name: "t", Type: structs.ACLClientToken,
 		Policies: []string{"readonly"}, CreateTime: time.Unix(100, 0).UTC(), ExpirationTime: &exp}
-	if resp := f.Apply(makeLog(t, 2, structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: []*structs.ACLToken{tok}})); resp != nil {
+	if resp, ok := f.Apply(makeLog(t, 2, structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: []*structs.ACLToken{tok}})).(*ACLTokenApplyResult); !ok || len(resp.AccessorIDs) != 1 || resp.AccessorIDs[0] != "acc-1" {
 		t.Fatal(resp)
 	}
 	boot := &structs.ACLToken{AccessorID: "acc-boot", SecretID: "sec-boot", Type: structs.ACLManagementToken}
-	if resp := f.Apply(makeLog(t, 3, structs.ACLTokenBootstrapRequestType, &structs.ACLTokenBootstrapRequest{Token: boot})); resp != nil {
+	if resp, ok := f.Apply(makeLog(t, 3, structs.ACLTokenBootstrapRequestType, &structs.ACLTokenBootstrapRequest{Token: boot})).(*ACLTokenApplyResult); !ok || resp.AccessorIDs[0] != "acc-boot" {
 		t.Fatal(resp)
 	}
 	// A second bootstrap is refused, naming the reset index; the right
@@ -49,7 +49,7 @@ func TestFSM_ACLLifecycleAndSnapshot(t *testing.T) {
 	if ok, idx, _ := f2.State().CanBootstrapACLToken(); ok || idx != 3 {
 		t.Fatalf("bootstrap state lost in snapshot: %v %d", ok, idx)
 	}
-	if resp := f2.Apply(makeLog(t, 5, structs.ACLTokenBootstrapRequestType, &structs.ACLTokenBootstrapRequest{Token: again, ResetIndex: 3})); resp != nil {
+	if resp, ok := f2.Apply(makeLog(t, 5, structs.ACLTokenBootstrapRequestType, &structs.ACLTokenBootstrapRequest{Token: again, ResetIndex: 3})).(*ACLTokenApplyResult); !ok {
 		t.Fatalf("reset bootstrap: %v", resp)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -78,23 +79,70 @@ func (f *FSM) State() *StateStore {
 
 // Apply is called by raft for every committed command entry.
 func (f *FSM) Apply(log *raft.Log) any {
-	if len(log.Data) == 0 {
-		panic(fmt.Sprintf("fsm: empty log entry at index %d", log.Index))
+	t, h, body := splitEntry(log)
+	return f.applyEntry(t, h, body, log.Index)
+}
+
+// splitEntry reads an entry's type and request header, or panics: an
+// entry this replica cannot read means it can no longer follow the log.
+func splitEntry(log *raft.Log) (structs.MessageType, structs.RequestHeader, []byte) {
+	t, h, body, err := structs.SplitEntry(log.Data)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: entry at index %d: %v", log.Index, err))
 	}
-	msgType := structs.MessageType(log.Data[0])
+	return t, h, body
+}
+
+// applyEntry applies one entry once: an entry whose request ID was
+// applied before gets the first apply's answer and changes nothing.
+func (f *FSM) applyEntry(t structs.MessageType, h structs.RequestHeader, body []byte, index uint64) any {
+	if h.ID != "" {
+		if rec := f.appliedRequest(h.ID, index); rec != nil {
+			return rec.answer()
+		}
+	}
+	res := f.dispatch(t, body, index)
+	if h.ID != "" {
+		f.rememberRequests([]*RequestRecord{newRequestRecord(h, t&^structs.IgnoreUnknownTypeFlag, index, res)}, index, h.Time)
+	}
+	return res
+}
+
+// appliedRequest returns the record of request id if it was applied.
+func (f *FSM) appliedRequest(id string, index uint64) *RequestRecord {
+	rec, err := f.State().RequestByID(id)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: request lookup at index %d: %v", index, err))
+	}
+	if rec != nil {
+		f.logger.Debug("repeated request answered from its first apply", "request_id", id, "index", index, "first_index", rec.Index)
+	}
+	return rec
+}
+
+// rememberRequests records applied requests; a failure here would let a
+// retry apply twice on this replica alone, so it stops the replica.
+func (f *FSM) rememberRequests(recs []*RequestRecord, index uint64, now time.Time) {
+	if err := f.State().RecordRequests(recs, index, now); err != nil {
+		panic(fmt.Sprintf("fsm: recording requests at index %d: %v", index, err))
+	}
+}
+
+// dispatch hands the body of an entry of type t to its apply function.
+func (f *FSM) dispatch(msgType structs.MessageType, body []byte, index uint64) any {
 	ignoreUnknown := msgType&structs.IgnoreUnknownTypeFlag != 0
 	msgType &^= structs.IgnoreUnknownTypeFlag
 
 	fn, ok := appliers[msgType]
 	if !ok {
 		if ignoreUnknown {
-			f.logger.Warn("ignoring unknown message type", "type", msgType, "index", log.Index)
+			f.logger.Warn("ignoring unknown message type", "type", msgType, "index", index)
 			return nil
 		}
 		// A replica that skipped an entry would drift from the others.
-		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", msgType, log.Index))
+		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", msgType, index))
 	}
-	return fn(f, log.Data[1:], log.Index)
+	return fn(f, body, index)
 }
 
 // decode decodes an entry or panics: an entry this replica cannot read

@@ -173,7 +173,7 @@ func TestFSM_RestoreRejectsGarbage(t *testing.T) {
 
 func TestFSM_UnknownType(t *testing.T) {
 	f := testFSM(t)
-	if resp := f.Apply(&raft.Log{Index: 1, Data: []byte{byte(structs.IgnoreUnknownTypeFlag | 100), 0x80}}); resp != nil {
+	if resp := f.Apply(&raft.Log{Index: 1, Data: []byte{byte(structs.IgnoreUnknownTypeFlag | 50), 0x80}}); resp != nil {
 		t.Fatalf("flagged unknown type: %v", resp)
 	}
 	defer func() {
@@ -181,5 +181,5 @@ func TestFSM_UnknownType(t *testing.T) {
 			t.Fatal("unknown type did not panic")
 		}
 	}()
-	f.Apply(&raft.Log{Index: 2, Data: []byte{100, 0x80}})
+	f.Apply(&raft.Log{Index: 2, Data: []byte{50, 0x80}})
 }

@@ -72,19 +72,34 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if l.Type != raft.LogCommand {
 			continue // configuration entries: raft acts on them itself
 		}
-		if len(l.Data) > 0 && structs.MessageType(l.Data[0]) == structs.PipelineApplyRequestType {
+		t, h, body := splitEntry(l)
+		if h.ID != "" && run.has(h.ID) {
+			// A repeat of a request in the run: the run's records
+			// must exist before the repeat is looked up.
+			f.flushPipelineRun(&run, out)
+		}
+		if t == structs.PipelineApplyRequestType {
+			if h.ID != "" {
+				if rec := f.appliedRequest(h.ID, l.Index); rec != nil {
+					out[i] = rec.answer()
+					continue
+				}
+			}
 			req := new(structs.PipelineApplyRequest)
-			decode(l.Data[1:], req, l.Index)
+			decode(body, req, l.Index)
 			if batchable(req) {
-				run = append(run, runEntry{slot: i, index: l.Index, req: req})
+				run = append(run, runEntry{slot: i, index: l.Index, req: req, header: h})
 				continue
 			}
 			f.flushPipelineRun(&run, out)
 			out[i] = f.applyPipelineRequest(l.Index, req)
+			if h.ID != "" {
+				f.rememberRequests([]*RequestRecord{newRequestRecord(h, t, l.Index, out[i])}, l.Index, h.Time)
+			}
 			continue
 		}
 		f.flushPipelineRun(&run, out)
-		out[i] = f.Apply(l)
+		out[i] = f.applyEntry(t, h, body, l.Index)
 	}
 	f.flushPipelineRun(&run, out)
 	return out
@@ -94,9 +109,20 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 type pipelineRun []runEntry
 
 type runEntry struct {
-	slot  int // the entry's place in ApplyBatch's answers
-	index uint64
-	req   *structs.PipelineApplyRequest
+	slot   int // the entry's place in ApplyBatch's answers
+	index  uint64
+	req    *structs.PipelineApplyRequest
+	header structs.RequestHeader
+}
+
+// has tells whether an entry of the run carries request ID id.
+func (r pipelineRun) has(id string) bool {
+	for _, e := range r {
+		if e.header.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // flushPipelineRun applies the run in one transaction, fills its slots of
@@ -105,6 +131,7 @@ type runEntry struct {
 // in its own transaction, exactly as Apply would have.
 func (f *FSM) flushPipelineRun(r *pipelineRun, out []any) {
 	defer func() { *r = (*r)[:0] }()
+	defer f.rememberRun(*r, out)
 	results, err := f.applyPipelineRunShared(*r)
 	if err != nil {
 		f.logger.Warn("pipeline batch broken; applying its entries one by one", "error", err)
@@ -120,6 +147,20 @@ func (f *FSM) flushPipelineRun(r *pipelineRun, out []any) {
 		if res, ok := results[i].(*PipelineApplyResult); ok {
 			f.publish(e.index, pipelineEvents(e.index, res))
 		}
+	}
+}
+
+// rememberRun records the requests of a run that was applied, in one
+// transaction.
+func (f *FSM) rememberRun(r pipelineRun, out []any) {
+	var recs []*RequestRecord
+	for _, e := range r {
+		if e.header.ID != "" {
+			recs = append(recs, newRequestRecord(e.header, structs.PipelineApplyRequestType, e.index, out[e.slot]))
+		}
+	}
+	if n := len(recs); n > 0 {
+		f.rememberRequests(recs, recs[n-1].Index, recs[n-1].Time)
 	}
 }
 

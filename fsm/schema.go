@@ -43,6 +43,7 @@ var schemaFuncs = []func() *memdb.TableSchema{
 	counterTableSchema,
 	assignmentTableSchema,
 	collectorTableSchema,
+	requestTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {

@@ -34,6 +34,8 @@ const (
 	snapshotConfigRevisionOfCurrent   SnapshotType = 10
 	snapshotAssignment                SnapshotType = 11
 	snapshotCollector                 SnapshotType = 12
+	// snapshotRequest is a remembered request ID (fsm/requests.go).
+	snapshotRequest SnapshotType = 13
 )
 
 // snapshotHeader opens every snapshot.
@@ -43,11 +45,11 @@ type snapshotHeader struct {
 }
 
 // snapshotVersion 2 added the revision reference records (types 9 and
-// 10), version 3 node assignments and collectors (types 11 and 12);
-// restore reads versions 1 to 3, and an older build refuses a newer
+// 10), version 3 node assignments and collectors (types 11 and 12),
+// version 4 request records (type 13); restore reads versions 1 to 4, and an older build refuses a newer
 // snapshot by its header rather than at its first record of a type it
 // does not know.
-const snapshotVersion = 3
+const snapshotVersion = 4
 
 // persister writes every record of one table.
 type persister func(s *StateStore, enc *codec.Encoder) error
@@ -73,6 +75,7 @@ var persisters = []persister{
 		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
 	persistTable(tableAssignments, snapshotAssignment),
 	persistTable(tableCollectors, snapshotCollector),
+	persistRequests,
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -159,6 +162,7 @@ var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error
 		return r.ConfigRevisionRestore(rev, true)
 	}),
 	snapshotCollector: restorer((*StateRestore).CollectorRestore),
+	snapshotRequest:   restorer((*StateRestore).RequestRestore),
 }
 
 // restorer decodes one record of type T and loads it.

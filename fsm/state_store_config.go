@@ -19,6 +19,10 @@ type ConfigApplyResult struct {
 	Config  *structs.InstanceConfig
 }
 
+// ErrConfigNotFound is the answer to a change of a config that does not
+// exist; the endpoint checks it before writing, the FSM again.
+func ErrConfigNotFound(name string) error { return errConfigNotFound(name) }
+
 func errConfigNotFound(name string) error {
 	return structs.NewErrCoded(http.StatusNotFound, "configuration %s does not exist", name)
 }

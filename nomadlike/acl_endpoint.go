@@ -1,6 +1,7 @@
 package nomadlike
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -82,17 +83,12 @@ func (a *ACLEndpoint) Bootstrap(args *structs.ACLTokenBootstrapRequest, reply *s
 		Global:     true,
 		CreateTime: time.Now().UTC(),
 	}
-	_, index, err := a.srv.raftApply(structs.ACLTokenBootstrapRequestType, args)
+	resp, index, err := a.srv.raftApply(structs.ACLTokenBootstrapRequestType, args)
 	if err != nil {
 		return err
 	}
-	t, err := a.srv.fsm.State().ACLTokenByAccessorID(nil, args.Token.AccessorID)
-	if err != nil {
-		return err
-	}
-	reply.Tokens = []*structs.ACLToken{t}
 	reply.Index = index
-	return nil
+	return a.storedTokens(resp, reply)
 }
 
 // UpsertPolicies creates or replaces policies (management only).
@@ -130,6 +126,16 @@ func (a *ACLEndpoint) DeletePolicies(args *structs.ACLPolicyDeleteRequest, reply
 	}
 	if len(args.Names) == 0 {
 		return structs.NewErrCoded(http.StatusBadRequest, "must specify at least one policy")
+	}
+	// Refusals the leader can see now cost no log entry (the FSM checks
+	// again, since a write may come in between).
+	state := a.srv.fsm.State()
+	for _, name := range args.Names {
+		if p, err := state.ACLPolicyByName(nil, name); err != nil {
+			return err
+		} else if p == nil {
+			return structs.NewErrCoded(http.StatusNotFound, "ACL policy %q not found", name)
+		}
 	}
 	_, index, err := a.srv.raftApply(structs.ACLPolicyDeleteRequestType, args)
 	reply.Index = index
@@ -243,19 +249,33 @@ func (a *ACLEndpoint) UpsertTokens(args *structs.ACLTokenUpsertRequest, reply *s
 		t.SecretID, t.CreateTime, t.ExpirationTime, t.ExpirationTTL =
 			existing.SecretID, existing.CreateTime, existing.ExpirationTime, existing.ExpirationTTL
 	}
-	_, index, err := a.srv.raftApply(structs.ACLTokenUpsertRequestType, args)
+	resp, index, err := a.srv.raftApply(structs.ACLTokenUpsertRequestType, args)
 	if err != nil {
 		return err
 	}
-	state = a.srv.fsm.State()
-	for _, t := range args.Tokens {
-		stored, err := state.ACLTokenByAccessorID(nil, t.AccessorID)
+	reply.Index = index
+	return a.storedTokens(resp, reply)
+}
+
+// storedTokens answers with the tokens the FSM says it stored: those of
+// this request, or of its first apply when it was a repeat.
+func (a *ACLEndpoint) storedTokens(resp any, reply *structs.ACLTokenUpsertResponse) error {
+	res, ok := resp.(*fsm.ACLTokenApplyResult)
+	if !ok {
+		return fmt.Errorf("acl token apply answered %T", resp)
+	}
+	state := a.srv.fsm.State()
+	for _, id := range res.AccessorIDs {
+		stored, err := state.ACLTokenByAccessorID(nil, id)
 		if err != nil {
 			return err
 		}
+		if stored == nil {
+			// Deleted since; the write itself succeeded.
+			continue
+		}
 		reply.Tokens = append(reply.Tokens, stored)
 	}
-	reply.Index = index
 	return nil
 }
 
@@ -291,6 +311,14 @@ func (a *ACLEndpoint) DeleteTokens(args *structs.ACLTokenDeleteRequest, reply *s
 	}
 	if len(args.AccessorIDs) == 0 {
 		return structs.NewErrCoded(http.StatusBadRequest, "must specify at least one token")
+	}
+	state := a.srv.fsm.State()
+	for _, id := range args.AccessorIDs {
+		if t, err := state.ACLTokenByAccessorID(nil, id); err != nil {
+			return err
+		} else if t == nil {
+			return structs.NewErrCoded(http.StatusNotFound, "ACL token %q not found", id)
+		}
 	}
 	_, index, err := a.srv.raftApply(structs.ACLTokenDeleteRequestType, args)
 	reply.Index = index

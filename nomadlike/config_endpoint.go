@@ -51,6 +51,7 @@ func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.Co
 		Config: &structs.InstanceConfig{Name: name, Contents: string(normalized), JobNames: parsed.JobNames()},
 		Now:    time.Now().UTC().Truncate(time.Millisecond),
 	}
+	req.RequestID = args.RequestID
 	resp, index, err := c.srv.raftApply(structs.ConfigApplyRequestType, req)
 	if err != nil {
 		return err
@@ -80,7 +81,15 @@ func (c *ConfigEndpoint) Delete(args *structs.ConfigApplyRequest, reply *structs
 	if err := validate.ConfigName(args.Name); err != nil {
 		return badRequest("%v", err)
 	}
+	// A refusal the leader can see now is answered without a log entry
+	// (the FSM checks again: a write may come in between).
+	if existing, err := c.srv.fsm.State().ConfigByName(nil, args.Name); err != nil {
+		return err
+	} else if existing == nil {
+		return fsm.ErrConfigNotFound(args.Name)
+	}
 	req := &structs.ConfigApplyRequest{Name: args.Name, Delete: true, Now: time.Now().UTC().Truncate(time.Millisecond)}
+	req.RequestID = args.RequestID
 	_, index, err := c.srv.raftApply(structs.ConfigApplyRequestType, req)
 	if err != nil {
 		return err

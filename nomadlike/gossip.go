@@ -284,6 +284,11 @@ func (s *Server) setupGossip() error {
 	// memberlist builds the keyring from SecretKey in its own copy of the
 	// config; ask that copy.
 	s.gossipEncrypted = mc.EncryptionEnabled()
+	if !s.gossipEncrypted && !s.config.DevMode {
+		// The leader makes every alive server of the pool a raft voter:
+		// the gossip key is what keeps a stranger out of the pool.
+		s.logger.Warn("gossip is not encrypted: any host that reaches the gossip port can join the server pool and become a raft voter; set encrypt in the server block")
+	}
 	return nil
 }
 
@@ -310,7 +315,9 @@ func (s *Server) triggerReconcile() {
 
 // ForceLeave moves a failed member to left (gossiping the intent) so the
 // leader removes it from raft. With prune it is also forgotten at once.
-func (s *Server) ForceLeave(name string, prune bool) error {
+// token is the operator's, which the leader checks again (agent:write)
+// when this server relays the force-leave to it.
+func (s *Server) ForceLeave(name string, prune bool, token string) error {
 	m, ok := s.members.get(name)
 	if !ok {
 		m, ok = s.members.get(name + "." + s.config.Region)
@@ -338,7 +345,7 @@ func (s *Server) ForceLeave(name string, prune bool) error {
 	if !s.IsLeader() {
 		if leader := s.Leader(); leader != "" {
 			var out struct{}
-			args := &structs.ServerLeaveRequest{Member: m.Name, Prune: prune}
+			args := &structs.ServerLeaveRequest{Member: m.Name, Prune: prune, AuthToken: token}
 			if err := s.connPool.RPC(leader, "Status.Leave", args, &out); err != nil {
 				s.logger.Warn("leader did not take force-leave", "error", err)
 			}

@@ -255,7 +255,7 @@ func (s *Server) serveSessionRPC(stream io.ReadWriteCloser, session *yamux.Sessi
 
 // ServeNodeStream serves one stream a server opened to a client: net/rpc
 // (ClientAgent.*) on rpcServer, or a streaming RPC that lookup finds.
-func ServeNodeStream(conn io.ReadWriteCloser, rpcServer *rpc.Server, lookup func(string) StreamingHandler) {
+func ServeNodeStream(conn io.ReadWriteCloser, rpcServer *RPCServer, lookup func(string) StreamingHandler) {
 	buf := make([]byte, 1)
 	if _, err := io.ReadFull(conn, buf); err != nil {
 		conn.Close()

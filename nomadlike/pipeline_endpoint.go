@@ -50,14 +50,17 @@ func (p *PipelineEndpoint) Apply(args *structs.PipelineApplyRequest, reply *stru
 	}
 	// Decided here, not in the FSM: every replica must see the same time.
 	args.Now = time.Now().UTC().Truncate(time.Millisecond)
-	if args.ValidateOnly {
-		// The leader's state is the truth; a preview writes nothing.
+	if args.ValidateOnly || mayBeRefused(args) {
+		// The leader's state is the truth; a preview writes nothing. A
+		// request it refuses is answered without a log entry (the FSM
+		// checks again: a write may come in between).
 		res, err := p.srv.fsm.State().ApplyPipelines(0, args, true)
-		if err != nil {
+		if err != nil || args.ValidateOnly {
+			if err == nil {
+				reply.Pipelines = res.Pipelines
+			}
 			return err
 		}
-		reply.Pipelines = res.Pipelines
-		return nil
 	}
 	resp, index, err := p.srv.raftApply(structs.PipelineApplyRequestType, args)
 	if err != nil {
@@ -66,6 +69,21 @@ func (p *PipelineEndpoint) Apply(args *structs.PipelineApplyRequest, reply *stru
 	reply.Pipelines = resp.(*fsm.PipelineApplyResult).Pipelines
 	reply.Index = index
 	return nil
+}
+
+// mayBeRefused tells whether the state can refuse the request: an upsert
+// by name always applies, anything else may name a missing pipeline or a
+// taken name.
+func mayBeRefused(args *structs.PipelineApplyRequest) bool {
+	if args.SyncSource != nil {
+		return true
+	}
+	for _, op := range args.Operations {
+		if op.Op != structs.PipelineOpUpsert {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPipelineRequest validates what the FSM does not: shapes, names,

@@ -1,6 +1,7 @@
 package nomadlike
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -236,7 +237,22 @@ func (p *ConnPool) RPC(addr, method string, args, reply any) error {
 		timeout += b.TimeToBlock()
 	}
 	sc.stream.SetDeadline(time.Now().Add(timeout))
+	// A caller that goes away (an HTTP client that hung up on a blocking
+	// query) closes the stream: the server sees it end and cancels the
+	// request, instead of holding it for the rest of its wait.
+	ctx := requestContext(args)
+	var stop func() bool
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { sc.stream.Close() })
+	}
 	clean, err := callOnStream(sc.codec, method, args, reply)
+	if stop != nil && !stop() {
+		// The stream was closed under the call, not by the server.
+		if err != nil {
+			return ctx.Err()
+		}
+		clean = false
+	}
 	if clean {
 		p.putStream(ps, sc)
 	} else {

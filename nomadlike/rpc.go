@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/rpc"
 	"reflect"
+	"sync"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -108,7 +109,41 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 // network; the agent's HTTP handlers use it. args are handed to the
 // endpoint as they are (endpoints normalise them in place): build them for
 // the call and do not read them afterwards. reply is the caller's own.
+//
+// A write this server applies as the leader may fail with its outcome
+// unknown when the leadership moves during the write. It is then sent
+// once more, as it was before the endpoint touched it and with the same
+// request ID, through the new leader, whose FSM applies it or answers with
+// the first apply's result. (Writes that arrive at a follower are resent
+// by forward, before anything touched them.)
 func (s *Server) RPC(method string, args, reply any) error {
+	info, ok := args.(structs.RPCInfo)
+	write, _ := args.(structs.IdempotentWrite)
+	if !ok || info.IsRead() || write == nil || !s.IsLeader() {
+		return s.rpcOnce(method, args, reply)
+	}
+	write.EnsureRequestID()
+	pristine, err := structs.Encode(0, args)
+	if err != nil {
+		return err
+	}
+	err = s.rpcOnce(method, args, reply)
+	unknown := errors.Is(err, structs.ErrWriteOutcomeUnknown)
+	if !unknown && !errors.Is(err, structs.ErrNoLeader) {
+		return err
+	}
+	again := reflect.New(reflect.TypeOf(args).Elem()).Interface()
+	if derr := structs.Decode(pristine[1:], again); derr != nil {
+		return err
+	}
+	err = s.rpcOnce(method, again, reply)
+	if unknown && errors.Is(err, structs.ErrNoLeader) {
+		return structs.ErrWriteOutcomeUnknown
+	}
+	return err
+}
+
+func (s *Server) rpcOnce(method string, args, reply any) error {
 	codec := &inmemCodec{method: method, args: args, reply: reply}
 	if err := s.rpcServer.ServeRequest(codec); err != nil {
 		return err
@@ -183,48 +218,118 @@ func copyValue(src, dst any) error {
 // forward runs the request on the leader unless this server should answer
 // it: stale reads are answered locally, everything else by the leader. It
 // returns true when the request was forwarded (err is then its result).
+//
+// A read reaches the leader and is answered there only after the leader
+// has confirmed that it still leads (readBarrier), so a deposed leader
+// that has not noticed yet sends it on instead of answering from old
+// state. A write is sent again, with the same request ID, when the leader
+// could not say whether it applied it (it lost its leadership, or the
+// connection dropped after sending): the FSM answers a repeat with the
+// first apply's result, so the retry cannot apply it twice. What is still
+// unknown at the deadline is ErrWriteOutcomeUnknown, never a guess.
 func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (bool, error) {
 	if info.IsRead() && info.AllowStaleRead() {
 		return false, nil
 	}
+	write, _ := args.(structs.IdempotentWrite)
+	if write != nil && !info.IsRead() {
+		write.EnsureRequestID()
+	}
+	ctx := requestContext(args)
 	deadline := time.Now().Add(s.config.RPCHoldTimeout)
+	uncertain := false
+	var err error
 	for {
 		if s.isShutdown() {
 			return true, structs.ErrShutdown
 		}
 		if s.IsLeader() {
-			return false, nil
-		}
-		var err error
-		// A leader still running its barrier waits like everyone else.
-		if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
+			if !info.IsRead() {
+				return false, nil
+			}
+			if err = s.readBarrier(ctx); err == nil {
+				return false, nil
+			}
+		} else if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
+			// A leader still running its barrier waits like everyone else.
 			info.SetForwarded(true)
 			err = s.connPool.RPC(string(leader), method, args, reply)
-			// Only a request that never left is safe to send again; a
-			// leader that has not been elected yet is worth waiting for.
-			var de *DialError
-			if err == nil || !(errors.As(err, &de) || errors.Is(err, structs.ErrNoLeader)) {
+			if err == nil || !s.mayResend(info, err, &uncertain) {
 				return true, err
 			}
 			// Not answered there: it may yet be served here, and its
 			// reply must then be copied like any local one.
 			info.SetForwarded(false)
 		}
+		if ctx.Err() != nil {
+			return true, ctx.Err()
+		}
 		if time.Now().After(deadline) {
 			if err != nil {
 				s.logger.Debug("forward to leader failed", "method", method, "error", err)
 			}
+			if uncertain {
+				return true, structs.ErrWriteOutcomeUnknown
+			}
 			return true, structs.ErrNoLeader
 		}
 		// Elections take tens to hundreds of milliseconds: poll often.
-		time.Sleep(25*time.Millisecond + rand.N(50*time.Millisecond))
+		select {
+		case <-time.After(25*time.Millisecond + rand.N(50*time.Millisecond)):
+		case <-ctx.Done():
+		case <-s.shutdownCh:
+		}
 	}
+}
+
+// mayResend tells whether a forwarded request that failed with err may be
+// sent again. A request that never left (a dial error), or that the leader
+// refused before writing it (no leader), is always safe to resend; a write
+// whose outcome is unknown is safe only because it carries a request ID,
+// and marks the request uncertain. Anything else is the answer.
+func (s *Server) mayResend(info structs.RPCInfo, err error, uncertain *bool) bool {
+	var de *DialError
+	if errors.As(err, &de) || errors.Is(err, structs.ErrNoLeader) {
+		return true
+	}
+	if info.IsRead() {
+		// A read changes nothing: sending it again is always safe.
+		return IsNetworkError(err)
+	}
+	if errors.Is(err, structs.ErrWriteOutcomeUnknown) || IsNetworkError(err) {
+		*uncertain = true
+		return true
+	}
+	return false
+}
+
+// requestContext is the context of a request that carries one.
+func requestContext(args any) context.Context {
+	if c, ok := args.(interface{ Context() context.Context }); ok {
+		return c.Context()
+	}
+	return context.Background()
 }
 
 // raftApply writes one entry through raft and waits until this server has
 // applied it. An error the FSM returned for the entry comes back as err.
+// A write with a request ID carries it in the entry, so that the FSM
+// applies it once however often it is sent.
+//
+// Errors say what is known of the entry: ErrNoLeader when it was never
+// written to the log (this server is not the leader, or is handing
+// leadership over), ErrWriteOutcomeUnknown when it was written but this
+// server lost its leadership or stopped before it committed: another
+// leader may still commit it.
 func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) {
-	buf, err := structs.Encode(t, msg)
+	var buf []byte
+	var err error
+	if w, ok := msg.(structs.IdempotentWrite); ok && w.WriteRequestID() != "" {
+		h := structs.RequestHeader{ID: w.WriteRequestID(), Time: time.Now().UTC()}
+		buf, err = structs.EncodeRequest(t, h, msg)
+	} else {
+		buf, err = structs.Encode(t, msg)
+	}
 	if err != nil {
 		return nil, 0, err
 	}
@@ -233,12 +338,13 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) 
 	}
 	future := s.raft.Apply(buf, s.config.RaftTimeout)
 	if err := future.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
-			errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress),
+			errors.Is(err, raft.ErrEnqueueTimeout):
 			return nil, 0, structs.ErrNoLeader
-		}
-		if errors.Is(err, raft.ErrRaftShutdown) {
-			return nil, 0, structs.ErrShutdown
+		case errors.Is(err, raft.ErrLeadershipLost), errors.Is(err, raft.ErrRaftShutdown):
+			s.logger.Warn("write outcome unknown", "type", t, "error", err)
+			return nil, 0, structs.ErrWriteOutcomeUnknown
 		}
 		return nil, 0, fmt.Errorf("raft apply failed: %w", err)
 	}
@@ -255,12 +361,19 @@ type queryFn func(ws memdb.WatchSet, state *fsm.StateStore) error
 
 // blockingRPC runs fn, and if the request is a blocking query
 // (MinQueryIndex > 0) runs it again on every change until the index passes
-// MinQueryIndex or the wait runs out.
+// MinQueryIndex, the wait runs out, or the caller goes away. A
+// linearizable read that waited confirms the leadership again before it
+// answers: a leader deposed while the query blocked must not answer from
+// the state it was left with.
 func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta, fn queryFn) error {
-	ctx := context.Background()
+	ctx := opts.Context()
 	if opts.MinQueryIndex > 0 {
+		s.blockingQueries.Add(1)
+		defer s.blockingQueries.Add(-1)
 		wait := opts.BlockingWait()
-		wait += rand.N(wait / structs.JitterFraction)
+		if j := wait / structs.JitterFraction; j > 0 {
+			wait += rand.N(j)
+		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
@@ -273,7 +386,7 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 			}
 		}()
 	}
-	for {
+	for waited := false; ; waited = true {
 		s.setQueryMeta(meta)
 		state := s.fsm.State()
 		ws := memdb.NewWatchSet()
@@ -286,7 +399,7 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 			meta.Index = 1
 		}
 		if opts.MinQueryIndex == 0 || meta.Index > opts.MinQueryIndex {
-			return nil
+			return s.confirmRead(opts, waited)
 		}
 		select {
 		case <-s.shutdownCh:
@@ -294,9 +407,89 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 		default:
 		}
 		if err := ws.WatchCtx(ctx); err != nil {
+			if cerr := opts.Context().Err(); cerr != nil {
+				return cerr // the caller is gone: nobody reads the answer
+			}
 			// Timed out: answer with what we have.
-			return nil
+			return s.confirmRead(opts, true)
 		}
+	}
+}
+
+// confirmRead checks again that this server still leads before a
+// linearizable read that waited answers.
+func (s *Server) confirmRead(opts *structs.QueryOptions, waited bool) error {
+	if !waited || opts.AllowStale {
+		return nil
+	}
+	return s.readBarrier(opts.Context())
+}
+
+// readRounds coalesce the leadership checks of linearizable reads: one
+// raft.VerifyLeader round (a heartbeat to every follower, answered by a
+// quorum) serves every read that arrived before it started. A read that
+// arrives while a round runs waits for the next one, because the running
+// round may have been answered before the read arrived, and so proves
+// nothing about the time of the read.
+type readRounds struct {
+	mu      sync.Mutex
+	running bool
+	next    *readRound
+}
+
+type readRound struct {
+	done chan struct{}
+	err  error
+}
+
+// readBarrier returns once this server has proven that it was the leader
+// at some moment after the call began (ReadIndex, Raft thesis §6.4). Every
+// write acknowledged before that moment has been applied here: this leader
+// acknowledges a write only after applying it, and applied every earlier
+// term's entries before it began to answer (leaderReady). A deposed leader
+// that has not noticed yet fails the check and steps down.
+func (s *Server) readBarrier(ctx context.Context) error {
+	if !s.IsLeader() {
+		return structs.ErrNoLeader
+	}
+	r := &s.readRounds
+	r.mu.Lock()
+	if r.next == nil {
+		r.next = &readRound{done: make(chan struct{})}
+	}
+	round := r.next
+	if !r.running {
+		r.running, r.next = true, nil
+		go s.runReadRounds(round)
+	}
+	r.mu.Unlock()
+	select {
+	case <-round.done:
+		return round.err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.shutdownCh:
+		return structs.ErrShutdown
+	}
+}
+
+// runReadRounds runs round, then the rounds that queued meanwhile, one
+// after another, until none is waiting.
+func (s *Server) runReadRounds(round *readRound) {
+	r := &s.readRounds
+	for {
+		if err := s.raft.VerifyLeader().Error(); err != nil || !s.IsLeader() {
+			round.err = structs.ErrNoLeader
+		}
+		close(round.done)
+		r.mu.Lock()
+		round, r.next = r.next, nil
+		if round == nil {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
 	}
 }
 

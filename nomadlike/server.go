@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/rpc"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +42,7 @@ type Server struct {
 	raftNotifyCh  chan bool
 
 	rpcListener net.Listener
-	rpcServer   *rpc.Server
+	rpcServer   *RPCServer
 	connPool    *ConnPool
 
 	memberlist *memberlist.Memberlist
@@ -89,6 +88,10 @@ type Server struct {
 	// lost. Requests routed to the leader wait for it, so a new leader
 	// never answers from state older than what was acknowledged.
 	leaderReady atomic.Bool
+	// readRounds coalesce the leadership checks of linearizable reads.
+	readRounds readRounds
+	// blockingQueries counts the blocking queries running here.
+	blockingQueries atomic.Int64
 
 	shutdownLock sync.Mutex
 	shutdown     bool
@@ -108,7 +111,7 @@ func NewServer(config *Config) (*Server, error) {
 	s := &Server{
 		config:      config,
 		logger:      config.Logger.Named("server"),
-		rpcServer:   rpc.NewServer(),
+		rpcServer:   NewRPCServer(config.Logger.Named("rpc")),
 		connPool:    NewConnPool(),
 		reconcileCh: make(chan struct{}, 1),
 		snapshotCh:  make(chan struct{}, 1),

@@ -215,7 +215,7 @@ func TestServer_LeaderFailoverAndForceLeave(t *testing.T) {
 			other = s
 		}
 	}
-	if err := other.ForceLeave(leader.config.NodeName, false); err != nil {
+	if err := other.ForceLeave(leader.config.NodeName, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	WaitForVoters(t, newLeader, 2)

@@ -2,8 +2,10 @@ package structs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -12,7 +14,8 @@ import (
 // request that follows it.
 //
 // New raft message types must be added to the end: a value, once used, is
-// part of the on-disk log format forever.
+// part of the on-disk log format forever. Types stay below 64: the two high
+// bits are flags (RequestHeaderFlag, IgnoreUnknownTypeFlag).
 type MessageType uint8
 
 const (
@@ -60,6 +63,21 @@ const (
 // newer leader write optional entries that older followers can ignore.
 const IgnoreUnknownTypeFlag MessageType = 128
 
+// RequestHeaderFlag may be OR-ed into a MessageType: a request header
+// (EncodeRequest) then follows the type byte, before the msgpack body. The
+// FSM uses it to apply a write once however often it reaches the log.
+const RequestHeaderFlag MessageType = 64
+
+// RequestHeader is what a log entry says of the request it carries.
+type RequestHeader struct {
+	// ID is the write's request ID (WriteRequest.RequestID).
+	ID string
+	// Time is the leader's clock when it wrote the entry; the FSM measures
+	// how long it remembers request IDs in this time, so that every
+	// replica forgets the same IDs at the same entry.
+	Time time.Time
+}
+
 // MsgpackHandle is the one msgpack configuration used for Raft entries,
 // snapshots and RPC, so that all three agree on the encoding.
 var MsgpackHandle = func() *codec.MsgpackHandle {
@@ -91,8 +109,51 @@ var decoders = sync.Pool{New: func() any { return codec.NewDecoderBytes(nil, Msg
 // Encode writes the type byte followed by msg encoded as msgpack, into a
 // slice of exactly that length that the caller owns.
 func Encode(t MessageType, msg any) ([]byte, error) {
+	return encode(t, nil, msg)
+}
+
+// EncodeRequest is Encode with a request header between the type byte
+// (which gets RequestHeaderFlag) and the body: a one-byte ID length, the
+// ID, and the time as big-endian Unix nanoseconds.
+func EncodeRequest(t MessageType, h RequestHeader, msg any) ([]byte, error) {
+	if len(h.ID) == 0 || len(h.ID) > MaxRequestIDLen {
+		return nil, fmt.Errorf("encoding %d: request ID of %d bytes", t, len(h.ID))
+	}
+	hdr := make([]byte, 0, 1+len(h.ID)+8)
+	hdr = append(hdr, byte(len(h.ID)))
+	hdr = append(hdr, h.ID...)
+	hdr = binary.BigEndian.AppendUint64(hdr, uint64(h.Time.UnixNano()))
+	return encode(t|RequestHeaderFlag, hdr, msg)
+}
+
+// SplitEntry reads a log entry's type byte and request header: it
+// returns the type without RequestHeaderFlag (IgnoreUnknownTypeFlag kept),
+// the header (zero when the entry has none) and the msgpack body.
+func SplitEntry(buf []byte) (MessageType, RequestHeader, []byte, error) {
+	if len(buf) == 0 {
+		return 0, RequestHeader{}, nil, fmt.Errorf("empty entry")
+	}
+	t := MessageType(buf[0])
+	if t&RequestHeaderFlag == 0 {
+		return t, RequestHeader{}, buf[1:], nil
+	}
+	t &^= RequestHeaderFlag
+	rest := buf[1:]
+	if len(rest) < 1 || len(rest) < 1+int(rest[0])+8 {
+		return t, RequestHeader{}, nil, fmt.Errorf("truncated request header")
+	}
+	n := int(rest[0])
+	h := RequestHeader{
+		ID:   string(rest[1 : 1+n]),
+		Time: time.Unix(0, int64(binary.BigEndian.Uint64(rest[1+n:9+n]))).UTC(),
+	}
+	return t, h, rest[9+n:], nil
+}
+
+func encode(t MessageType, hdr []byte, msg any) ([]byte, error) {
 	e := encoders.Get().(*pooledEncoder)
 	e.buf.WriteByte(uint8(t))
+	e.buf.Write(hdr)
 	e.enc.Reset(&e.buf)
 	if err := e.enc.Encode(msg); err != nil {
 		return nil, fmt.Errorf("encoding %d: %w", t, err) // e is dropped, not reused

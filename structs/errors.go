@@ -45,6 +45,11 @@ var (
 	ErrUnknownNode      = &CodedError{http.StatusNotFound, "node not found"}
 	ErrShutdown         = &CodedError{http.StatusServiceUnavailable, "server is shutting down"}
 	ErrNoServers        = &CodedError{http.StatusInternalServerError, "no known servers"}
+	// ErrWriteOutcomeUnknown answers a write that reached a leader which
+	// lost its leadership (or its connection) before it could say whether
+	// the write committed, and whose retries did not settle it in time.
+	ErrWriteOutcomeUnknown = &CodedError{http.StatusServiceUnavailable,
+		"unavailable: the write may or may not have been applied (the leader changed before it answered); retry it with the same Idempotency-Key to apply it exactly once"}
 )
 
 // ErrorStatus gives the HTTP status and the client-facing message for err:

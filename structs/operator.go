@@ -61,4 +61,14 @@ type PeersResponse struct {
 type ServerLeaveRequest struct {
 	Member string
 	Prune  bool
+	// AuthToken is the operator's token when a server relays a
+	// force-leave; a server's own leave carries none (the leader asks the
+	// member itself instead).
+	AuthToken string
+}
+
+// ServerLeavingResponse is a server's answer to whether it is leaving.
+type ServerLeavingResponse struct {
+	Name    string
+	Leaving bool
 }

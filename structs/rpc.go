@@ -1,6 +1,11 @@
 package structs
 
-import "time"
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
 
 // RPCInfo is implemented by every RPC request through its embedded
 // QueryOptions or WriteRequest. It is what lets one generic forward()
@@ -35,6 +40,31 @@ type QueryOptions struct {
 	// Forwarded is set while the request is sent on to the leader; an
 	// in-memory call reads it to know its reply came from the network.
 	Forwarded bool
+	// Consistent asks for a linearizable read explicitly; it is also what
+	// a read without AllowStale gets (Consul's ?consistent spelling).
+	Consistent bool
+
+	// ctx ends when the caller no longer wants the answer (an HTTP client
+	// that hung up, an RPC stream that closed). It never crosses the wire.
+	ctx context.Context
+}
+
+// ContextSetter is implemented by requests whose caller can go away: the
+// RPC server hands them the context of the connection they came on.
+type ContextSetter interface {
+	SetContext(context.Context)
+}
+
+// SetContext ties the query to ctx: a blocking query, and the forward that
+// carries it to the leader, end when ctx does.
+func (q *QueryOptions) SetContext(ctx context.Context) { q.ctx = ctx }
+
+// Context returns the query's context (never nil).
+func (q *QueryOptions) Context() context.Context {
+	if q.ctx == nil {
+		return context.Background()
+	}
+	return q.ctx
 }
 
 func (q *QueryOptions) RequestRegion() string { return q.Region }
@@ -59,6 +89,42 @@ type WriteRequest struct {
 	Region    string
 	AuthToken string
 	Forwarded bool
+	// RequestID names the write for exactly-once application: decided
+	// once (by the HTTP layer, from an Idempotency-Key header or fresh,
+	// or by the first server the write reaches) and kept across every
+	// retry, so that the FSM can answer a repeat with the first result.
+	RequestID string
+}
+
+// MaxRequestIDLen bounds a caller-chosen request ID (Idempotency-Key).
+const MaxRequestIDLen = 128
+
+// EnsureRequestID gives the write a fresh request ID unless it has one,
+// and returns it.
+func (w *WriteRequest) EnsureRequestID() string {
+	if w.RequestID == "" {
+		w.RequestID = NewRequestID()
+	}
+	return w.RequestID
+}
+
+// WriteRequestID returns the write's request ID ("" for none).
+func (w *WriteRequest) WriteRequestID() string { return w.RequestID }
+
+// IdempotentWrite is implemented by every write request (through
+// WriteRequest).
+type IdempotentWrite interface {
+	EnsureRequestID() string
+	WriteRequestID() string
+}
+
+// NewRequestID returns 128 random bits in hex.
+func NewRequestID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b[:])
 }
 
 func (w *WriteRequest) RequestRegion() string { return w.Region }

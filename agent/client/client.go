@@ -10,7 +10,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
-	"net/rpc"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -74,7 +73,7 @@ type Client struct {
 
 	servers *serverList
 	// rpcServer answers the RPCs servers send to this node (node_rpc.go).
-	rpcServer *rpc.Server
+	rpcServer *nomadlike.RPCServer
 
 	mu            sync.Mutex
 	registered    bool
@@ -209,6 +208,11 @@ func (c *Client) Stats() map[string]string {
 // known servers in turn until one answers. A server that cannot be
 // reached moves to the back of the list.
 func (c *Client) RPC(method string, args, reply any) error {
+	// A write sent again to another server after a dropped connection
+	// must be the same write: it gets its request ID before the first try.
+	if w, ok := args.(structs.IdempotentWrite); ok {
+		w.EnsureRequestID()
+	}
 	if c.config.RPCHandler != nil {
 		return c.config.RPCHandler.RPC(method, args, reply)
 	}

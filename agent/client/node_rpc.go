@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/rpc"
 
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/nomadlike/host"
@@ -28,7 +27,7 @@ type ClientAgent struct {
 
 // setupNodeRPC makes the client answer the streams servers open to it.
 func (c *Client) setupNodeRPC() error {
-	c.rpcServer = rpc.NewServer()
+	c.rpcServer = nomadlike.NewRPCServer(c.logger.Named("rpc"))
 	if err := c.rpcServer.RegisterName("ClientAgent", &ClientAgent{c: c}); err != nil {
 		return err
 	}
