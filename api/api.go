@@ -145,6 +145,10 @@ type QueryOptions struct {
 	// AllowStale lets any server answer, not only the leader.
 	AllowStale bool
 
+	// RequireConsistent asks for a linearizable read explicitly
+	// (?consistent). It is also what a read without AllowStale gets.
+	RequireConsistent bool
+
 	// WaitIndex makes the query block until the state index passes it.
 	WaitIndex uint64
 
@@ -185,6 +189,11 @@ func (o *QueryOptions) Context() context.Context {
 type WriteOptions struct {
 	// AuthToken overrides the client's token for this call.
 	AuthToken string
+
+	// IdempotencyKey names the write: sent again with the same key (after
+	// a timeout, a dropped connection, or a 503 "outcome unknown"), it is
+	// answered with the first write's result instead of applied twice.
+	IdempotencyKey string
 
 	ctx context.Context
 }

@@ -403,3 +403,22 @@ func TestIsNotFound_Families(t *testing.T) {
 		t.Fatalf("helpers true for a non-answer error")
 	}
 }
+
+// WriteOptions.IdempotencyKey is sent as the Idempotency-Key header;
+// QueryOptions.RequireConsistent as ?consistent.
+func TestPipelines_IdempotencyKeyAndConsistent(t *testing.T) {
+	f, c := newFakeAgent(t, 200, pipelineJSON)
+	in := &Pipeline{Name: "linux", Contents: "x"}
+	if _, _, err := c.Pipelines().Upsert(in, &WriteOptions{IdempotencyKey: "deploy-42"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.last(t).Header.Get("Idempotency-Key"); got != "deploy-42" {
+		t.Fatalf("Idempotency-Key = %q", got)
+	}
+	if _, _, err := c.Pipelines().Get("7", &QueryOptions{RequireConsistent: true}); err != nil {
+		t.Fatal(err)
+	}
+	if q := f.last(t).Query; !q.Has("consistent") {
+		t.Fatalf("query %v lacks consistent", q)
+	}
+}

@@ -56,6 +56,9 @@ func (r *request) setQueryOptions(q *QueryOptions) {
 	if q.AllowStale {
 		r.params.Set("stale", "")
 	}
+	if q.RequireConsistent {
+		r.params.Set("consistent", "")
+	}
 	if q.WaitIndex != 0 {
 		r.params.Set("index", strconv.FormatUint(q.WaitIndex, 10))
 	}
@@ -81,6 +84,12 @@ func (r *request) setWriteOptions(q *WriteOptions) {
 	}
 	if q.AuthToken != "" {
 		r.token = q.AuthToken
+	}
+	if q.IdempotencyKey != "" {
+		if r.header == nil {
+			r.header = http.Header{}
+		}
+		r.header.Set("Idempotency-Key", q.IdempotencyKey)
 	}
 	r.ctx = q.Context()
 }
