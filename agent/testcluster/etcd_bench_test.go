@@ -49,7 +49,7 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 		start func() (pids []int, write func(w int, i int64) bool, stop func())
 	}
 	systems := []system{{"etcd 3.4 gateway put", func() ([]int, func(int, int64) bool, func()) {
-		put, pids, stop := startEtcd(b)
+		put, _, pids, stop := startEtcd(b)
 		return pids, func(_ int, i int64) bool { return put(int(i%3), seq.Add(1)) }, stop
 	}}}
 	for _, backend := range []string{"wal", "boltdb"} {
@@ -110,10 +110,11 @@ func median(xs []float64) float64 {
 }
 
 // startEtcd runs three etcd members on loopback and returns a put of a
-// 1 KiB value under key k through member m, the members' process IDs and
-// a stop that kills them (the benchmark's cleanup does too). It skips the
-// benchmark when etcd is not installed.
-func startEtcd(b *testing.B) (put func(w int, i int64) bool, pids []int, stop func()) {
+// 1 KiB value under key k through member m, a range read of key k through
+// member m (linearizable, or serializable: the member's own state), the
+// members' process IDs and a stop that kills them (the benchmark's cleanup
+// does too). It skips the benchmark when etcd is not installed.
+func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k int64, serializable bool) bool, pids []int, stop func()) {
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		b.Skip("etcd not installed (apt-get install etcd-server)")
@@ -168,6 +169,19 @@ func startEtcd(b *testing.B) (put func(w int, i int64) bool, pids []int, stop fu
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	}
+	get = func(m int, k int64, serializable bool) bool {
+		body, _ := json.Marshal(map[string]any{
+			"key":          base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("bench-%d", k))),
+			"serializable": serializable,
+		})
+		resp, err := client.Post(clients[m]+"/v3/kv/range", "application/json", bytes.NewReader(body))
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
 	testutil.WaitForResult(b, 30*time.Second, func() error {
 		for m := range clients {
 			if !put(m, -1) {
@@ -176,5 +190,5 @@ func startEtcd(b *testing.B) (put func(w int, i int64) bool, pids []int, stop fu
 		}
 		return nil
 	})
-	return put, pids, stop
+	return put, get, pids, stop
 }
