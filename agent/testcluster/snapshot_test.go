@@ -350,11 +350,26 @@ func TestSnapshot_SaveRestore(t *testing.T) {
 	// Damaged files are refused with a clear message, and nothing changes.
 	flipped := bytes.Clone(arch)
 	flipped[len(flipped)/2] ^= 0x10
+	// A state.bin that does not decode, under right checksums: raft
+	// panics on a restore the FSM refuses, so the leader must find it
+	// out before.
+	var state bytes.Buffer
+	meta, err := snapshot.Read(bytes.NewReader(arch), &state, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := state.Bytes()[:state.Len()-5]
+	meta.Size = int64(len(short))
+	var undecodable bytes.Buffer
+	if err := snapshot.Write(&undecodable, meta, bytes.NewReader(short)); err != nil {
+		t.Fatal(err)
+	}
 	for name, bad := range map[string][]byte{
-		"flipped":   flipped,
-		"truncated": arch[:len(arch)*2/3],
-		"altered":   rewriteArchive(t, arch, func(b []byte) { b[len(b)/2] ^= 1 }),
-		"empty":     {},
+		"undecodable": undecodable.Bytes(),
+		"flipped":     flipped,
+		"truncated":   arch[:len(arch)*2/3],
+		"altered":     rewriteArchive(t, arch, func(b []byte) { b[len(b)/2] ^= 1 }),
+		"empty":       {},
 	} {
 		path := filepath.Join(dir, name+".snap")
 		if err := os.WriteFile(path, bad, 0o600); err != nil {
@@ -384,6 +399,11 @@ func TestSnapshot_SaveRestore(t *testing.T) {
 		}
 	}
 	sameState(t, "after refused restores", want, readState(t, follower.API()))
+	for _, s := range src.Servers {
+		if !s.Running() {
+			t.Fatalf("%s died", s.Name)
+		}
+	}
 }
 
 func mustRead(t *testing.T, path string) []byte {
