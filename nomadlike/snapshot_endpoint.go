@@ -174,7 +174,9 @@ func (op *Operator) snapshotRestore(conn *StreamConn) {
 // metadata, and a full decode of the state into a scratch store (raft
 // panics on a restore the FSM refuses, so that must be known first).
 func (s *Server) restoreSnapshot(r io.Reader) (uint64, error) {
-	tmp, err := os.CreateTemp("", "nomadlike-restore-*.bin")
+	// The data dir, not /tmp: it has room for raft's snapshots, which this
+	// is about to become, and /tmp is often a small tmpfs.
+	tmp, err := os.CreateTemp(s.config.DataDir, "snapshot-restore-*.tmp")
 	if err != nil {
 		return 0, err
 	}
