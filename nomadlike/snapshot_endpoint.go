@@ -96,9 +96,9 @@ func (op *Operator) snapshotSave(conn *StreamConn) {
 	s.logger.Info("snapshot saved", "index", meta.Index, "bytes", meta.Size)
 }
 
-// takeSnapshot has raft snapshot the state now and opens it. raft has
-// nothing to snapshot when nothing was applied since its last snapshot; a
-// barrier applies one entry, and then it has.
+// takeSnapshot has raft snapshot the state now and opens it. raft refuses
+// (ErrNothingNewToSnapshot) while its FSM has applied nothing since the
+// process started; a barrier applies an entry, and then it can.
 func (s *Server) takeSnapshot() (*raft.SnapshotMeta, io.ReadCloser, error) {
 	for attempt := 0; ; attempt++ {
 		f := s.raft.Snapshot()
