@@ -184,9 +184,12 @@ func Read(r io.Reader, state io.Writer, limit int64) (*raft.SnapshotMeta, error)
 		return nil, err
 	}
 	metaSum := sha256.Sum256(metaJSON)
-	for name, got := range map[string][]byte{metaFile: metaSum[:], stateFile: stateSum} {
-		if want[name] != hex.EncodeToString(got) {
-			return nil, corrupt("checksum mismatch for %s", name)
+	for _, f := range []struct {
+		name string
+		sum  []byte
+	}{{metaFile, metaSum[:]}, {stateFile, stateSum}} {
+		if want[f.name] != hex.EncodeToString(f.sum) {
+			return nil, corrupt("checksum mismatch for %s", f.name)
 		}
 	}
 
