@@ -306,6 +306,24 @@ func TestSnapshot_SaveRestore(t *testing.T) {
 		})
 	}
 
+	// The restore is on every server's disk: the whole cluster restarts
+	// into it (raft's log after a user restore starts past a gap).
+	for _, s := range dst.Servers {
+		s.Stop()
+	}
+	for _, s := range dst.Servers {
+		s.Start()
+	}
+	dst.WaitForLeader()
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		_, _, err := dst.Servers[0].API().Pipelines().List(nil)
+		return err
+	})
+	sameState(t, "fresh cluster after a restart", want, readState(t, dst.Servers[0].API()))
+	if _, _, err := dst.Servers[0].API().Pipelines().Create(&api.Pipeline{Name: "after-restart", Contents: "// x"}, false, nil); err != nil {
+		t.Fatalf("write after the restart: %v", err)
+	}
+
 	// Restore into the running source cluster after more changes: the
 	// state goes back, and a blocked watcher wakes with it.
 	fillState(t, follower.API(), "later")
