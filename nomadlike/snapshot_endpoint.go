@@ -74,6 +74,14 @@ func (op *Operator) snapshotSave(conn *StreamConn) {
 		relayStream(conn, out, &args)
 		return
 	}
+	// A leader cut off from the others (paused, partitioned) still
+	// thinks it leads; its state may be older than what the new leader
+	// acknowledged. A backup must be of the cluster's state, so the
+	// leadership is confirmed with a quorum first.
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		conn.SendError(structs.ErrNoLeader)
+		return
+	}
 	meta, state, err := s.takeSnapshot()
 	if err != nil {
 		conn.SendError(err)
