@@ -147,6 +147,7 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/peer", familyNomad, s.OperatorRaftPeer, needs{"DELETE": capability(acl.OperatorWrite)})
+	s.handle("/v1/operator/snapshot", familyNomad, s.OperatorSnapshotRequest, needs{"GET": management, "PUT": management, "POST": management})
 	s.handle("/v1/nodes", familyNomad, s.NodesRequest, get(capability(acl.NodeRead)))
 	s.handle("/v1/node/{id}", familyNomad, s.NodeSpecificRequest, get(capability(acl.NodeRead)))
 	s.handle("/v1/node/{id}/assignment", familyNomad, s.NodeAssignmentRequest, get(capability(acl.NodeRead)))

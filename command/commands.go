@@ -155,6 +155,18 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"operator raft remove-peer": func() (cli.Command, error) {
 			return &OperatorRaftRemoveCommand{Meta: meta}, nil
 		},
+		"operator snapshot": func() (cli.Command, error) {
+			return &OperatorSnapshotCommand{Meta: meta}, nil
+		},
+		"operator snapshot save": func() (cli.Command, error) {
+			return &OperatorSnapshotSaveCommand{Meta: meta}, nil
+		},
+		"operator snapshot restore": func() (cli.Command, error) {
+			return &OperatorSnapshotRestoreCommand{Meta: meta}, nil
+		},
+		"operator snapshot inspect": func() (cli.Command, error) {
+			return &OperatorSnapshotInspectCommand{Meta: meta}, nil
+		},
 		"pipeline": func() (cli.Command, error) {
 			return &PipelineCommand{Meta: meta}, nil
 		},

@@ -2,10 +2,12 @@ package fsm
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
+	"sort"
 
 	memdb "github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -233,6 +235,12 @@ func persistAll(it memdb.ResultIterator, enc *codec.Encoder, t SnapshotType) err
 
 // restoreSnapshot reads a snapshot written by Persist into an empty store.
 func restoreSnapshot(r io.Reader, state *StateStore) error {
+	return readSnapshot(r, state, nil)
+}
+
+// readSnapshot is restoreSnapshot that also calls count for every record
+// it loads (count may be nil).
+func readSnapshot(r io.Reader, state *StateStore, count func(SnapshotType)) error {
 	dec := codec.NewDecoder(bufio.NewReader(r), structs.MsgpackHandle)
 	var header snapshotHeader
 	if err := dec.Decode(&header); err != nil {
@@ -258,7 +266,79 @@ func restoreSnapshot(r io.Reader, state *StateStore) error {
 		if err := fn(restore, dec); err != nil {
 			return fmt.Errorf("snapshot record %d: %w", t, err)
 		}
+		if count != nil {
+			count(SnapshotType(t))
+		}
 	}
 	restore.Commit()
 	return nil
+}
+
+// snapshotTypeNames name the record types for `operator snapshot
+// inspect`. A revision written as a reference counts as a revision: the
+// operator asks how many there are, not how they were written.
+var snapshotTypeNames = map[SnapshotType]string{
+	snapshotIndex:                     "Index",
+	snapshotNode:                      "Node",
+	snapshotACLPolicy:                 "ACLPolicy",
+	snapshotACLToken:                  "ACLToken",
+	snapshotCounter:                   "Counter",
+	snapshotPipeline:                  "Pipeline",
+	snapshotPipelineRevision:          "PipelineRevision",
+	snapshotPipelineRevisionOfCurrent: "PipelineRevision",
+	snapshotConfig:                    "Config",
+	snapshotConfigRevision:            "ConfigRevision",
+	snapshotConfigRevisionOfCurrent:   "ConfigRevision",
+	snapshotAssignment:                "Assignment",
+	snapshotCollector:                 "Collector",
+	snapshotRequest:                   "Request",
+}
+
+// CheckSnapshot reads a whole FSM snapshot (the state.bin of a snapshot
+// archive) into a scratch store, exactly as a restore would, and counts
+// its records by type name. A snapshot it accepts is one every server can
+// restore: raft panics on a restore the FSM refuses, so a user restore
+// must pass this first.
+func CheckSnapshot(r io.Reader) (map[string]int, error) {
+	state, err := NewStateStore()
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	err = readSnapshot(r, state, func(t SnapshotType) {
+		name, ok := snapshotTypeNames[t]
+		if !ok {
+			name = fmt.Sprintf("Type%d", t)
+		}
+		counts[name]++
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// RaiseIndexRecords returns snapshot records that, appended to a snapshot,
+// set the index of every table to index (restore takes records in any
+// order, and a later index record replaces an earlier one). A user
+// restore appends them so that the restored state's indexes are above
+// every index a client has seen: blocking queries and watchers then wake
+// up and see the restored state instead of waiting for a change past an
+// index the restore took back.
+func RaiseIndexRecords(index uint64) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := codec.NewEncoder(&buf, structs.MsgpackHandle)
+	names := make([]string, 0, len(schemaFuncs))
+	for _, fn := range schemaFuncs {
+		if name := fn().Name; name != tableIndex {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := writeRecord(enc, snapshotIndex, &IndexEntry{Key: name, Value: index}); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
 }

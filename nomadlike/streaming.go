@@ -163,7 +163,9 @@ func (p *ConnPool) StreamingRPC(addr, method string) (*StreamConn, error) {
 // registerStreamingHandlers fills the server's table of streaming RPCs.
 func (s *Server) registerStreamingHandlers() {
 	s.streamingHandlers = map[string]StreamingHandler{
-		"Agent.Monitor": (&AgentEndpoint{srv: s}).monitor,
+		"Agent.Monitor":            (&AgentEndpoint{srv: s}).monitor,
+		"Operator.SnapshotSave":    (&Operator{srv: s}).snapshotSave,
+		"Operator.SnapshotRestore": (&Operator{srv: s}).snapshotRestore,
 	}
 }
 

@@ -344,7 +344,10 @@ func (a *Agent) NodeID() string {
 		if err != nil {
 			return err
 		}
-		id = strings.TrimSpace(string(buf))
+		// The client may have created the file and not written it yet.
+		if id = strings.TrimSpace(string(buf)); id == "" {
+			return errors.New("client-id file is still empty")
+		}
 		return nil
 	})
 	return id
