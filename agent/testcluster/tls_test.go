@@ -226,25 +226,38 @@ func TestCluster_TLS(t *testing.T) {
 			}
 			return nil
 		})
-		// ... and the leader refuses it as a voter, for its certificate.
-		waitForLogLine(t, "not adding server as raft voter", leader)
-		if leader.Grep("server.global.nomadlike") == 0 {
-			t.Fatal("the leader's refusal does not name the certificate it wanted")
-		}
-		// Bounded wait: several reconcile rounds later it is still out.
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
+		// ... and never becomes a voter: checked until the leader has
+		// logged its refusal, then for a few more reconcile rounds.
+		inRaft := func() error {
 			cfg, err := leader.API().Operator().RaftGetConfiguration(nil)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			for _, srv := range cfg.Servers {
 				if srv.Address == rogue.RPCAddr() || strings.HasPrefix(srv.Node, "rogue") {
-					t.Fatalf("rogue server is in the raft configuration: %+v", srv)
+					return fmt.Errorf("rogue server is in the raft configuration: %+v", *srv)
 				}
 			}
 			if len(cfg.Servers) != 3 {
-				t.Fatalf("raft configuration has %d servers", len(cfg.Servers))
+				return fmt.Errorf("raft configuration has %d servers", len(cfg.Servers))
+			}
+			return nil
+		}
+		testutil.WaitForResult(t, 60*time.Second, func() error {
+			if err := inRaft(); err != nil {
+				t.Fatal(err)
+			}
+			if leader.Grep("not adding server as raft voter") == 0 {
+				return errors.New("the leader has not refused the rogue server yet")
+			}
+			return nil
+		})
+		if leader.Grep("server.global.nomadlike") == 0 {
+			t.Fatal("the leader's refusal does not name the certificate it wanted")
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if err := inRaft(); err != nil {
+				t.Fatal(err)
 			}
 			time.Sleep(500 * time.Millisecond) // polling a negative condition, not synchronising
 		}
