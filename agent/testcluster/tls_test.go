@@ -263,6 +263,30 @@ func TestCluster_TLS(t *testing.T) {
 		}
 	})
 
+	t.Run("leader killed and restarted", func(t *testing.T) {
+		leader.Kill()
+		next := c.WaitForLeader()
+		if next == leader {
+			t.Fatal("killed leader still leads")
+		}
+		c.WaitForNodeStatus(cl.NodeID(), "ready")
+		leader.Start()
+		testutil.WaitForResult(t, 60*time.Second, func() error {
+			peers, err := leader.API().Status().Peers()
+			if err != nil {
+				return err
+			}
+			if l, err := leader.API().Status().Leader(); err != nil || l == "" {
+				return fmt.Errorf("restarted server knows no leader: %q %v", l, err)
+			}
+			if len(peers) != 3 {
+				return fmt.Errorf("peers %v", peers)
+			}
+			return nil
+		})
+		leader = c.WaitForLeader()
+	})
+
 	t.Run("client without certificates cannot register", func(t *testing.T) {
 		bare := NewAgent(t, dir, "bare-client", false, true, "-servers", strings.Join(addrs, ","))
 		bare.Start()
