@@ -66,7 +66,7 @@ func GenerateCA(o CAOptions) (certPEM, keyPEM []byte, err error) {
 type CertOptions struct {
 	Role   string // RoleServer, RoleClient or RoleCLI
 	Region string // "" is "global"
-	Days   int    // "" is 365
+	Days   int    // 0 is 365
 	// AdditionalDNSNames and AdditionalIPs are added to the SANs.
 	AdditionalDNSNames []string
 	AdditionalIPs      []string
@@ -82,6 +82,9 @@ func GenerateCert(o CertOptions, caCertPEM, caKeyPEM []byte) (certPEM, keyPEM []
 	}
 	if o.Days == 0 {
 		o.Days = 365
+	}
+	if o.Role != RoleServer && o.Role != RoleClient && o.Role != RoleCLI {
+		return nil, nil, fmt.Errorf("unknown certificate role %q", o.Role)
 	}
 	ca, caKey, err := parseCA(caCertPEM, caKeyPEM)
 	if err != nil {
