@@ -193,30 +193,6 @@ func PeerNames(cs tls.ConnectionState) []string {
 	return cs.PeerCertificates[0].DNSNames
 }
 
-// ClientConfig is the TLS setup of an HTTPS caller (the api package has
-// its own copy, being stdlib-only and separate; this one serves tests).
-func ClientConfig(caFile, certFile, keyFile, serverName string, insecure bool) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: serverName, InsecureSkipVerify: insecure}
-	if caFile != "" {
-		caPEM, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.RootCAs = x509.NewCertPool()
-		if !cfg.RootCAs.AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("%s: no PEM certificate in it", caFile)
-		}
-	}
-	if certFile != "" || keyFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
 // decodePEM returns the DER bytes of the first PEM block of type typ.
 func decodePEM(buf []byte, typ string) ([]byte, error) {
 	for {
