@@ -85,3 +85,15 @@ func (a *Agent) tlsListener(ln net.Listener) (net.Listener, error) {
 	}
 	return tls.NewListener(ln, t.IncomingHTTP()), nil
 }
+
+// tlsSelf is the tls{} block in /v1/agent/self, with Nomad's TLSConfig
+// field names (paths only: nothing secret).
+func (c *Config) tlsSelf() map[string]any {
+	t := c.TLS
+	return map[string]any{
+		"EnableHTTP": *t.EnableHTTP, "EnableRPC": *t.EnableRPC,
+		"CAFile": *t.CAFile, "CertFile": *t.CertFile, "KeyFile": *t.KeyFile,
+		"VerifyServerHostname": *t.VerifyServerHostname, "VerifyHTTPSClient": *t.VerifyHTTPSClient,
+		"TLSMinVersion": *t.TLSMinVersion,
+	}
+}

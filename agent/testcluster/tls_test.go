@@ -145,6 +145,13 @@ func TestCluster_TLS(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), leader.RPCAddr()) {
 			t.Fatalf("https status/leader: %d %s", resp.StatusCode, body)
 		}
+		self, err := leader.API().Agent().Self()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc, _ := self.Config["TLSConfig"].(map[string]any); tc["EnableRPC"] != true || tc["VerifyServerHostname"] != true {
+			t.Fatalf("agent self TLSConfig: %v", self.Config["TLSConfig"])
+		}
 		// Plain HTTP on the HTTPS port is refused.
 		plain := strings.Replace(leader.URL(), "https://", "http://", 1)
 		if resp, err := http.Get(plain + "/v1/status/leader"); err == nil {
