@@ -152,7 +152,8 @@ func (s *Server) verifyServerPeer(addr string) error {
 		return err
 	}
 	defer conn.Close()
-	tc, err := dialTLS(conn, s.config.TLS.OutgoingRPC(), tlsHandshakeTimeout)
+	// Short: the leader loop waits on this.
+	tc, err := dialTLS(conn, s.config.TLS.OutgoingRPC(), 5*time.Second)
 	if err != nil {
 		return err
 	}
