@@ -194,6 +194,9 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 		}
 		sc.MemberlistConfig.SecretKey = key
 	}
+	if sc.TLS, err = c.rpcTLS(); err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
 	if c.serverHook != nil {
 		c.serverHook(sc)
 	}
@@ -229,6 +232,10 @@ func (a *Agent) setupClient() error {
 		ReloadURL:    *c.Client.ReloadURL,
 	}
 	cc.ACLEnabled, cc.EnableDebug = *c.ACL.Enabled, *c.EnableDebug
+	var err error
+	if cc.TLS, err = c.clientTLS(); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
 	if a.server != nil {
 		// A client beside a server talks to it in memory and lists it.
 		cc.RPCHandler = a.server

@@ -142,7 +142,8 @@ func (a *Agent) selfConfig() map[string]any {
 			"PipelineFile": *c.Client.PipelineFile,
 			"ReloadURL":    *c.Client.ReloadURL,
 		},
-		"ACL": map[string]any{"Enabled": *c.ACL.Enabled},
+		"ACL":       map[string]any{"Enabled": *c.ACL.Enabled},
+		"TLSConfig": c.tlsSelf(),
 		"Version": map[string]string{
 			"Version":           structs.Version,
 			"VersionPrerelease": structs.VersionPrerelease,

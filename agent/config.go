@@ -58,6 +58,8 @@ type Config struct {
 	Server         *ServerConfig `hcl:"server,block"`
 	Client         *ClientConfig `hcl:"client,block"`
 	ACL            *ACLConfig    `hcl:"acl,block"`
+	// TLS is Nomad's tls{} stanza (agent/tls.go).
+	TLS *TLSConfig `hcl:"tls,block"`
 	// RateLimits limit requests per token and API family.
 	RateLimits []*RateLimitConfig `hcl:"rate_limit,block"`
 
@@ -375,6 +377,8 @@ func DefaultConfig() *Config {
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr(""),
 			PipelineFile: ptr(""), ReloadURL: ptr("")},
 		ACL: &ACLConfig{Enabled: ptr(false)},
+		TLS: &TLSConfig{EnableHTTP: ptr(false), EnableRPC: ptr(false), CAFile: ptr(""), CertFile: ptr(""),
+			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
 	}
 }
 
@@ -547,6 +551,7 @@ func (c *Config) Validate() error {
 			add("server.encrypt: %v", err)
 		}
 	}
+	c.validateTLS(add)
 	seen := map[string]bool{}
 	for _, rl := range c.RateLimits {
 		if _, ok := familyNames[rl.Family]; !ok {

@@ -91,6 +91,9 @@ func NewHTTPServer(a *Agent) (*HTTPServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http listener on %s: %w", addr, err)
 	}
+	if ln, err = a.tlsListener(ln); err != nil {
+		return nil, fmt.Errorf("http tls: %w", err)
+	}
 	s := &HTTPServer{
 		agent:    a,
 		logger:   a.logger.Named("http"),

@@ -9,10 +9,13 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +34,13 @@ const (
 
 	// TokenHeader is the request header that carries the ACL secret.
 	TokenHeader = "X-Nomad-Token"
+
+	// Environment variables of the TLS settings, Nomad's with our prefix.
+	CACertEnv        = "NOMADLIKE_CACERT"
+	ClientCertEnv    = "NOMADLIKE_CLIENT_CERT"
+	ClientKeyEnv     = "NOMADLIKE_CLIENT_KEY"
+	TLSServerNameEnv = "NOMADLIKE_TLS_SERVER_NAME"
+	SkipVerifyEnv    = "NOMADLIKE_SKIP_VERIFY"
 )
 
 // Config configures a Client.
@@ -54,6 +64,25 @@ type Config struct {
 	// WaitTime is the default wait of blocking queries, used when a call's
 	// QueryOptions.WaitTime is zero.
 	WaitTime time.Duration
+
+	// TLSConfig is used for an https:// address when HttpClient is nil.
+	TLSConfig *TLSConfig
+}
+
+// TLSConfig is how the client verifies the agent and identifies itself,
+// with the names of Nomad's api.TLSConfig. Files are PEM.
+type TLSConfig struct {
+	// CACert is the CA file that signs the agents' certificates.
+	CACert string
+	// ClientCert and ClientKey are presented to agents that require
+	// client certificates (verify_https_client).
+	ClientCert string
+	ClientKey  string
+	// TLSServerName is the name to expect on the agent's certificate
+	// instead of the address's host.
+	TLSServerName string
+	// Insecure skips the verification of the agent's certificate.
+	Insecure bool
 }
 
 // DefaultConfig returns a Config filled from the environment: the address
@@ -67,7 +96,42 @@ func DefaultConfig() *Config {
 	if token := strings.TrimSpace(os.Getenv(TokenEnv)); token != "" {
 		cfg.Token = token
 	}
+	cfg.TLSConfig = &TLSConfig{
+		CACert:        os.Getenv(CACertEnv),
+		ClientCert:    os.Getenv(ClientCertEnv),
+		ClientKey:     os.Getenv(ClientKeyEnv),
+		TLSServerName: os.Getenv(TLSServerNameEnv),
+	}
+	if v := os.Getenv(SkipVerifyEnv); v != "" {
+		cfg.TLSConfig.Insecure, _ = strconv.ParseBool(v)
+	}
 	return cfg
+}
+
+// tlsClientConfig builds the crypto/tls side of t.
+func (t *TLSConfig) tlsClientConfig() (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: t.TLSServerName, InsecureSkipVerify: t.Insecure}
+	if t.CACert != "" {
+		pem, err := os.ReadFile(t.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA cert: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA cert %s holds no PEM certificate", t.CACert)
+		}
+	}
+	if t.ClientCert != "" || t.ClientKey != "" {
+		if t.ClientCert == "" || t.ClientKey == "" {
+			return nil, fmt.Errorf("client cert and client key must be given together")
+		}
+		cert, err := tls.LoadX509KeyPair(t.ClientCert, t.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("loading client cert: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // Client talks to one nomadlike agent over HTTP. It is safe for concurrent
@@ -111,6 +175,15 @@ func NewClient(config *Config) (*Client, error) {
 	hc := config.HttpClient
 	if hc == nil {
 		hc = &http.Client{}
+		if u.Scheme == "https" && config.TLSConfig != nil {
+			tc, err := config.TLSConfig.tlsClientConfig()
+			if err != nil {
+				return nil, err
+			}
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig = tc
+			hc.Transport = tr
+		}
 	}
 	return &Client{
 		baseURL:    u,

@@ -134,6 +134,21 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"operator": func() (cli.Command, error) {
 			return &OperatorCommand{Meta: meta}, nil
 		},
+		"tls": func() (cli.Command, error) {
+			return &TLSCommand{Meta: meta}, nil
+		},
+		"tls ca": func() (cli.Command, error) {
+			return &TLSCACommand{Meta: meta}, nil
+		},
+		"tls ca create": func() (cli.Command, error) {
+			return &TLSCACreateCommand{Meta: meta}, nil
+		},
+		"tls cert": func() (cli.Command, error) {
+			return &TLSCertCommand{Meta: meta}, nil
+		},
+		"tls cert create": func() (cli.Command, error) {
+			return &TLSCertCreateCommand{Meta: meta}, nil
+		},
 		"operator gossip": func() (cli.Command, error) {
 			return &OperatorGossipCommand{Meta: meta}, nil
 		},

@@ -24,6 +24,9 @@ type Meta struct {
 	address string
 	token   string
 	json    bool
+	// tls holds -ca-cert, -client-cert, -client-key, -tls-server-name and
+	// -tls-skip-verify, defaulting to their NOMADLIKE_* variables.
+	tls api.TLSConfig
 }
 
 // FlagSet returns a flag set for the named command with the shared flags
@@ -35,6 +38,12 @@ func (m *Meta) FlagSet(name string) *flag.FlagSet {
 	fs.StringVar(&m.address, "address", os.Getenv(api.AddressEnv), "")
 	fs.StringVar(&m.token, "token", os.Getenv(api.TokenEnv), "")
 	fs.BoolVar(&m.json, "json", false, "")
+	env := api.DefaultConfig().TLSConfig
+	fs.StringVar(&m.tls.CACert, "ca-cert", env.CACert, "")
+	fs.StringVar(&m.tls.ClientCert, "client-cert", env.ClientCert, "")
+	fs.StringVar(&m.tls.ClientKey, "client-key", env.ClientKey, "")
+	fs.StringVar(&m.tls.TLSServerName, "tls-server-name", env.TLSServerName, "")
+	fs.BoolVar(&m.tls.Insecure, "tls-skip-verify", env.Insecure, "")
 	return fs
 }
 
@@ -48,6 +57,8 @@ func (m *Meta) Client() (*api.Client, error) {
 	if m.token != "" {
 		cfg.Token = m.token
 	}
+	tlsCfg := m.tls
+	cfg.TLSConfig = &tlsCfg
 	return api.NewClient(cfg)
 }
 
@@ -99,7 +110,24 @@ func generalOptionsUsage() string {
     environment variable.
 
   -json
-    Print the API response as indented JSON instead of formatted text.`
+    Print the API response as indented JSON instead of formatted text.
+
+  -ca-cert=<path>
+    CA certificate (PEM) to verify the agent's HTTPS certificate with.
+    Overrides the NOMADLIKE_CACERT environment variable.
+
+  -client-cert=<path>
+  -client-key=<path>
+    Certificate and key to present to an agent with verify_https_client.
+    Override NOMADLIKE_CLIENT_CERT and NOMADLIKE_CLIENT_KEY.
+
+  -tls-server-name=<name>
+    Name to expect on the agent's certificate instead of the address's
+    host. Overrides NOMADLIKE_TLS_SERVER_NAME.
+
+  -tls-skip-verify
+    Do not verify the agent's certificate (not recommended). Overrides
+    NOMADLIKE_SKIP_VERIFY.`
 }
 
 // formatTable lays out a header and rows in aligned columns.

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 
+	"github.com/nomadlike/nomadlike/nomadlike/tlsutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -132,6 +133,11 @@ type Config struct {
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
 	EventBufferSize int64
+
+	// TLS, when set, runs RPC and raft over TLS (Nomad's tls { rpc = true
+	// }): plain connections are refused, and every dial (raft, forwarding,
+	// server to server) uses TLS.
+	TLS *tlsutil.Configurator
 
 	// Logger is the server's logger; LogOutput receives raft's and
 	// memberlist's own output.

@@ -199,6 +199,11 @@ func (s *Server) addRaftPeer(m *member, cfg raft.Configuration) {
 			s.removeRaftPeer(srv.ID, string(srv.Address), "address reused by "+m.Name)
 		}
 	}
+	if err := s.verifyServerPeer(string(addr)); err != nil {
+		s.logger.Warn("tls: not adding server as raft voter: it did not present a server certificate",
+			"name", m.Name, "addr", addr, "want", s.config.TLS.ServerName(), "error", err)
+		return
+	}
 	s.logger.Info("adding server as raft voter", "name", m.Name, "id", id, "addr", addr)
 	if err := s.raft.AddVoter(id, addr, 0, 0).Error(); err != nil {
 		s.logger.Error("failed to add raft peer", "name", m.Name, "error", err)

@@ -248,9 +248,9 @@ func (c *nodeConnCodec) WriteResponse(r *rpc.Response, body any) error {
 
 // serveSessionRPC serves net/rpc on a stream of session, noting node
 // connections.
-func (s *Server) serveSessionRPC(stream io.ReadWriteCloser, session *yamux.Session) {
+func (s *Server) serveSessionRPC(stream io.ReadWriteCloser, session *yamux.Session, peer connPeer) {
 	codec := msgpackrpc.NewCodecFromHandle(true, true, stream, structs.MsgpackHandle)
-	s.rpcServer.ServeCodec(&nodeConnCodec{ServerCodec: codec, srv: s, session: session})
+	s.rpcServer.ServeCodec(&nodeConnCodec{ServerCodec: s.guardCodec(codec, peer), srv: s, session: session})
 }
 
 // ServeNodeStream serves one stream a server opened to a client: net/rpc

@@ -2,6 +2,7 @@ package nomadlike
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ const (
 	rpcNomad     byte = 0x01 // one net/rpc connection
 	rpcRaft      byte = 0x02 // raft transport
 	rpcMultiplex byte = 0x03 // yamux session; each stream starts with its own type byte
+	// 0x04 is rpcTLS (tls.go), 0x05 rpcStreaming (streaming.go).
 )
 
 // defaultRPCTimeout bounds one RPC call; blocking queries add their wait.
@@ -65,6 +67,16 @@ type ConnPool struct {
 	// streamHandler, when set, serves the streams the servers open on the
 	// pool's sessions (a client's node connection).
 	streamHandler func(io.ReadWriteCloser)
+	// tlsConfig, when set, wraps every session in TLS (first byte rpcTLS).
+	tlsConfig *tls.Config
+}
+
+// SetTLSConfig makes the pool dial every server with TLS; set it before
+// the first call.
+func (p *ConnPool) SetTLSConfig(c *tls.Config) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tlsConfig = c
 }
 
 // SetStreamHandler makes the pool accept the streams servers open on its
@@ -110,9 +122,10 @@ func (p *ConnPool) session(addr string) (*poolSession, error) {
 		p.mu.Unlock()
 		return ps, nil
 	}
+	tlsConfig := p.tlsConfig
 	p.mu.Unlock()
 
-	s, err := dialSession(addr)
+	s, err := dialSession(addr, tlsConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +181,9 @@ func (p *ConnPool) putStream(ps *poolSession, sc *streamClient) {
 	sc.stream.Close()
 }
 
-func dialSession(addr string) (*yamux.Session, error) {
+// dialSession dials addr, with TLS when tlsConfig is set. A failed
+// handshake is a DialError too: nothing was sent.
+func dialSession(addr string, tlsConfig *tls.Config) (*yamux.Session, error) {
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, &DialError{Err: err}
@@ -176,6 +191,14 @@ func dialSession(addr string) (*yamux.Session, error) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetKeepAlive(true)
 		tc.SetNoDelay(true)
+	}
+	if tlsConfig != nil {
+		tconn, err := dialTLS(conn, tlsConfig, 5*time.Second)
+		if err != nil {
+			conn.Close()
+			return nil, &DialError{Err: err}
+		}
+		conn = tconn
 	}
 	if _, err := conn.Write([]byte{rpcMultiplex}); err != nil {
 		conn.Close()

@@ -1,6 +1,7 @@
 package nomadlike
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -16,6 +17,8 @@ type RaftLayer struct {
 	connCh  chan net.Conn
 	closeCh chan struct{}
 	once    sync.Once
+	// tlsConfig, when set, makes Dial speak TLS (first byte rpcTLS).
+	tlsConfig *tls.Config
 }
 
 // NewRaftLayer returns a layer advertising addr.
@@ -51,11 +54,23 @@ func (l *RaftLayer) Close() error {
 // Addr implements net.Listener; it is the advertised RPC address.
 func (l *RaftLayer) Addr() net.Addr { return l.addr }
 
+// SetTLSConfig makes Dial wrap raft's connections in TLS; set it before
+// raft starts.
+func (l *RaftLayer) SetTLSConfig(c *tls.Config) { l.tlsConfig = c }
+
 // Dial implements raft.StreamLayer.
 func (l *RaftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	conn, err := net.DialTimeout("tcp", string(address), timeout)
 	if err != nil {
 		return nil, err
+	}
+	if l.tlsConfig != nil {
+		tconn, err := dialTLS(conn, l.tlsConfig, timeout)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		conn = tconn
 	}
 	if _, err := conn.Write([]byte{rpcRaft}); err != nil {
 		conn.Close()

@@ -50,28 +50,43 @@ func (s *Server) handleConn(conn net.Conn) {
 		return
 	}
 	conn.SetReadDeadline(time.Time{})
-	switch buf[0] {
+	if buf[0] == rpcTLS {
+		s.handleTLSConn(conn)
+		return
+	}
+	if s.refusePlain(conn, buf[0]) {
+		return
+	}
+	s.routeConn(conn, buf[0], peerPlain)
+}
+
+// routeConn serves conn by its first byte b; peer is what its TLS
+// handshake proved (tls.go).
+func (s *Server) routeConn(conn net.Conn, b byte, peer connPeer) {
+	switch b {
 	case rpcNomad:
-		s.serveRPC(conn)
+		s.serveRPC(conn, peer)
 	case rpcRaft:
-		s.raftLayer.Handoff(conn)
+		if !s.refuseRaft(conn, peer) {
+			s.raftLayer.Handoff(conn)
+		}
 	case rpcMultiplex:
-		s.serveMultiplex(conn)
+		s.serveMultiplex(conn, peer)
 	case rpcStreaming:
 		ServeStreamingConn(conn, s.streamingHandler)
 	default:
-		s.logger.Warn("unrecognized rpc byte", "byte", buf[0], "from", conn.RemoteAddr())
+		s.logger.Warn("unrecognized rpc byte", "byte", b, "from", conn.RemoteAddr())
 		conn.Close()
 	}
 }
 
 // serveRPC serves net/rpc requests on conn until it closes.
-func (s *Server) serveRPC(conn io.ReadWriteCloser) {
+func (s *Server) serveRPC(conn io.ReadWriteCloser, peer connPeer) {
 	codec := msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)
-	s.rpcServer.ServeCodec(codec)
+	s.rpcServer.ServeCodec(s.guardCodec(codec, peer))
 }
 
-func (s *Server) serveMultiplex(conn net.Conn) {
+func (s *Server) serveMultiplex(conn net.Conn, peer connPeer) {
 	cfg := yamux.DefaultConfig()
 	cfg.LogOutput = io.Discard
 	session, err := yamux.Server(&coalescingConn{Conn: conn}, cfg)
@@ -95,7 +110,7 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 			}
 			switch buf[0] {
 			case rpcNomad:
-				s.serveSessionRPC(stream, session)
+				s.serveSessionRPC(stream, session, peer)
 			case rpcStreaming:
 				ServeStreamingConn(stream, s.streamingHandler)
 			default:

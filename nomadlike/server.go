@@ -140,6 +140,7 @@ func NewServer(config *Config) (*Server, error) {
 	if err := s.setupRPCListener(); err != nil {
 		return nil, err
 	}
+	s.setupTLS()
 	if err := s.setupRaft(); err != nil {
 		s.rpcListener.Close()
 		return nil, fmt.Errorf("raft setup failed: %w", err)

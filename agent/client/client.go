@@ -5,6 +5,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -62,6 +63,8 @@ type Config struct {
 	// client answers host data and profile requests (node_rpc.go).
 	ACLEnabled  bool
 	EnableDebug bool
+	// TLS, when set, is used to dial servers (tls { rpc = true }).
+	TLS *tls.Config
 }
 
 // Client is a running client agent.
@@ -101,6 +104,9 @@ func NewClient(config *Config) (*Client, error) {
 		servers:    newServerList(config.Servers),
 		httpClient: &http.Client{Timeout: reloadTimeout},
 		shutdownCh: make(chan struct{}),
+	}
+	if config.TLS != nil {
+		c.pool.SetTLSConfig(config.TLS)
 	}
 	id, err := c.persistentID("client-id")
 	if err != nil {

@@ -75,6 +75,9 @@ type Agent struct {
 	Args []string
 	// Token is the ACL secret the API client sends (empty: none).
 	Token string
+	// TLS, when set, makes URL https and the API client use it (for an
+	// agent with tls { http = true }).
+	TLS *api.TLSConfig
 
 	t       testing.TB
 	logPath string
@@ -98,7 +101,12 @@ func NewAgent(t testing.TB, dir, name string, server, client bool, args ...strin
 }
 
 // URL is the HTTP base address.
-func (a *Agent) URL() string { return fmt.Sprintf("http://127.0.0.1:%d", a.HTTPPort) }
+func (a *Agent) URL() string {
+	if a.TLS != nil {
+		return fmt.Sprintf("https://127.0.0.1:%d", a.HTTPPort)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", a.HTTPPort)
+}
 
 // RPCAddr is the RPC (and raft) address.
 func (a *Agent) RPCAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.RPCPort) }
@@ -108,7 +116,7 @@ func (a *Agent) SerfAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.SerfPor
 
 // API returns an api client for the agent.
 func (a *Agent) API() *api.Client {
-	c, err := api.NewClient(&api.Config{Address: a.URL(), Token: a.Token})
+	c, err := api.NewClient(&api.Config{Address: a.URL(), Token: a.Token, TLSConfig: a.TLS})
 	if err != nil {
 		a.t.Fatal(err)
 	}
