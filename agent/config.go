@@ -60,6 +60,9 @@ type Config struct {
 	ACL            *ACLConfig    `hcl:"acl,block"`
 	// RateLimits limit requests per token and API family.
 	RateLimits []*RateLimitConfig `hcl:"rate_limit,block"`
+	// Limits caps connections per client address and sets the HTTP
+	// server's timeouts (agent/limits.go).
+	Limits *Limits `hcl:"limits,block"`
 
 	// DevMode is set by -dev only.
 	DevMode bool
@@ -374,7 +377,8 @@ func DefaultConfig() *Config {
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr(""),
 			PipelineFile: ptr(""), ReloadURL: ptr("")},
-		ACL: &ACLConfig{Enabled: ptr(false)},
+		ACL:    &ACLConfig{Enabled: ptr(false)},
+		Limits: defaultLimits(),
 	}
 }
 
@@ -547,6 +551,7 @@ func (c *Config) Validate() error {
 			add("server.encrypt: %v", err)
 		}
 	}
+	c.Limits.validate(add)
 	seen := map[string]bool{}
 	for _, rl := range c.RateLimits {
 		if _, ok := familyNames[rl.Family]; !ok {

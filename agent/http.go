@@ -106,8 +106,9 @@ func NewHTTPServer(a *Agent) (*HTTPServer, error) {
 		}
 	}
 	s.registerHandlers()
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln)
+	s.srv = &http.Server{Handler: s.mux}
+	s.configureHTTPServer(s.srv)
+	go s.srv.Serve(s.limitHTTPListener(ln))
 	s.logger.Info("http api listening", "addr", ln.Addr().String())
 	return s, nil
 }
