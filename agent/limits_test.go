@@ -156,17 +156,21 @@ func TestLimits_RPCConnsPerClient(t *testing.T) {
 	})
 }
 
-// TestLimits_HTTPIdleAndBodyTimeouts: an idle keep-alive connection is
-// closed after http_idle_timeout; a body that stops arriving is cut off
-// after http_body_read_timeout with a 400; and a blocking query that waits
-// longer than both still answers.
-func TestLimits_HTTPIdleAndBodyTimeouts(t *testing.T) {
+// timeoutAgent is a server agent with short HTTP idle and body timeouts.
+func timeoutAgent(t *testing.T) *Agent {
 	a := TestAgent(t, func(c *Config) {
 		c.Client.Enabled = ptr(false)
 		c.Limits.HTTPIdleTimeout = ptr("300ms")
 		c.Limits.HTTPBodyReadTimeout = ptr("300ms")
 	})
 	WaitForAgentLeader(t, a)
+	return a
+}
+
+// TestLimits_HTTPIdleTimeout: an idle keep-alive connection is closed
+// after http_idle_timeout (there was no IdleTimeout: it stayed open).
+func TestLimits_HTTPIdleTimeout(t *testing.T) {
+	a := timeoutAgent(t)
 
 	conn, err := net.Dial("tcp", a.HTTPAddr())
 	if err != nil {
@@ -186,6 +190,14 @@ func TestLimits_HTTPIdleAndBodyTimeouts(t *testing.T) {
 		t.Fatalf("idle connection closed after %s, before the idle timeout", idle)
 	}
 
+}
+
+// TestLimits_HTTPBodyReadTimeout: a body that stops arriving is cut off
+// after http_body_read_timeout with a 400 (there was no body timeout: the
+// handler waited for ever), and a blocking query that waits longer than
+// both timeouts still answers.
+func TestLimits_HTTPBodyReadTimeout(t *testing.T) {
+	a := timeoutAgent(t)
 	// A body announced as 100 bytes of which 10 arrive.
 	slow, err := net.Dial("tcp", a.HTTPAddr())
 	if err != nil {
@@ -204,7 +216,7 @@ func TestLimits_HTTPIdleAndBodyTimeouts(t *testing.T) {
 	}
 
 	// A blocking query waits past both timeouts and still answers.
-	start = time.Now()
+	start := time.Now()
 	code, hdr, out := call(t, http.MethodGet, a.URL()+"/v1/nodes?index=999999&wait=1s")
 	if code != 200 || hdr.Get("X-Nomad-Index") == "" || time.Since(start) < 900*time.Millisecond {
 		t.Fatalf("blocking query: %d after %s: %s", code, time.Since(start), out)
