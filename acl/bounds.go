@@ -17,9 +17,9 @@ const MaxPolicyBytes = 64 << 10
 // overflow, which kills the process rather than failing the request.
 const MaxPolicyDepth = 64
 
-// maxPolicyOperators bounds unary and conditional operators (!, -, ?),
-// which the HCL parser also handles by recursion without brackets. No
-// valid policy has any.
+// maxPolicyOperators bounds unary and conditional operators (!, -, ?)
+// and template directives (%{...}), which the HCL parser also handles by
+// recursion without brackets that stay open. No valid policy has any.
 const maxPolicyOperators = 64
 
 // checkNesting scans rules without recursion and refuses a nesting deeper
@@ -45,9 +45,12 @@ func checkNesting(src []byte, isJSON bool) error {
 			case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
 				hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
 				depth = max(depth-1, 0)
-			case hclsyntax.TokenBang, hclsyntax.TokenMinus, hclsyntax.TokenQuestion:
+			}
+			switch tok.Type {
+			case hclsyntax.TokenBang, hclsyntax.TokenMinus, hclsyntax.TokenQuestion,
+				hclsyntax.TokenTemplateControl: // %{if}...%{endif} nests too
 				if operators++; operators > maxPolicyOperators {
-					return errPolicy("more than %d operators; a policy needs none", maxPolicyOperators)
+					return errPolicy("more than %d operators or directives; a policy needs none", maxPolicyOperators)
 				}
 			}
 		}

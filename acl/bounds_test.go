@@ -28,6 +28,7 @@ func TestParse_BoundsNestingAndSize(t *testing.T) {
 		{"nested templates", "agent { policy = " + strings.Repeat(`"${`, 40) + strings.Repeat(`}"`, 40) + " }", "nested more than 64 levels deep"},
 		{"unary operators", "agent { policy = " + strings.Repeat("!", 10_000) + "true }", "more than 64 operators"},
 		{"conditionals", "agent { policy = " + strings.Repeat("true ? 1 : ", 100) + "2 }", "more than 64 operators"},
+		{"template directives", `agent { policy = "` + strings.Repeat("%{if true}", 100) + strings.Repeat("%{endif}", 100) + `" }`, "more than 64 operators or directives"},
 		{"JSON", `{"agent": {"policy": ` + nested(10_000, "[", "]") + `}}`, "nested more than 64 levels deep"},
 		{"JSON objects", nested(65, `{"a":`, "}"), "nested more than 64 levels deep"},
 	}
