@@ -133,12 +133,22 @@ func errBlock(block, format string, args ...any) error {
 // block such as Nomad's namespace, an unknown attribute such as
 // capabilities, a label, a repeated block, an unknown level) is an error
 // naming the offending item, and so is a policy with no blocks at all.
+//
+// Rules longer than MaxPolicyBytes, or nested deeper than MaxPolicyDepth,
+// are refused before they reach a parser (see checkNesting).
 func Parse(rules string) (*Policy, error) {
 	var (
 		tree *node
 		err  error
 	)
-	if strings.HasPrefix(strings.TrimLeft(rules, " \t\r\n"), "{") {
+	if len(rules) > MaxPolicyBytes {
+		return nil, errPolicy("rules are %d bytes; at most %d are allowed", len(rules), MaxPolicyBytes)
+	}
+	isJSON := strings.HasPrefix(strings.TrimLeft(rules, " \t\r\n"), "{")
+	if err := checkNesting([]byte(rules), isJSON); err != nil {
+		return nil, err
+	}
+	if isJSON {
 		tree, err = parseJSON([]byte(rules))
 	} else {
 		tree, err = parseHCL([]byte(rules))

@@ -2,19 +2,33 @@ package agent
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
+// maxJSONBodyBytes bounds the JSON bodies of the Nomad family.
+const maxJSONBodyBytes = 1 << 20
+
+// maxPolicyBodyBytes bounds a policy write: the rules' own bound, with
+// room for JSON escaping and the other fields. A larger body is a 413
+// before it is decoded.
+const maxPolicyBodyBytes = 2*acl.MaxPolicyBytes + 4<<10
+
 // decodeBody decodes a JSON request body into out; an empty body is
-// allowed when optional.
+// allowed when optional. A body over maxJSONBodyBytes is a 413.
 func decodeBody(req *http.Request, out any, optional bool) error {
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	return decodeBodyLimit(req, out, optional, maxJSONBodyBytes)
+}
+
+// decodeBodyLimit is decodeBody with its own size bound; the body is
+// refused whole (413) rather than cut short into a decode error.
+func decodeBodyLimit(req *http.Request, out any, optional bool, limit int64) error {
+	body, err := readBody(req, limit)
 	if err != nil {
-		return structs.NewErrCoded(http.StatusBadRequest, "reading request body: %v", err)
+		return err
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		if optional {
@@ -84,7 +98,7 @@ func (s *HTTPServer) ACLPolicySpecificRequest(resp http.ResponseWriter, req *htt
 		return out.Policy, nil
 	case http.MethodPut, http.MethodPost:
 		var p structs.ACLPolicy
-		if err := decodeBody(req, &p, false); err != nil {
+		if err := decodeBodyLimit(req, &p, false, maxPolicyBodyBytes); err != nil {
 			return nil, err
 		}
 		if p.Name != "" && p.Name != name {

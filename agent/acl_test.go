@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -352,16 +354,22 @@ func TestACL_TokenLifecycle(t *testing.T) {
 	}
 }
 
+// TestACL_RateLimitPerToken: a token that resolves has its own bucket;
+// callers without one, and callers with secrets nobody knows, share the
+// bucket of their address. Buckets used to be keyed by whatever string
+// was sent, so each guessed secret got a fresh bucket and a guesser was
+// never limited.
 func TestACL_RateLimitPerToken(t *testing.T) {
-	a := TestAgent(t, func(c *Config) {
-		c.Client.Enabled = ptr(false)
-		c.RateLimits = []*RateLimitConfig{{Family: "nomad", RequestsPerSecond: ptr(0.5), Burst: ptr(2)}}
+	a := aclAgent(t, func(c *Config) {
+		c.RateLimits = []*RateLimitConfig{{Family: "config", RequestsPerSecond: ptr(0.5), Burst: ptr(2)}}
 	})
-	u := a.URL() + "/v1/agent/self"
-	get := func(token string) *http.Response {
+	mgmt := bootstrap(t, a)
+	other := tokenWith(t, a, mgmt, "reader", `config { policy = "read" }`).SecretID
+	u := a.URL() + "/agent/api/v1/configs"
+	get := func(header, token string) *http.Response {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)
 		if token != "" {
-			req.Header.Set("X-Nomad-Token", token)
+			req.Header.Set(header, token)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -372,7 +380,7 @@ func TestACL_RateLimitPerToken(t *testing.T) {
 		return resp
 	}
 	for i, want := range []int{200, 200, 429} {
-		resp := get("token-a")
+		resp := get("X-Nomad-Token", mgmt)
 		if resp.StatusCode != want {
 			t.Fatalf("request %d: %d, want %d", i, resp.StatusCode, want)
 		}
@@ -380,12 +388,29 @@ func TestACL_RateLimitPerToken(t *testing.T) {
 			resp.Header.Get("X-RateLimit-Reset") == "" {
 			t.Fatalf("request %d headers: %v", i, resp.Header)
 		}
-		if want == 429 && (resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8") {
+		if want == 429 && (resp.Header.Get("Retry-After") == "" || resp.Header.Get("Content-Type") != "application/json") {
 			t.Fatalf("429 headers: %v", resp.Header)
 		}
 	}
-	// Another token has its own bucket.
-	if resp := get("token-b"); resp.StatusCode != 200 {
+	// The same token in another header is the same caller.
+	if resp := get("Authorization", "Bearer "+mgmt); resp.StatusCode != 429 {
+		t.Fatalf("management token as a bearer: %d, want 429", resp.StatusCode)
+	}
+	// Another real token has its own bucket.
+	if resp := get("X-Nomad-Token", other); resp.StatusCode != 200 {
 		t.Fatalf("other token limited: %d", resp.StatusCode)
+	}
+	// N different guessed secrets from one address spend one bucket:
+	// two are answered (403), the rest are 429, and so is a caller
+	// with no token at all from that address.
+	codes := map[int]int{}
+	for i := 0; i < 20; i++ {
+		codes[get("X-Nomad-Token", uuid.NewString()).StatusCode]++
+	}
+	if codes[http.StatusForbidden] != 2 || codes[http.StatusTooManyRequests] != 18 {
+		t.Fatalf("20 guessed secrets from one address: %v, want 2 x 403 and 18 x 429", codes)
+	}
+	if resp := get("", ""); resp.StatusCode != 429 {
+		t.Fatalf("anonymous after guessed secrets: %d, want 429", resp.StatusCode)
 	}
 }

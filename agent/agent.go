@@ -187,6 +187,7 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.NumSchedulers = *c.Server.NumSchedulers
 	sc.EnabledSchedulers = c.Server.EnabledSchedulers
 	sc.NodeGCThreshold = mustDuration(c.Server.NodeGCThreshold)
+	c.Limits.applyToServer(sc)
 	if *c.Server.Encrypt != "" {
 		key, err := decodeGossipKey(*c.Server.Encrypt)
 		if err != nil {

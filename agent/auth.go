@@ -116,6 +116,20 @@ func (a *Agent) resolveToken(secret string) (*acl.ACL, *structs.ACLToken, error)
 	return a.tokens.resolve(a, secret)
 }
 
+// knownToken returns the token secret names if this agent can tell
+// without asking anyone (a server's own state, a client's cache), nil
+// otherwise. Rate limiting keys on it before authorization runs, so an
+// unknown secret costs no RPC there.
+func (a *Agent) knownToken(secret string) *structs.ACLToken {
+	if secret == "" || !a.aclEnabled() {
+		return nil
+	}
+	if a.server != nil {
+		return a.server.KnownToken(secret)
+	}
+	return a.tokens.known(secret)
+}
+
 // clientTokenTTL is how long a client-only agent trusts a resolved token:
 // a revoked token keeps working on client agents' own HTTP API for at most
 // this long (servers see revocations as soon as they apply them).
@@ -131,6 +145,19 @@ type cachedToken struct {
 	acl     *acl.ACL
 	token   *structs.ACLToken
 	expires time.Time
+}
+
+// known returns a cached, unexpired token for secret, or nil.
+func (c *tokenCache) known(secret string) *structs.ACLToken {
+	key := sha256.Sum256([]byte(secret))
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	if !ok || !now.Before(e.expires) || e.token.IsExpired(now) {
+		return nil
+	}
+	return e.token
 }
 
 func (c *tokenCache) resolve(a *Agent, secret string) (*acl.ACL, *structs.ACLToken, error) {

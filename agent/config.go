@@ -62,6 +62,9 @@ type Config struct {
 	TLS *TLSConfig `hcl:"tls,block"`
 	// RateLimits limit requests per token and API family.
 	RateLimits []*RateLimitConfig `hcl:"rate_limit,block"`
+	// Limits caps connections per client address and sets the HTTP
+	// server's timeouts (agent/limits.go).
+	Limits *Limits `hcl:"limits,block"`
 
 	// DevMode is set by -dev only.
 	DevMode bool
@@ -379,6 +382,7 @@ func DefaultConfig() *Config {
 		ACL: &ACLConfig{Enabled: ptr(false)},
 		TLS: &TLSConfig{EnableHTTP: ptr(false), EnableRPC: ptr(false), CAFile: ptr(""), CertFile: ptr(""),
 			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
+		Limits: defaultLimits(),
 	}
 }
 
@@ -552,6 +556,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateTLS(add)
+	c.Limits.validate(add)
 	seen := map[string]bool{}
 	for _, rl := range c.RateLimits {
 		if _, ok := familyNames[rl.Family]; !ok {

@@ -111,8 +111,9 @@ func NewHTTPServer(a *Agent) (*HTTPServer, error) {
 		}
 	}
 	s.registerHandlers()
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
-	go s.srv.Serve(ln)
+	s.srv = &http.Server{Handler: s.mux}
+	s.configureHTTPServer(s.srv)
+	go s.srv.Serve(s.limitHTTPListener(ln))
 	s.logger.Info("http api listening", "addr", ln.Addr().String())
 	return s, nil
 }
@@ -146,8 +147,10 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle(pprofPrefix, familyNomad, s.AgentPprofRequest, get(capability(acl.AgentWrite)))
 	s.handleRoute(route{pattern: "/v1/agent/monitor", family: familyNomad, handler: s.AgentMonitorRequest,
 		needs: get(capability(acl.AgentRead)), streaming: true})
-	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest, get(capability(acl.OperatorRead)))
-	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(capability(acl.OperatorRead)))
+	// Status.Leader and Status.Peers need no token in Nomad: load
+	// balancers, scripts and health checks ask them anonymously.
+	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest, get(none))
+	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(none))
 	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/peer", familyNomad, s.OperatorRaftPeer, needs{"DELETE": capability(acl.OperatorWrite)})
 	s.handle("/v1/operator/snapshot", familyNomad, s.OperatorSnapshotRequest, needs{"GET": management, "PUT": management, "POST": management})
@@ -297,7 +300,11 @@ func tokenFromRequest(req *http.Request) string {
 	scheme, value, _ := strings.Cut(auth, " ")
 	switch strings.ToLower(scheme) {
 	case "bearer":
-		return strings.Fields(value + " ")[0]
+		// "Bearer" with nothing (or only spaces) after it is no
+		// token: the caller is anonymous.
+		if f := strings.Fields(value); len(f) > 0 {
+			return f[0]
+		}
 	case "basic":
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
 		if err == nil {

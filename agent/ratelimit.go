@@ -14,7 +14,7 @@ import (
 	"github.com/nomadlike/nomadlike/structs"
 )
 
-// rateLimiter gives every caller (a token, or a remote address for
+// rateLimiter gives every caller (a known token, or a remote address for
 // requests without one) its own token bucket for one API family.
 type rateLimiter struct {
 	limit rate.Limit
@@ -56,10 +56,15 @@ func (l *rateLimiter) take(key [32]byte, now time.Time) (bool, int, time.Time) {
 	return allowed, int(math.Max(0, math.Floor(tokens))), reset
 }
 
-// rateLimitKey identifies the caller: its token, else its address.
-func rateLimitKey(req *http.Request) [32]byte {
-	if t := tokenFromRequest(req); t != "" {
-		return sha256.Sum256([]byte("token:" + t))
+// rateLimitKey identifies the caller. Only a token this agent knows gets
+// a bucket of its own (keyed by its accessor, so every spelling of the
+// header shares it); anonymous callers and unknown secrets share the
+// bucket of their address, so guessing secrets does not buy fresh
+// buckets. With ACLs off no token is checked and every caller is its
+// address.
+func (s *HTTPServer) rateLimitKey(req *http.Request) [32]byte {
+	if t := s.agent.knownToken(tokenFromRequest(req)); t != nil {
+		return sha256.Sum256([]byte("token:" + t.AccessorID))
 	}
 	host, _, err := net.SplitHostPort(req.RemoteAddr)
 	if err != nil {
@@ -76,7 +81,7 @@ func (s *HTTPServer) limit(resp http.ResponseWriter, req *http.Request, f family
 		return nil
 	}
 	now := time.Now()
-	ok, remaining, reset := l.take(rateLimitKey(req), now)
+	ok, remaining, reset := l.take(s.rateLimitKey(req), now)
 	h := resp.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(l.burst))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))

@@ -3,7 +3,6 @@ package agent
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -51,9 +50,9 @@ func (s *HTTPServer) AgentSchedulerWorkerConfigRequest(resp http.ResponseWriter,
 	case http.MethodGet:
 		return &schedulerConfigResponse{ServerID: s.serverID(), SchedulerWorkerPoolArgs: srv.SchedulerWorkerConfig()}, nil
 	case http.MethodPut, http.MethodPost:
-		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		body, err := readBody(req, maxJSONBodyBytes)
 		if err != nil {
-			return nil, structs.NewErrCoded(http.StatusBadRequest, "Invalid request: %v", err)
+			return nil, err
 		}
 		if len(body) == 0 {
 			return nil, structs.NewErrCoded(http.StatusBadRequest, "Invalid request: Request body is empty")
@@ -62,6 +61,8 @@ func (s *HTTPServer) AgentSchedulerWorkerConfigRequest(resp http.ResponseWriter,
 		if err := json.Unmarshal(body, &args); err != nil {
 			return nil, structs.NewErrCoded(http.StatusBadRequest, "Invalid request: %v", err)
 		}
+		// The server validates (the bound included) before it
+		// changes anything: the same check guards the config file.
 		out, err := srv.SetSchedulerWorkerConfig(args)
 		if err != nil {
 			if errors.Is(err, structs.ErrShutdown) {

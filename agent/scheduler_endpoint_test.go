@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -134,5 +135,43 @@ func TestClient_AppliesAssignment(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(file))
 	if len(entries) != 1 {
 		t.Fatalf("temporary files left beside the pipeline file: %v", entries)
+	}
+}
+
+// TestHTTP_SchedulersBounded: num_schedulers 1000000 made a million
+// worker goroutines (4.5 GB) and cost the leader its leadership. Over the
+// bound is a 400 in Nomad's format that names the limit, from the server's
+// own check (which the config file goes through too), and the pool is left
+// as it was.
+func TestHTTP_SchedulersBounded(t *testing.T) {
+	a := TestAgent(t, func(c *Config) { c.Server.NumSchedulers = ptr(2); c.Client.Enabled = ptr(false) })
+	WaitForAgentLeader(t, a)
+	limit := nomadlike.MaxSchedulers()
+	for _, n := range []int{limit + 1, 1_000_000} {
+		code, body := putBody(t, a.URL()+"/v1/agent/schedulers/config",
+			fmt.Sprintf(`{"num_schedulers":%d,"enabled_schedulers":["_core","pipeline"]}`, n))
+		want := fmt.Sprintf("Invalid request: num_schedulers %d must be at most %d", n, limit)
+		if code != http.StatusBadRequest || !strings.HasPrefix(string(body), want) {
+			t.Fatalf("num_schedulers %d: %d %s, want 400 %q", n, code, body, want)
+		}
+		if got := a.server.SchedulerWorkerConfig().NumSchedulers; got != 2 {
+			t.Fatalf("pool resized to %d by a refused request", got)
+		}
+	}
+	if _, err := a.server.SetSchedulerWorkerConfig(structs.SchedulerWorkerPoolArgs{
+		NumSchedulers: 1_000_000, EnabledSchedulers: []string{structs.SchedulerCore}}); err == nil {
+		t.Fatal("server accepted num_schedulers 1000000")
+	}
+	code, body := putBody(t, a.URL()+"/v1/agent/schedulers/config",
+		fmt.Sprintf(`{"num_schedulers":%d,"enabled_schedulers":["_core"]}`, limit))
+	if code != http.StatusOK {
+		t.Fatalf("num_schedulers at the limit: %d %s", code, body)
+	}
+
+	c := DefaultConfig()
+	c.Server.Enabled = ptr(true)
+	c.Server.NumSchedulers = ptr(limit + 1)
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "must be at most") {
+		t.Fatalf("config with num_schedulers %d: %v", limit+1, err)
 	}
 }

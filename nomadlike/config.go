@@ -66,6 +66,13 @@ type Config struct {
 	// leader". It covers an election.
 	RPCHoldTimeout time.Duration
 
+	// RPCMaxConnsPerClient caps the connections one IP address may hold
+	// open to the RPC port (raft and gossip-free RPC alike); 0 disables
+	// it. RPCHandshakeTimeout bounds the wait for a new connection's
+	// first byte; 0 disables it. Nomad's limits, with its defaults.
+	RPCMaxConnsPerClient int
+	RPCHandshakeTimeout  time.Duration
+
 	// ReconcileInterval is how often the leader re-reads the gossip pool
 	// and fixes the raft configuration to match it, besides reacting to
 	// each membership event.
@@ -173,6 +180,8 @@ func DefaultConfig() *Config {
 		RaftConfig:                 rc,
 		RaftTimeout:                30 * time.Second,
 		RPCHoldTimeout:             5 * time.Second,
+		RPCMaxConnsPerClient:       100,
+		RPCHandshakeTimeout:        5 * time.Second,
 		ReconcileInterval:          60 * time.Second,
 		DeadServerCleanupThreshold: 10 * time.Minute,
 		MemberReapTimeout:          24 * time.Hour,

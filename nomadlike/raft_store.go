@@ -69,7 +69,10 @@ func openRaftStore(dir, want string, logger hclog.Logger) (raftStore, string, er
 			meta.Close()
 			return nil, "", fmt.Errorf("opening raft WAL: %w", err)
 		}
-		return &walStore{WAL: w, meta: meta}, backend, nil
+		// Since v0.4.1 the WAL's Close closes its meta store (and
+		// releases the file lock) itself, so a server restarted
+		// in-process can open the data dir again.
+		return w, backend, nil
 	case LogStoreBoltDB:
 		// The freelist is rebuilt by scanning at open instead of being
 		// written with every commit: the log is append-and-truncate,
@@ -87,22 +90,6 @@ func openRaftStore(dir, want string, logger hclog.Logger) (raftStore, string, er
 	default:
 		return nil, "", fmt.Errorf("unknown raft log store backend %q", backend)
 	}
-}
-
-// walStore closes the WAL's meta store with the WAL: raft-wal's Close
-// leaves it open, and with it the file lock, so that the same process
-// could never open the data dir again (a server restarted in-process).
-type walStore struct {
-	*raftwal.WAL
-	meta *metadb.BoltMetaDB
-}
-
-func (w *walStore) Close() error {
-	err := w.WAL.Close()
-	if merr := w.meta.Close(); err == nil {
-		err = merr
-	}
-	return err
 }
 
 func exists(path string) bool {

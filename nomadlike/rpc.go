@@ -16,8 +16,10 @@ import (
 	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/yamux"
+	"golang.org/x/time/rate"
 
 	"github.com/nomadlike/nomadlike/fsm"
+	"github.com/nomadlike/nomadlike/nomadlike/connlimit"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -27,7 +29,11 @@ const raftWarnSize = 1024 * 1024
 
 // listen accepts connections on the RPC port until shutdown and routes each
 // by its first byte.
+// A connection over rpc_max_conns_per_client from its address is closed at
+// once, with a warning at most once a second.
 func (s *Server) listen() {
+	limiter := connlimit.New(s.config.RPCMaxConnsPerClient)
+	warn := rate.Sometimes{Interval: time.Second}
 	for {
 		conn, err := s.rpcListener.Accept()
 		if err != nil {
@@ -38,13 +44,26 @@ func (s *Server) listen() {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		go s.handleConn(conn)
+		counted, err := limiter.Accept(conn)
+		if err != nil {
+			warn.Do(func() {
+				s.logger.Warn("rejecting rpc connection: too many from its address",
+					"from", conn.RemoteAddr(), "limit", s.config.RPCMaxConnsPerClient)
+			})
+			conn.Close()
+			continue
+		}
+		go s.handleConn(counted)
 	}
 }
 
 func (s *Server) handleConn(conn net.Conn) {
 	buf := make([]byte, 1)
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// rpc_handshake_timeout: a connection that never says what it is
+	// must not hold a slot of its address's cap.
+	if d := s.config.RPCHandshakeTimeout; d > 0 {
+		conn.SetReadDeadline(time.Now().Add(d))
+	}
 	if _, err := io.ReadFull(conn, buf); err != nil {
 		conn.Close()
 		return

@@ -18,7 +18,8 @@ func (s *Status) Ping(args *structs.GenericRequest, reply *struct{}) error {
 	return nil
 }
 
-// Leader returns the leader's RPC address, "" when there is none.
+// Leader returns the leader's RPC address, "" when there is none. It needs
+// no token, as in Nomad: health checks and load balancers ask it.
 func (s *Status) Leader(args *structs.GenericRequest, reply *string) error {
 	*reply = s.srv.Leader()
 	return nil
@@ -36,7 +37,8 @@ func (s *Status) LatestIndex(args *structs.GenericRequest, reply *uint64) error 
 	return err
 }
 
-// Peers returns the RPC addresses of the raft voters.
+// Peers returns the RPC addresses of the raft voters. It needs no token,
+// as in Nomad.
 func (s *Status) Peers(args *structs.GenericRequest, reply *[]string) error {
 	f := s.srv.raft.GetConfiguration()
 	if err := f.Error(); err != nil {

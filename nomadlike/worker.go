@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -185,11 +186,20 @@ type workerPool struct {
 	workers []*worker
 }
 
+// MaxSchedulers bounds num_schedulers: 4 workers per CPU, and at least
+// 256. Nomad sets no bound, and a million workers were a million
+// goroutines that cost the leader its leadership; see DESIGN.md.
+func MaxSchedulers() int { return max(256, 4*runtime.NumCPU()) }
+
 // ValidateSchedulerWorkerPoolArgs checks a worker pool configuration as
-// Nomad does: no negative size, known types only, _core always there.
+// Nomad does: no negative size, known types only, _core always there; and
+// no more workers than MaxSchedulers.
 func ValidateSchedulerWorkerPoolArgs(args structs.SchedulerWorkerPoolArgs) error {
 	if args.NumSchedulers < 0 {
 		return fmt.Errorf("num_schedulers %d must be 0 or more", args.NumSchedulers)
+	}
+	if limit := MaxSchedulers(); args.NumSchedulers > limit {
+		return fmt.Errorf("num_schedulers %d must be at most %d (4 per CPU, at least 256)", args.NumSchedulers, limit)
 	}
 	for _, t := range args.EnabledSchedulers {
 		if !slices.Contains(structs.SchedulerTypes, t) {

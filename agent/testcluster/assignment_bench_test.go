@@ -42,7 +42,10 @@ func procRSS(pid int) int64 {
 // assignment watches open.
 func BenchmarkAssignment2000Nodes(b *testing.B) {
 	const nodes, changes = 2000, 10
-	c := New(b, Options{Servers: 3})
+	// Every simulated node dials from 127.0.0.1: lift the per-address
+	// connection cap that stands between one real host and a server.
+	limits := WriteConfig(b, b.TempDir(), "limits.hcl", "limits {\n  rpc_max_conns_per_client = 0\n}\n")
+	c := New(b, Options{Servers: 3, ServerArgs: []string{"-config", limits}})
 	c.WaitForLeader()
 	var servers []string
 	var pids []int

@@ -82,6 +82,7 @@ type Agent struct {
 	t       testing.TB
 	logPath string
 	mu      sync.Mutex
+	apis    map[apiKey]*api.Client
 	cmd     *exec.Cmd
 	exited  chan struct{}
 }
@@ -114,13 +115,31 @@ func (a *Agent) RPCAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.RPCPort)
 // SerfAddr is the gossip address.
 func (a *Agent) SerfAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.SerfPort) }
 
-// API returns an api client for the agent.
+// API returns an api client for the agent. Clients are kept per token
+// and TLS settings: a TLS client has a transport of its own, and a fresh
+// one per call would leave an idle connection per call open on the agent,
+// past its per-address connection cap.
 func (a *Agent) API() *api.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	key := apiKey{a.Token, a.TLS}
+	if c, ok := a.apis[key]; ok {
+		return c
+	}
 	c, err := api.NewClient(&api.Config{Address: a.URL(), Token: a.Token, TLSConfig: a.TLS})
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	if a.apis == nil {
+		a.apis = map[apiKey]*api.Client{}
+	}
+	a.apis[key] = c
 	return c
+}
+
+type apiKey struct {
+	token string
+	tls   *api.TLSConfig
 }
 
 // Start starts the process (again, after Kill or Stop, on the same ports
