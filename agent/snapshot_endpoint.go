@@ -46,20 +46,12 @@ func (s *HTTPServer) snapshotSave(resp http.ResponseWriter, req *http.Request) (
 	}
 	// A snapshot is the leader's, whatever ?stale says.
 	args.AllowStale = false
-	conn, err := s.agent.streamingRPC("Operator.SnapshotSave")
+	conn, err := s.openSnapshotStream("Operator.SnapshotSave", &args)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	go func() { <-req.Context().Done(); conn.Close() }()
-	conn.SetDeadline(time.Now().Add(snapshotStartTimeout))
-	if err := conn.Encode(&args); err != nil {
-		return nil, err
-	}
-	if _, err := conn.Recv(); err != nil {
-		return nil, err
-	}
-	conn.SetDeadline(time.Time{})
 
 	resp.Header().Set("Content-Type", "application/gzip")
 	resp.Header().Set("Content-Disposition", `attachment; filename="nomadlike.snap"`)
@@ -79,6 +71,26 @@ func (s *HTTPServer) snapshotSave(resp http.ResponseWriter, req *http.Request) (
 	}
 }
 
+// openSnapshotStream opens the streaming RPC method, sends args and waits,
+// within snapshotStartTimeout, for the leader's acceptance: a refusal (a
+// token, no leader) arrives before any byte of the archive moves.
+func (s *HTTPServer) openSnapshotStream(method string, args any) (*nomadlike.StreamConn, error) {
+	conn, err := s.agent.streamingRPC(method)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetDeadline(time.Now().Add(snapshotStartTimeout))
+	if err := conn.Encode(args); err == nil {
+		_, err = conn.Recv()
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, nil
+}
+
 // snapshotRestore sends the body to the leader, which checks it whole
 // before it restores anything.
 func (s *HTTPServer) snapshotRestore(resp http.ResponseWriter, req *http.Request) (any, error) {
@@ -88,19 +100,11 @@ func (s *HTTPServer) snapshotRestore(resp http.ResponseWriter, req *http.Request
 	}
 	var args structs.WriteRequest
 	s.parseWriteRequest(req, &args)
-	conn, err := s.agent.streamingRPC("Operator.SnapshotRestore")
+	conn, err := s.openSnapshotStream("Operator.SnapshotRestore", &args)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(snapshotStartTimeout))
-	if err := conn.Encode(&args); err != nil {
-		return nil, err
-	}
-	if _, err := conn.Recv(); err != nil {
-		return nil, err
-	}
-	conn.SetDeadline(time.Time{})
 
 	// The leader may refuse in the middle of the upload (a corrupt
 	// archive): its answer is read while the body is still being sent.

@@ -156,12 +156,9 @@ func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k i
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}}
 	value := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("// padding to one KiB of pipeline contents\n", 24)))
-	put = func(m int, k int64) bool {
-		body, _ := json.Marshal(map[string]string{
-			"key":   base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("bench-%d", k))),
-			"value": value,
-		})
-		resp, err := client.Post(clients[m]+"/v3/kv/put", "application/json", bytes.NewReader(body))
+	post := func(m int, path string, body any) bool {
+		buf, _ := json.Marshal(body)
+		resp, err := client.Post(clients[m]+path, "application/json", bytes.NewReader(buf))
 		if err != nil {
 			return false
 		}
@@ -169,18 +166,12 @@ func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k i
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	}
+	key := func(k int64) string { return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("bench-%d", k))) }
+	put = func(m int, k int64) bool {
+		return post(m, "/v3/kv/put", map[string]string{"key": key(k), "value": value})
+	}
 	get = func(m int, k int64, serializable bool) bool {
-		body, _ := json.Marshal(map[string]any{
-			"key":          base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("bench-%d", k))),
-			"serializable": serializable,
-		})
-		resp, err := client.Post(clients[m]+"/v3/kv/range", "application/json", bytes.NewReader(body))
-		if err != nil {
-			return false
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode == 200
+		return post(m, "/v3/kv/range", map[string]any{"key": key(k), "serializable": serializable})
 	}
 	testutil.WaitForResult(b, 30*time.Second, func() error {
 		for m := range clients {

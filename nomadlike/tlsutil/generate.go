@@ -32,18 +32,11 @@ func GenerateCA(o CAOptions) (certPEM, keyPEM []byte, err error) {
 	if o.CommonName == "" {
 		o.CommonName = "Nomadlike Agent CA"
 	}
-	key, keyPEM, err := newKey()
+	nk, err := newKeyed()
 	if err != nil {
 		return nil, nil, err
 	}
-	sn, err := serial()
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := keyID(key.Public())
-	if err != nil {
-		return nil, nil, err
-	}
+	key, keyPEM, sn, id := nk.key, nk.pem, nk.serial, nk.id
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
 		Subject:               pkix.Name{CommonName: fmt.Sprintf("%s %d", o.CommonName, sn.Uint64()%1000000), Organization: []string{"nomadlike"}},
@@ -106,18 +99,11 @@ func GenerateCert(o CertOptions, caCertPEM, caKeyPEM []byte) (certPEM, keyPEM []
 		return nil, nil, fmt.Errorf("unknown certificate role %q", o.Role)
 	}
 	dns = append(dns, o.AdditionalDNSNames...)
-	key, keyPEM, err := newKey()
+	nk, err := newKeyed()
 	if err != nil {
 		return nil, nil, err
 	}
-	sn, err := serial()
-	if err != nil {
-		return nil, nil, err
-	}
-	id, err := keyID(key.Public())
-	if err != nil {
-		return nil, nil, err
-	}
+	key, keyPEM, sn, id := nk.key, nk.pem, nk.serial, nk.id
 	tmpl := &x509.Certificate{
 		SerialNumber:          sn,
 		Subject:               pkix.Name{CommonName: name},
@@ -159,6 +145,31 @@ func parseCA(certPEM, keyPEM []byte) (*x509.Certificate, crypto.Signer, error) {
 		return nil, nil, fmt.Errorf("CA key: %w", err)
 	}
 	return ca, key, nil
+}
+
+// keyed is what a new certificate needs first: its key (and PEM), a
+// serial number and the key's ID.
+type keyed struct {
+	key    *ecdsa.PrivateKey
+	pem    []byte
+	serial *big.Int
+	id     []byte
+}
+
+func newKeyed() (*keyed, error) {
+	key, keyPEM, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	sn, err := serial()
+	if err != nil {
+		return nil, err
+	}
+	id, err := keyID(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &keyed{key: key, pem: keyPEM, serial: sn, id: id}, nil
 }
 
 func newKey() (*ecdsa.PrivateKey, []byte, error) {
