@@ -78,6 +78,13 @@ type Agent struct {
 	// TLS, when set, makes URL https and the API client use it (for an
 	// agent with tls { http = true }).
 	TLS *api.TLSConfig
+	// Host is the address the agent binds and is reached on (empty:
+	// 127.0.0.1); set it before Start, e.g. to an address inside a
+	// network namespace.
+	Host string
+	// Exec prefixes the command line, such as "ip netns exec NS"; the
+	// prefix must exec the agent in place so that signals reach it.
+	Exec []string
 
 	t       testing.TB
 	logPath string
@@ -85,6 +92,7 @@ type Agent struct {
 	apis    map[apiKey]*api.Client
 	cmd     *exec.Cmd
 	exited  chan struct{}
+	paused  bool
 }
 
 // NewAgent prepares (does not start) an agent with fresh ports and a data
@@ -101,19 +109,27 @@ func NewAgent(t testing.TB, dir, name string, server, client bool, args ...strin
 	return a
 }
 
+// host is the bind address.
+func (a *Agent) host() string {
+	if a.Host != "" {
+		return a.Host
+	}
+	return "127.0.0.1"
+}
+
 // URL is the HTTP base address.
 func (a *Agent) URL() string {
 	if a.TLS != nil {
-		return fmt.Sprintf("https://127.0.0.1:%d", a.HTTPPort)
+		return fmt.Sprintf("https://%s:%d", a.host(), a.HTTPPort)
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d", a.HTTPPort)
+	return fmt.Sprintf("http://%s:%d", a.host(), a.HTTPPort)
 }
 
 // RPCAddr is the RPC (and raft) address.
-func (a *Agent) RPCAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.RPCPort) }
+func (a *Agent) RPCAddr() string { return fmt.Sprintf("%s:%d", a.host(), a.RPCPort) }
 
 // SerfAddr is the gossip address.
-func (a *Agent) SerfAddr() string { return fmt.Sprintf("127.0.0.1:%d", a.SerfPort) }
+func (a *Agent) SerfAddr() string { return fmt.Sprintf("%s:%d", a.host(), a.SerfPort) }
 
 // API returns an api client for the agent. Clients are kept per token
 // and TLS settings: a TLS client has a transport of its own, and a fresh
@@ -152,7 +168,7 @@ func (a *Agent) Start() {
 		a.t.Fatalf("%s already running", a.Name)
 	}
 	args := []string{"agent",
-		"-node", a.Name, "-bind", "127.0.0.1", "-data-dir", a.DataDir,
+		"-node", a.Name, "-bind", a.host(), "-data-dir", a.DataDir,
 		"-http-port", strconv.Itoa(a.HTTPPort), "-rpc-port", strconv.Itoa(a.RPCPort),
 		"-serf-port", strconv.Itoa(a.SerfPort), "-log-level", "info",
 	}
@@ -169,6 +185,9 @@ func (a *Agent) Start() {
 	}
 	fmt.Fprintf(logf, "==== start %s %s\n", time.Now().Format(time.RFC3339Nano), strings.Join(redactArgs(args), " "))
 	cmd := exec.Command(Binary(a.t), args...)
+	if len(a.Exec) > 0 {
+		cmd = exec.Command(a.Exec[0], append(append(a.Exec[1:len(a.Exec):len(a.Exec)], Binary(a.t)), args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -213,19 +232,78 @@ func (a *Agent) Stop() { a.signal(syscall.SIGTERM) }
 
 func (a *Agent) signal(sig syscall.Signal) {
 	a.mu.Lock()
-	cmd, exited := a.cmd, a.exited
-	a.cmd = nil
+	cmd, exited, paused := a.cmd, a.exited, a.paused
+	a.cmd, a.paused = nil, false
 	a.mu.Unlock()
 	if cmd == nil {
 		return
 	}
 	cmd.Process.Signal(sig)
+	if paused { // a stopped process acts on SIGTERM only once continued
+		cmd.Process.Signal(syscall.SIGCONT)
+	}
 	select {
 	case <-exited:
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		<-exited
 	}
+}
+
+// Pause stops the process with SIGSTOP: it keeps its sockets and its
+// state but answers nothing, as a process stalled by a long GC, a swap
+// storm or a hung disk does, until Resume.
+func (a *Agent) Pause() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd != nil && !a.paused {
+		a.cmd.Process.Signal(syscall.SIGSTOP)
+		a.paused = true
+	}
+}
+
+// Resume continues a paused process with SIGCONT.
+func (a *Agent) Resume() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd != nil && a.paused {
+		a.cmd.Process.Signal(syscall.SIGCONT)
+	}
+	a.paused = false
+}
+
+// Paused tells whether the process is stopped by Pause.
+func (a *Agent) Paused() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cmd != nil && a.paused
+}
+
+// Exited tells whether a started process has ended by itself (a crash or
+// a panic), as opposed to being stopped by Kill or Stop.
+func (a *Agent) Exited() bool {
+	a.mu.Lock()
+	exited := a.exited
+	running := a.cmd != nil
+	a.mu.Unlock()
+	if !running {
+		return false
+	}
+	select {
+	case <-exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// LogTail returns the last n lines of the agent's output.
+func (a *Agent) LogTail(n int) string {
+	lines := strings.Split(strings.TrimRight(a.Log(), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Running tells whether the process is up.
@@ -262,6 +340,9 @@ type Options struct {
 	// ClientServers picks the servers a client is given with -servers
 	// (default: all of them).
 	ClientServers func(servers []*Agent) []*Agent
+	// PrepareServer, if set, is called for each server before anything
+	// uses its address or starts it (to set Host and Exec).
+	PrepareServer func(i int, a *Agent)
 	// ACL turns ACLs on: servers get -acl-enabled, the first server is
 	// bootstrapped (its management token is used for every API call the
 	// helper makes) and clients get a token whose policy grants node:write.
@@ -282,6 +363,9 @@ func New(t testing.TB, opts Options) *Cluster {
 			args = append(args, "-acl-enabled")
 		}
 		c.Servers = append(c.Servers, NewAgent(t, dir, fmt.Sprintf("server-%d", i+1), true, false, args...))
+		if opts.PrepareServer != nil {
+			opts.PrepareServer(i, c.Servers[i])
+		}
 	}
 	for _, s := range c.Servers[1:] {
 		s.Args = append(s.Args, "-retry-join", c.Servers[0].SerfAddr())
