@@ -46,6 +46,10 @@ type FSM struct {
 
 	// broker receives the events of every apply (nil: none published).
 	broker *stream.EventBroker
+
+	// requests remembers applied request IDs (requests.go). Only the FSM
+	// goroutine uses it: raft runs Apply, Snapshot and Restore in turn.
+	requests *requestLog
 }
 
 // SetEventBroker makes every later apply publish its events to b. Call it
@@ -66,7 +70,7 @@ func New(logger hclog.Logger) (*FSM, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FSM{logger: logger.Named("fsm"), state: state}, nil
+	return &FSM{logger: logger.Named("fsm"), state: state, requests: newRequestLog(nil)}, nil
 }
 
 // State returns the current state store. Callers must not hold on to it
@@ -110,22 +114,16 @@ func (f *FSM) applyEntry(t structs.MessageType, h structs.RequestHeader, body []
 
 // appliedRequest returns the record of request id if it was applied.
 func (f *FSM) appliedRequest(id string, index uint64) *RequestRecord {
-	rec, err := f.State().RequestByID(id)
-	if err != nil {
-		panic(fmt.Sprintf("fsm: request lookup at index %d: %v", index, err))
-	}
+	rec := f.requests.get(id)
 	if rec != nil {
 		f.logger.Debug("repeated request answered from its first apply", "request_id", id, "index", index, "first_index", rec.Index)
 	}
 	return rec
 }
 
-// rememberRequests records applied requests; a failure here would let a
-// retry apply twice on this replica alone, so it stops the replica.
+// rememberRequests records applied requests.
 func (f *FSM) rememberRequests(recs []*RequestRecord, index uint64, now time.Time) {
-	if err := f.State().RecordRequests(recs, index, now); err != nil {
-		panic(fmt.Sprintf("fsm: recording requests at index %d: %v", index, err))
-	}
+	f.requests.add(recs, index, now)
 }
 
 // dispatch hands the body of an entry of type t to its apply function.
@@ -156,7 +154,7 @@ func decode(buf []byte, out any, index uint64) {
 // Snapshot captures the state for raft; Persist runs later, concurrently
 // with further applies, on the captured memdb snapshot.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &fsmSnapshot{state: f.State().Snapshot()}, nil
+	return &fsmSnapshot{state: f.State().Snapshot(), requests: f.requests.list()}, nil
 }
 
 // Restore replaces the state with a snapshot's. It fills a fresh store and
@@ -167,12 +165,14 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err != nil {
 		return err
 	}
-	if err := restoreSnapshot(rc, newState); err != nil {
+	requests, err := restoreSnapshot(rc, newState)
+	if err != nil {
 		return err
 	}
 	f.stateLock.Lock()
 	old := f.state
 	f.state = newState
+	f.requests = newRequestLog(requests)
 	f.stateLock.Unlock()
 	old.Abandon()
 	// Subscribers cannot tell what the snapshot replaced: make them

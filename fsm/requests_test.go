@@ -15,7 +15,7 @@ import (
 var reqT0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
 // requestLog is an entry carrying a request header.
-func requestLog(t testing.TB, index uint64, id string, at time.Time, mt structs.MessageType, req any) *raft.Log {
+func reqLog(t testing.TB, index uint64, id string, at time.Time, mt structs.MessageType, req any) *raft.Log {
 	t.Helper()
 	buf, err := structs.EncodeRequest(mt, structs.RequestHeader{ID: id, Time: at}, req)
 	if err != nil {
@@ -47,9 +47,9 @@ func TestFSM_RepeatedRequestAppliedOnce(t *testing.T) {
 	for _, batched := range []bool{false, true} {
 		f := testFSM(t)
 		logs := []*raft.Log{
-			requestLog(t, 1, "c5-311", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c5-311")),
-			requestLog(t, 2, "c0-329", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c0-329")),
-			requestLog(t, 3, "c5-311", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c5-311")),
+			reqLog(t, 1, "c5-311", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c5-311")),
+			reqLog(t, 2, "c0-329", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c0-329")),
+			reqLog(t, 3, "c5-311", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c5-311")),
 		}
 		var out []any
 		if batched {
@@ -78,7 +78,7 @@ func TestFSM_RepeatedRequestAppliedOnce(t *testing.T) {
 		if err := f2.Restore(io.NopCloser(bytes.NewReader(persistBytes(t, f)))); err != nil {
 			t.Fatal(err)
 		}
-		res := f2.Apply(requestLog(t, 4, "c5-311", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c5-311")))
+		res := f2.Apply(reqLog(t, 4, "c5-311", reqT0, structs.PipelineApplyRequestType, upsertReq("reg", "// c5-311")))
 		if r, ok := res.(*PipelineApplyResult); !ok || r.Pipelines[0].Contents != "// c5-311" {
 			t.Fatalf("after restore: %#v", res)
 		}
@@ -93,13 +93,13 @@ func TestFSM_RepeatedRequestAppliedOnce(t *testing.T) {
 func TestFSM_RepeatedRequestGetsFirstError(t *testing.T) {
 	f := testFSM(t)
 	del := &structs.PipelineApplyRequest{Now: reqT0, Operations: []*structs.PipelineOperation{{Op: structs.PipelineOpDelete, ID: "1"}}}
-	first := f.Apply(requestLog(t, 1, "del-1", reqT0, structs.PipelineApplyRequestType, del))
+	first := f.Apply(reqLog(t, 1, "del-1", reqT0, structs.PipelineApplyRequestType, del))
 	firstErr, ok := first.(error)
 	if !ok {
 		t.Fatalf("delete of a missing pipeline: %#v", first)
 	}
 	f.Apply(makeLog(t, 2, structs.PipelineApplyRequestType, upsertReq("p", "// x")))
-	again := f.Apply(requestLog(t, 3, "del-1", reqT0, structs.PipelineApplyRequestType, del))
+	again := f.Apply(reqLog(t, 3, "del-1", reqT0, structs.PipelineApplyRequestType, del))
 	err, ok := again.(error)
 	if !ok || err.Error() != firstErr.Error() {
 		t.Fatalf("repeat answered %#v, want %v", again, firstErr)
@@ -118,25 +118,23 @@ func TestFSM_RepeatedRequestGetsFirstError(t *testing.T) {
 // replica; a request older than that applies again.
 func TestFSM_RequestRecordsArePruned(t *testing.T) {
 	f := testFSM(t)
-	f.Apply(requestLog(t, 1, "old", reqT0, structs.PipelineApplyRequestType, upsertReq("a", "// 1")))
-	f.Apply(requestLog(t, 2, "recent", reqT0.Add(RequestWindow/2), structs.PipelineApplyRequestType, upsertReq("b", "// 1")))
-	f.Apply(requestLog(t, 3, "now", reqT0.Add(RequestWindow+time.Second), structs.PipelineApplyRequestType, upsertReq("c", "// 1")))
-	state := f.State()
+	f.Apply(reqLog(t, 1, "old", reqT0, structs.PipelineApplyRequestType, upsertReq("a", "// 1")))
+	f.Apply(reqLog(t, 2, "recent", reqT0.Add(RequestWindow/2), structs.PipelineApplyRequestType, upsertReq("b", "// 1")))
+	f.Apply(reqLog(t, 3, "now", reqT0.Add(RequestWindow+time.Second), structs.PipelineApplyRequestType, upsertReq("c", "// 1")))
 	for id, want := range map[string]bool{"old": false, "recent": true, "now": true} {
-		rec, err := state.RequestByID(id)
-		if err != nil || (rec != nil) != want {
-			t.Fatalf("request %s remembered=%v, want %v (%v)", id, rec != nil, want, err)
+		if rec := f.requests.get(id); (rec != nil) != want {
+			t.Fatalf("request %s remembered=%v, want %v", id, rec != nil, want)
 		}
 	}
 	far := uint64(3 + MaxRequests)
-	f.Apply(requestLog(t, far, "far", reqT0.Add(RequestWindow+2*time.Second), structs.PipelineApplyRequestType, upsertReq("d", "// 1")))
-	if rec, _ := f.State().RequestByID("recent"); rec != nil {
+	f.Apply(reqLog(t, far, "far", reqT0.Add(RequestWindow+2*time.Second), structs.PipelineApplyRequestType, upsertReq("d", "// 1")))
+	if rec := f.requests.get("recent"); rec != nil {
 		t.Fatal("a request MaxRequests entries back is still remembered")
 	}
-	if rec, _ := f.State().RequestByID("now"); rec != nil {
+	if rec := f.requests.get("now"); rec != nil {
 		t.Fatal("a request MaxRequests entries back is still remembered")
 	}
-	if rec, _ := f.State().RequestByID("far"); rec == nil {
+	if rec := f.requests.get("far"); rec == nil {
 		t.Fatal("the newest request is not remembered")
 	}
 }
@@ -150,8 +148,8 @@ func TestFSM_RepeatedTokenUpsertNamesStoredToken(t *testing.T) {
 			AccessorID: acc, SecretID: "s-" + acc, Type: structs.ACLManagementToken, CreateTime: reqT0,
 		}}}
 	}
-	f.Apply(requestLog(t, 1, "mint", reqT0, structs.ACLTokenUpsertRequestType, tok("acc-first")))
-	res := f.Apply(requestLog(t, 2, "mint", reqT0, structs.ACLTokenUpsertRequestType, tok("acc-retry")))
+	f.Apply(reqLog(t, 1, "mint", reqT0, structs.ACLTokenUpsertRequestType, tok("acc-first")))
+	res := f.Apply(reqLog(t, 2, "mint", reqT0, structs.ACLTokenUpsertRequestType, tok("acc-retry")))
 	r, ok := res.(*ACLTokenApplyResult)
 	if !ok || len(r.AccessorIDs) != 1 || r.AccessorIDs[0] != "acc-first" {
 		t.Fatalf("repeat answered %#v", res)

@@ -43,7 +43,6 @@ var schemaFuncs = []func() *memdb.TableSchema{
 	counterTableSchema,
 	assignmentTableSchema,
 	collectorTableSchema,
-	requestTableSchema,
 }
 
 func stateStoreSchema() *memdb.DBSchema {

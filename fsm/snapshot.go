@@ -77,7 +77,6 @@ var persisters = []persister{
 		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
 	persistTable(tableAssignments, snapshotAssignment),
 	persistTable(tableCollectors, snapshotCollector),
-	persistRequests,
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -180,6 +179,8 @@ func restorer[T any](load func(*StateRestore, *T) error) func(*StateRestore, *co
 
 type fsmSnapshot struct {
 	state *StateStore
+	// requests are the FSM's request records when the snapshot was taken.
+	requests []*RequestRecord
 }
 
 // Persist writes the header and then (type, record) pairs.
@@ -192,6 +193,9 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 			break
 		}
 		err = p(s.state, enc)
+	}
+	if err == nil {
+		err = persistRequests(s.requests, enc)
 	}
 	if err == nil {
 		err = w.Flush()
@@ -234,20 +238,20 @@ func persistAll(it memdb.ResultIterator, enc *codec.Encoder, t SnapshotType) err
 }
 
 // restoreSnapshot reads a snapshot written by Persist into an empty store.
-func restoreSnapshot(r io.Reader, state *StateStore) error {
+func restoreSnapshot(r io.Reader, state *StateStore) ([]*RequestRecord, error) {
 	return readSnapshot(r, state, nil)
 }
 
 // readSnapshot is restoreSnapshot that also calls count for every record
 // it loads (count may be nil).
-func readSnapshot(r io.Reader, state *StateStore, count func(SnapshotType)) error {
+func readSnapshot(r io.Reader, state *StateStore, count func(SnapshotType)) ([]*RequestRecord, error) {
 	dec := codec.NewDecoder(bufio.NewReader(r), structs.MsgpackHandle)
 	var header snapshotHeader
 	if err := dec.Decode(&header); err != nil {
-		return fmt.Errorf("snapshot header: %w", err)
+		return nil, fmt.Errorf("snapshot header: %w", err)
 	}
 	if header.Version < 1 || header.Version > snapshotVersion {
-		return fmt.Errorf("unsupported snapshot version %d", header.Version)
+		return nil, fmt.Errorf("unsupported snapshot version %d", header.Version)
 	}
 	restore := state.Restore()
 	defer restore.Abort()
@@ -257,21 +261,21 @@ func readSnapshot(r io.Reader, state *StateStore, count func(SnapshotType)) erro
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return fmt.Errorf("snapshot record type: %w", err)
+			return nil, fmt.Errorf("snapshot record type: %w", err)
 		}
 		fn, ok := restorers[SnapshotType(t)]
 		if !ok {
-			return fmt.Errorf("unknown snapshot record type %d", t)
+			return nil, fmt.Errorf("unknown snapshot record type %d", t)
 		}
 		if err := fn(restore, dec); err != nil {
-			return fmt.Errorf("snapshot record %d: %w", t, err)
+			return nil, fmt.Errorf("snapshot record %d: %w", t, err)
 		}
 		if count != nil {
 			count(SnapshotType(t))
 		}
 	}
 	restore.Commit()
-	return nil
+	return restore.requests, nil
 }
 
 // snapshotTypeNames name the record types for `operator snapshot
@@ -305,7 +309,7 @@ func CheckSnapshot(r io.Reader) (map[string]int, error) {
 		return nil, err
 	}
 	counts := map[string]int{}
-	err = readSnapshot(r, state, func(t SnapshotType) {
+	_, err = readSnapshot(r, state, func(t SnapshotType) {
 		name, ok := snapshotTypeNames[t]
 		if !ok {
 			name = fmt.Sprintf("Type%d", t)

@@ -99,6 +99,9 @@ func (s *StateStore) Restore() *StateRestore {
 // StateRestore loads records from a snapshot in one transaction.
 type StateRestore struct {
 	txn *memdb.Txn
+	// requests are the snapshot's request records (the FSM keeps them
+	// beside the store, fsm/requests.go).
+	requests []*RequestRecord
 }
 
 // Commit makes the restored records visible.

@@ -16,13 +16,14 @@ const (
 // syscall. yamux's send loop writes every frame as two Writes (header,
 // then body), which with TCP_NODELAY costs two syscalls and two packets
 // per RPC message on each side. The header of a data frame with a body is
-// held back and written with the body by writev; every other write passes
-// through. Only yamux's single send goroutine writes, so no lock is
+// held back and written with the body in one write; every other write
+// passes through. Only yamux's single send goroutine writes, so no lock is
 // needed.
 type coalescingConn struct {
 	net.Conn
 	hdr     [yamuxHeaderSize]byte
 	pending uint32 // body length the held header announces; 0: none held
+	buf     []byte // header and body of the frame being written
 }
 
 func (c *coalescingConn) Write(p []byte) (int, error) {
@@ -46,10 +47,20 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 		}
 		return c.Conn.Write(p)
 	}
-	bufs := net.Buffers{c.hdr[:], p}
-	n, err := bufs.WriteTo(c.Conn)
+	// One buffer, one Write: writev (net.Buffers) saves the copy only on a
+	// bare *net.TCPConn, and the conns here are wrapped (the per-address
+	// connection cap, TLS), which made net.Buffers fall back to a Write per
+	// buffer, two syscalls again, and over TLS two records per frame.
+	c.buf = append(append(c.buf[:0], c.hdr[:]...), p...)
+	n, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > maxCoalesceBuf {
+		c.buf = nil // do not keep the odd huge frame's buffer
+	}
 	if n < yamuxHeaderSize {
 		return 0, err
 	}
-	return int(n) - yamuxHeaderSize, err
+	return n - yamuxHeaderSize, err
 }
+
+// maxCoalesceBuf bounds the buffer a coalescingConn keeps between frames.
+const maxCoalesceBuf = 256 << 10
