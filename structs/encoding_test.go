@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,4 +55,35 @@ func TestEncodeDecode_PooledCodecs(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// An entry with a request header splits back into its type (flags other
+// than the header's kept), header and body; a cut header is an error, not
+// a panic or a misread body.
+func TestEncodeRequest_RoundTripAndTruncation(t *testing.T) {
+	at := time.Date(2026, 12, 4, 12, 0, 0, 123, time.UTC)
+	buf, err := EncodeRequest(PipelineApplyRequestType|IgnoreUnknownTypeFlag, RequestHeader{ID: "req-1", Time: at}, &WriteRequest{Region: "global"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, h, body, err := SplitEntry(buf)
+	if err != nil || typ != PipelineApplyRequestType|IgnoreUnknownTypeFlag || h.ID != "req-1" || !h.Time.Equal(at) {
+		t.Fatalf("split: %v %v %+v", err, typ, h)
+	}
+	var w WriteRequest
+	if err := Decode(body, &w); err != nil || w.Region != "global" {
+		t.Fatalf("body: %v %+v", err, w)
+	}
+	for n := 1; n < 1+1+len("req-1")+8; n++ {
+		if _, _, _, err := SplitEntry(buf[:n]); err == nil {
+			t.Fatalf("a header cut at %d bytes was accepted", n)
+		}
+	}
+	if _, err := EncodeRequest(PipelineApplyRequestType, RequestHeader{ID: strings.Repeat("x", MaxRequestIDLen+1)}, &w); err == nil {
+		t.Fatal("an over-long request ID was encoded")
+	}
+	plain, _ := Encode(NodeRegisterRequestType, &w)
+	if typ, h, _, err := SplitEntry(plain); err != nil || typ != NodeRegisterRequestType || h.ID != "" {
+		t.Fatalf("entry without header: %v %v %+v", err, typ, h)
+	}
 }
