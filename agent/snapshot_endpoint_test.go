@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nomadlike/nomadlike/api"
+	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 )
 
@@ -25,6 +26,17 @@ func snapshotCluster(t *testing.T) (servers []*Agent, client *Agent) {
 		a := TestAgent(t, func(c *Config) {
 			c.Client.Enabled = ptr(false)
 			c.Server.BootstrapExpect = ptr(3)
+			// A follower installing a restored snapshot answers no
+			// heartbeat meanwhile; under the race detector that takes
+			// longer than the 50 ms lease of the test timings, and the
+			// leader stepped down after every restore, over and over.
+			// Production leases are 500 ms.
+			c.serverHook = func(sc *nomadlike.Config) {
+				nomadlike.ApplyTestTimings(sc)
+				sc.RaftConfig.HeartbeatTimeout = 500 * time.Millisecond
+				sc.RaftConfig.ElectionTimeout = 500 * time.Millisecond
+				sc.RaftConfig.LeaderLeaseTimeout = 500 * time.Millisecond
+			}
 			if join != "" {
 				c.Server.RetryJoin = []string{join}
 			}
