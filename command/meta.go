@@ -2,11 +2,13 @@ package command
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/hashicorp/cli"
@@ -65,7 +67,7 @@ func (m *Meta) Client() (*api.Client, error) {
 // parseFlags parses args into fs. On failure it prints the error and the
 // help text to stderr and returns false.
 func (m *Meta) parseFlags(fs *flag.FlagSet, args []string, help string) bool {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(flagsFirst(fs, args)); err != nil {
 		m.usageError(help, fmt.Sprintf("Error parsing arguments: %s", err))
 		return false
 	}
@@ -80,10 +82,66 @@ func (m *Meta) usageError(help, msg string) int {
 	return 1
 }
 
+// flagsFirst moves the flags of args in front of the positional
+// arguments, so that `pipeline update 2 -enabled=false` means what it
+// says: Go's flag package stops at the first argument that is not a flag.
+// A flag that takes a value keeps the argument after it (unless written
+// -flag=value); "--" ends the flags, and everything after it stays
+// positional, as it is.
+func flagsFirst(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return append(flags, positional...)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 // errorf prints "Error <doing>: <err>" to stderr and returns exit code 1.
+// An answer that is not HTTP at all (the address names the RPC or gossip
+// port) gets a line saying so, instead of a bare "EOF" or "connection
+// reset".
 func (m *Meta) errorf(doing string, err error) int {
 	m.Ui.Error(fmt.Sprintf("Error %s: %s", doing, err))
+	if notHTTP(err) {
+		addr := m.address
+		if addr == "" {
+			addr = api.DefaultConfig().Address
+		}
+		m.Ui.Error(fmt.Sprintf("%s did not answer as an HTTP API: is it nomadlike's HTTP port? That is 4646 by default "+
+			"(4647 is RPC, 4648 gossip); set -address or %s.", addr, api.AddressEnv))
+	}
 	return 1
+}
+
+// notHTTP tells whether err is what an HTTP client gets from a port that
+// does not speak HTTP: an empty or garbled answer, or a reset.
+func notHTTP(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
+	return strings.Contains(err.Error(), "malformed HTTP")
 }
 
 // outputJSON prints v as JSON indented by four spaces and returns the exit
