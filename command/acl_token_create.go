@@ -87,9 +87,33 @@ func (c *ACLTokenCreateCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("creating token", err)
 	}
+	defer c.warnMissingPolicies(client, policies)
 	if c.json {
 		return c.outputJSON(created)
 	}
 	c.Ui.Output(formatACLToken(created))
 	return 0
+}
+
+// warnMissingPolicies names the token's policies that do not exist (yet):
+// a token may be made before its policy, as in Nomad, but a misspelt name
+// would otherwise grant nothing without a word. The check is best effort:
+// if the policies cannot be listed, it says nothing.
+func (c *ACLTokenCreateCommand) warnMissingPolicies(client *api.Client, names []string) {
+	if len(names) == 0 {
+		return
+	}
+	stubs, _, err := client.ACLPolicies().List(nil)
+	if err != nil {
+		return
+	}
+	known := map[string]bool{}
+	for _, p := range stubs {
+		known[p.Name] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			c.Ui.Warn(fmt.Sprintf("Warning: policy %q does not exist; the token gets nothing from it until a policy of that name is created", n))
+		}
+	}
 }

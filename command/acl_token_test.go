@@ -10,13 +10,16 @@ import (
 )
 
 func TestACLTokenCreate(t *testing.T) {
-	f := newACLFake(t, map[string]reply{"PUT /v1/acl/token": {200, tokenBody("client", `["readonly","ops"]`, "2026-03-01T11:00:00Z")}})
+	f := newACLFake(t, map[string]reply{
+		"PUT /v1/acl/token":    {200, tokenBody("client", `["readonly","ops"]`, "2026-03-01T11:00:00Z")},
+		"GET /v1/acl/policies": {200, `[{"Name":"readonly"},{"Name":"ops"}]`},
+	})
 	r := f.run(t, "acl token create", "-token=mgmt", "-name=ci", "-policy=readonly", "-policy=ops", "-ttl=1h")
 	mustSucceed(t, r)
 	if r.stdout != clientTokenOutput {
 		t.Fatalf("stdout:\n%s\nwant:\n%s", r.stdout, clientTokenOutput)
 	}
-	req := f.only(t)
+	req := f.find(t, "PUT", "/v1/acl/token")
 	if req.token != "mgmt" {
 		t.Fatalf("token = %q", req.token)
 	}
@@ -30,6 +33,19 @@ func TestACLTokenCreate(t *testing.T) {
 	}
 	if ps, _ := sent["Policies"].([]any); len(ps) != 2 || ps[0] != "readonly" || ps[1] != "ops" {
 		t.Fatalf("policies = %v", sent["Policies"])
+	}
+}
+
+// A policy that does not exist is named in a warning; the token is still
+// created (a policy may come after its token).
+func TestACLTokenCreate_WarnsOfMissingPolicy(t *testing.T) {
+	f := newACLFake(t, map[string]reply{
+		"PUT /v1/acl/token":    {200, tokenBody("client", `["readonly","ops"]`, "2026-03-01T11:00:00Z")},
+		"GET /v1/acl/policies": {200, `[{"Name":"readonly"}]`},
+	})
+	r := f.run(t, "acl token create", "-policy=readonly", "-policy=ops")
+	if r.code != 0 || !strings.Contains(r.stderr, `policy "ops" does not exist`) || strings.Contains(r.stderr, `"readonly"`) {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hashicorp/cli"
 
@@ -22,11 +23,16 @@ func Run(args []string) int {
 // runCLI is Run with its writers made explicit, for tests. helpOut gets
 // requested help and the version; errOut gets help shown for a mistake.
 func runCLI(args []string, ui cli.Ui, helpOut, errOut io.Writer) int {
+	commands := Commands(ui)
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !knownCommand(commands, args[0]) {
+		fmt.Fprintf(errOut, "Unknown command: %q\n\n", args[0])
+	}
 	c := &cli.CLI{
-		Name:        "nomadlike",
-		Version:     structs.VersionString(),
+		Name: "nomadlike",
+		// The same words as `nomadlike version`.
+		Version:     "nomadlike v" + structs.VersionString(),
 		Args:        args,
-		Commands:    Commands(ui),
+		Commands:    commands,
 		HelpFunc:    cli.BasicHelpFunc("nomadlike"),
 		HelpWriter:  helpOut,
 		ErrorWriter: errOut,
@@ -37,6 +43,16 @@ func runCLI(args []string, ui cli.Ui, helpOut, errOut io.Writer) int {
 		return 1
 	}
 	return code
+}
+
+// knownCommand tells whether word starts some command.
+func knownCommand(commands map[string]cli.CommandFactory, word string) bool {
+	for name := range commands {
+		if first, _, _ := strings.Cut(name, " "); first == word {
+			return true
+		}
+	}
+	return false
 }
 
 // Commands returns the factories of every command, keyed by the words that

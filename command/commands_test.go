@@ -45,8 +45,9 @@ func TestRun_Version(t *testing.T) {
 	if code != 0 || stdout != "nomadlike v"+structs.VersionString()+"\n" {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
+	// The same words either way.
 	code, _, _, help, _ := runTop("-version")
-	if code != 0 || help != structs.VersionString()+"\n" {
+	if code != 0 || help != "nomadlike v"+structs.VersionString()+"\n" {
 		t.Fatalf("-version: exit %d, %q", code, help)
 	}
 }
@@ -95,5 +96,16 @@ func TestRun_DispatchesNestedCommand(t *testing.T) {
 	code, stdout, stderr, _, _ := runTop("operator", "raft", "list-peers")
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "Error retrieving raft configuration") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// An unknown command says so before the usage, and exits 127.
+func TestRun_UnknownCommand(t *testing.T) {
+	code, _, _, _, errOut := runTop("nosuch")
+	if code != 127 || !strings.HasPrefix(errOut, `Unknown command: "nosuch"`) {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _, _, errOut := runTop("acl", "-h"); strings.Contains(errOut, "Unknown command") {
+		t.Fatalf("a known command called unknown: %d %q", code, errOut)
 	}
 }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"flag"
 	"fmt"
 	"strings"
 
@@ -47,7 +48,7 @@ func (c *ServerSchedulersCommand) Run(args []string) int {
 	var num int
 	var enabled string
 	fs := c.FlagSet(c.Name())
-	fs.IntVar(&num, "num", -1, "")
+	fs.IntVar(&num, "num", 0, "")
 	fs.StringVar(&enabled, "enabled", "", "")
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
@@ -55,18 +56,22 @@ func (c *ServerSchedulersCommand) Run(args []string) int {
 	if fs.NArg() != 0 {
 		return c.usageError(c.Help(), "This command takes no arguments")
 	}
+	// A -num that was given is sent, whatever its value: the agent's 400
+	// for a negative one says more than silently ignoring it.
+	numSet := false
+	fs.Visit(func(f *flag.Flag) { numSet = numSet || f.Name == "num" })
 	client, err := c.Client()
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
 	agent := client.Agent()
-	if num >= 0 || enabled != "" {
+	if numSet || enabled != "" {
 		cur, err := agent.GetSchedulerWorkerConfig(nil)
 		if err != nil {
 			return c.errorf("reading the scheduler configuration", err)
 		}
 		args := cur.SchedulerWorkerPoolArgs
-		if num >= 0 {
+		if numSet {
 			args.NumSchedulers = num
 		}
 		if enabled != "" {

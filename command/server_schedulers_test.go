@@ -31,6 +31,14 @@ func TestServerSchedulers(t *testing.T) {
 		t.Fatalf("sent %v %v", sent, err)
 	}
 
+	// -num=-1 is sent, and the agent's 400 shown, not silently ignored.
+	f.replies["PUT /v1/agent/schedulers/config"] = reply{400, "Invalid request: num_schedulers must be non-negative"}
+	mustFail(t, runCommand(t, f, "server schedulers", "-num=-1"), "num_schedulers must be non-negative")
+	reqs := f.requests()
+	if err := json.Unmarshal([]byte(reqs[len(reqs)-1].body), &sent); err != nil || sent["num_schedulers"] != -1.0 {
+		t.Fatalf("sent %v %v", sent, err)
+	}
+
 	r = runCommand(t, f, "server schedulers", "extra")
 	if r.code != 1 {
 		t.Fatalf("an argument should be a usage error: %+v", r)
