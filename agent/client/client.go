@@ -251,7 +251,12 @@ func (c *Client) run() {
 	for {
 		var wait time.Duration
 		if err := c.heartbeat(); err != nil {
-			c.logger.Warn("heartbeat failed", "error", err)
+			if errors.Is(err, structs.ErrPermissionDenied) || errors.Is(err, structs.ErrTokenNotFound) {
+				// Say what would fix it, not only that it failed.
+				c.logger.Warn("heartbeat failed: this client agent needs a token with node:write (client { token } or -token)", "error", err)
+			} else {
+				c.logger.Warn("heartbeat failed", "error", err)
+			}
 			wait = c.config.RetryInterval/2 + rand.N(c.config.RetryInterval)
 		} else {
 			c.mu.Lock()
