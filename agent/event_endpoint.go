@@ -20,12 +20,18 @@ import (
 // silence. The stream ends when the client goes away or the server closes
 // the subscription (after a snapshot restore); the client then reconnects
 // with the last index it saw.
+// errEventsOnServers answers an event stream asked of a client-only
+// agent, which has no event broker: it says where to ask instead of
+// Nomad's bare "Invalid method".
+var errEventsOnServers = structs.NewErrCoded(http.StatusNotImplemented,
+	"event streams are served by server agents: ask a server's HTTP API (this agent is a client only)")
+
 func (s *HTTPServer) EventStreamRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
 	if s.agent.server == nil {
-		return nil, errNotImplemented
+		return nil, errEventsOnServers
 	}
 	query := req.URL.Query()
 	topics, err := parseEventTopics(query["topic"])

@@ -63,7 +63,7 @@ func TestEventStream_NarrowTopics(t *testing.T) {
 func TestEventStream_ClientOnly(t *testing.T) {
 	s := &HTTPServer{agent: &Agent{}}
 	_, err := s.EventStreamRequest(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/v1/event/stream", nil))
-	if code, _ := structs.ErrorStatus(err); code != http.StatusNotImplemented {
+	if code, msg := structs.ErrorStatus(err); code != http.StatusNotImplemented || !strings.Contains(msg, "served by server agents") {
 		t.Fatalf("client-only: %v", err)
 	}
 }
