@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,7 +19,7 @@ var testAgentCount atomic.Int32
 // t.TempDir data dir and fast test timings. By default it is a server and
 // a client with bootstrap_expect 1; cb may change the config first. It is
 // shut down when the test ends.
-func TestAgent(t testing.TB, cb func(*Config)) *Agent {
+func TestAgent(t testutil.TB, cb func(*Config)) *Agent {
 	t.Helper()
 	n := testAgentCount.Add(1)
 	c := DefaultConfig()
@@ -62,7 +61,7 @@ func TestAgent(t testing.TB, cb func(*Config)) *Agent {
 func (a *Agent) URL() string { return "http://" + a.HTTPAddr() }
 
 // WaitForAgentLeader waits until the agent's HTTP API reports a leader.
-func WaitForAgentLeader(t testing.TB, a *Agent) {
+func WaitForAgentLeader(t testutil.TB, a *Agent) {
 	t.Helper()
 	testutil.WaitForResult(t, 15*time.Second, func() error {
 		resp, err := http.Get(a.URL() + "/v1/agent/health")
@@ -77,7 +76,7 @@ func WaitForAgentLeader(t testing.TB, a *Agent) {
 	})
 }
 
-type testLogWriter struct{ t testing.TB }
+type testLogWriter struct{ t testutil.TB }
 
 func (w testLogWriter) Write(p []byte) (int, error) {
 	defer func() { recover() }() // output after the test ended

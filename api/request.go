@@ -224,17 +224,12 @@ func (c *Client) put(endpoint string, in, out any, q *WriteOptions) (*WriteMeta,
 	return c.write(http.MethodPut, endpoint, in, out, q)
 }
 
-// post is put with the POST method.
-func (c *Client) post(endpoint string, in, out any, q *WriteOptions) (*WriteMeta, error) {
-	return c.write(http.MethodPost, endpoint, in, out, q)
-}
-
 // delete is put with the DELETE method.
 func (c *Client) delete(endpoint string, in, out any, q *WriteOptions) (*WriteMeta, error) {
 	return c.write(http.MethodDelete, endpoint, in, out, q)
 }
 
-// write is the body of put, post and delete.
+// write is the body of put and delete.
 func (c *Client) write(method, endpoint string, in, out any, q *WriteOptions) (*WriteMeta, error) {
 	r, err := c.newRequest(method, endpoint)
 	if err != nil {

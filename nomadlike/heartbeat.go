@@ -79,13 +79,6 @@ func (h *heartbeats) clearAll() {
 	}
 }
 
-// count is the number of armed timers.
-func (h *heartbeats) count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.timers)
-}
-
 // expire marks a node down after its TTL lapsed.
 func (h *heartbeats) expire(nodeID string) {
 	h.mu.Lock()

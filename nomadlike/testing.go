@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,7 +19,7 @@ var testServerCount atomic.Int32
 // raft and gossip), a t.TempDir data dir and BootstrapExpect 1; cb may
 // change the config first. The returned func shuts it down; it is also
 // registered with t.Cleanup.
-func TestServer(t testing.TB, cb func(*Config)) (*Server, func()) {
+func TestServer(t testutil.TB, cb func(*Config)) (*Server, func()) {
 	t.Helper()
 	n := testServerCount.Add(1)
 	config := DefaultConfig()
@@ -77,7 +76,7 @@ func ApplyTestTimings(c *Config) {
 }
 
 // testWriter sends log output to t.Log while the test runs.
-type testWriter struct{ t testing.TB }
+type testWriter struct{ t testutil.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Helper()
@@ -87,7 +86,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // TestJoin joins every server to the first one's gossip pool.
-func TestJoin(t testing.TB, servers ...*Server) {
+func TestJoin(t testutil.TB, servers ...*Server) {
 	t.Helper()
 	addr := servers[0].memberlist.LocalNode().Address()
 	for _, s := range servers[1:] {
@@ -99,7 +98,7 @@ func TestJoin(t testing.TB, servers ...*Server) {
 
 // WaitForLeader waits until exactly one of the servers leads and all of
 // them agree on it, and returns it.
-func WaitForLeader(t testing.TB, servers ...*Server) *Server {
+func WaitForLeader(t testutil.TB, servers ...*Server) *Server {
 	t.Helper()
 	var leader *Server
 	testutil.WaitForResult(t, 15*time.Second, func() error {
@@ -126,7 +125,7 @@ func WaitForLeader(t testing.TB, servers ...*Server) *Server {
 }
 
 // WaitForVoters waits until the leader's raft configuration has n voters.
-func WaitForVoters(t testing.TB, s *Server, n int) {
+func WaitForVoters(t testutil.TB, s *Server, n int) {
 	t.Helper()
 	testutil.WaitForResult(t, 15*time.Second, func() error {
 		f := s.raft.GetConfiguration()

@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -564,14 +563,4 @@ func (a *Agent) Grep(s string) int {
 		}
 	}
 	return n
-}
-
-// PortFree tells whether a loopback TCP port can be bound.
-func PortFree(port int) bool {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
 }

@@ -3,16 +3,27 @@
 package testutil
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
+
+// TB is the part of testing.TB the helpers use. Taking it rather than
+// testing.TB keeps package testing (and its flags) out of the nomadlike
+// binary, which links the in-process test helpers of nomadlike and agent
+// through these; *testing.T and *testing.B satisfy it.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Log(args ...any)
+	TempDir() string
+	Cleanup(func())
+}
 
 var (
 	portsMu sync.Mutex
@@ -24,7 +35,7 @@ var (
 // are drawn below the kernel's ephemeral range, so an outgoing connection
 // cannot take one between this call and the bind. Ports 4646-4648 (used by
 // `make dev`) are never returned.
-func FreePorts(t testing.TB, n int) []int {
+func FreePorts(t TB, n int) []int {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
@@ -70,7 +81,7 @@ func ephemeralLow() int {
 
 // WaitForResult polls fn every 20 ms until it returns nil or timeout
 // passes, then fails the test with fn's last error.
-func WaitForResult(t testing.TB, timeout time.Duration, fn func() error) {
+func WaitForResult(t TB, timeout time.Duration, fn func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -84,6 +95,3 @@ func WaitForResult(t testing.TB, timeout time.Duration, fn func() error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-// Errorf is fmt.Errorf, for WaitForResult callbacks.
-func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
