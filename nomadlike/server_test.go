@@ -53,13 +53,18 @@ func register(t *testing.T, s *Server, node *structs.Node) *structs.NodeUpdateRe
 func TestServer_BootstrapExpect_ThreeServers(t *testing.T) {
 	servers := testCluster(t, 3, nil)
 	for _, s := range servers {
-		var peers []string
-		if err := s.RPC("Status.Peers", &structs.GenericRequest{}, &peers); err != nil {
-			t.Fatal(err)
-		}
-		if len(peers) != 3 {
-			t.Fatalf("%s: peers %v", s.config.NodeName, peers)
-		}
+		// A follower learns the configuration from the leader's next
+		// AppendEntries: wait for it rather than racing it.
+		testutil.WaitForResult(t, 5*time.Second, func() error {
+			var peers []string
+			if err := s.RPC("Status.Peers", &structs.GenericRequest{}, &peers); err != nil {
+				return err
+			}
+			if len(peers) != 3 {
+				return fmt.Errorf("%s: peers %v", s.config.NodeName, peers)
+			}
+			return nil
+		})
 		testutil.WaitForResult(t, 5*time.Second, func() error {
 			alive := 0
 			for _, m := range s.Members().Members {
