@@ -67,6 +67,9 @@ func (s *HTTPServer) AgentSelfRequest(resp http.ResponseWriter, req *http.Reques
 			"leader_addr":   leader,
 			"bootstrap":     strconv.FormatBool(*a.config.Server.BootstrapExpect == 1),
 			"known_regions": "1",
+			// Blocking queries running on this server: a number that
+			// only grows means callers that left are not being let go.
+			"blocking_queries": strconv.FormatInt(srv.BlockingQueries(), 10),
 		}
 		out.Stats["raft"] = srv.Raft().Stats()
 		out.Stats["serf"] = srv.GossipStats()

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/nomadlike/nomadlike/structs"
 )
 
 // Regression tests for the trustworthy-core issue, on the HTTP face.
@@ -119,9 +117,5 @@ func TestCore_ConsistentQueryParameter(t *testing.T) {
 	code, body := do(t, http.MethodGet, a.URL()+"/v1/nodes?consistent&stale", "", nil)
 	if code != 400 || !strings.Contains(string(body), "stale") {
 		t.Fatalf("?consistent&stale: %d %s", code, body)
-	}
-	var q structs.QueryOptions
-	if q.Consistent {
-		t.Fatal("zero QueryOptions is not consistent-flagged")
 	}
 }

@@ -463,10 +463,11 @@ func (s *HTTPServer) parseQueryOptions(req *http.Request, q *structs.QueryOption
 	if v, ok := query["consistent"]; ok {
 		switch strings.ToLower(v[0]) {
 		case "", "true":
+			// The default mode, named (Consul's spelling): it only
+			// conflicts with ?stale.
 			if q.AllowStale {
 				return structs.NewErrCoded(http.StatusBadRequest, "Cannot specify ?stale with ?consistent, conflicting semantics.")
 			}
-			q.Consistent = true
 		case "false":
 		default:
 			return structs.NewErrCoded(http.StatusBadRequest, "Expect `true` or `false` for `consistent` query string parameter")

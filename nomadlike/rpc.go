@@ -450,6 +450,10 @@ func (s *Server) blockingRPC(opts *structs.QueryOptions, meta *structs.QueryMeta
 	}
 }
 
+// BlockingQueries is the number of blocking queries running on this
+// server (/v1/agent/self stats).
+func (s *Server) BlockingQueries() int64 { return s.blockingQueries.Load() }
+
 // confirmRead checks again that this server still leads before a
 // linearizable read that waited answers.
 func (s *Server) confirmRead(opts *structs.QueryOptions, waited bool) error {

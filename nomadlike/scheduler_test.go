@@ -322,13 +322,7 @@ func TestScheduler_DisabledPipelineScheduler(t *testing.T) {
 // With ACLs on, a node reads its assignment and reports with its secret
 // alone; anyone else needs node:read (node:write to report).
 func TestScheduler_AssignmentACL(t *testing.T) {
-	s, _ := TestServer(t, func(c *Config) { c.ACLEnabled = true })
-	WaitForLeader(t, s)
-	var boot structs.ACLTokenUpsertResponse
-	if err := s.RPC("ACL.Bootstrap", &structs.ACLTokenBootstrapRequest{}, &boot); err != nil {
-		t.Fatal(err)
-	}
-	mgmt := boot.Tokens[0].SecretID
+	s, mgmt := aclTestServer(t)
 	n := envNode("n", "prod")
 	var out structs.NodeUpdateResponse
 	if err := s.RPC("Node.Register", &structs.NodeRegisterRequest{Node: n, WriteRequest: structs.WriteRequest{AuthToken: mgmt}}, &out); err != nil {

@@ -40,9 +40,6 @@ type QueryOptions struct {
 	// Forwarded is set while the request is sent on to the leader; an
 	// in-memory call reads it to know its reply came from the network.
 	Forwarded bool
-	// Consistent asks for a linearizable read explicitly; it is also what
-	// a read without AllowStale gets (Consul's ?consistent spelling).
-	Consistent bool
 
 	// ctx ends when the caller no longer wants the answer (an HTTP client
 	// that hung up, an RPC stream that closed). It never crosses the wire.
