@@ -59,7 +59,7 @@ func TestKeepStoredSecrets_Refused(t *testing.T) {
 	stored := mustParse(t, storedWithSecrets, InstanceConfigOptions{})
 	cases := []struct {
 		name, body, want string
-		stored       *InstanceConfig
+		stored           *InstanceConfig
 	}{
 		{"no stored config", "remote_write:\n- url: http://a\n  basic_auth: {username: u, password: <secret>}\n",
 			`remote_write[0].basic_auth.password: "<secret>" is a placeholder`, nil},
