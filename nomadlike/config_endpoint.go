@@ -225,12 +225,17 @@ func scrubbed(cfg *structs.InstanceConfig) (*structs.InstanceConfig, error) {
 	if cfg == nil {
 		return nil, nil
 	}
+	var yaml []byte
 	parsed, err := validate.ParseInstanceConfig([]byte(cfg.Contents), cfg.Name,
 		validate.InstanceConfigOptions{DangerousAllowReadingFiles: true})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		yaml, err = parsed.Scrubbed()
+	} else {
+		// Stored by an older parser that accepted what this one does not
+		// (e.g. a service discovery type no longer built in): still
+		// readable, secrets still hidden.
+		yaml, err = validate.ScrubYAML([]byte(cfg.Contents))
 	}
-	yaml, err := parsed.Scrubbed()
 	if err != nil {
 		return nil, err
 	}

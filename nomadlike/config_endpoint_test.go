@@ -70,3 +70,29 @@ remote_write:
 		t.Fatalf("refused put changed the config:\n%s", c)
 	}
 }
+
+// TestConfig_GetStoredByOlderParser: contents an older parser stored and
+// this one refuses (an SD type not built in) are still readable, scrubbed.
+func TestConfig_GetStoredByOlderParser(t *testing.T) {
+	s, _ := TestServer(t, nil)
+	WaitForLeader(t, s)
+	old := "name: legacy\nscrape_configs:\n- job_name: k8s\n  kubernetes_sd_configs:\n  - role: pod\n    bearer_token: k8s-token\n" +
+		"remote_write:\n- url: https://u:url-pw@m.example.com/push\n  basic_auth: {username: u, password: hunter2}\n"
+	req := &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "legacy", Contents: old, JobNames: []string{"k8s"}}}
+	if _, _, err := s.raftApply(structs.ConfigApplyRequestType, req); err != nil {
+		t.Fatal(err)
+	}
+	var got structs.SingleConfigResponse
+	if err := s.RPC("Config.Get", &structs.ConfigSpecificRequest{Name: "legacy"}, &got); err != nil {
+		t.Fatal(err)
+	}
+	c := got.Config.Contents
+	for _, secret := range []string{"k8s-token", "hunter2", "url-pw"} {
+		if strings.Contains(c, secret) {
+			t.Fatalf("%q shown:\n%s", secret, c)
+		}
+	}
+	if !strings.Contains(c, "kubernetes_sd_configs") || !strings.Contains(c, "u:xxxxx@m.example.com") {
+		t.Fatalf("get:\n%s", c)
+	}
+}

@@ -39,6 +39,14 @@ func (c *InstanceConfig) Scrubbed() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ScrubYAML(b)
+}
+
+// ScrubYAML hides the secrets of any config YAML with the same walk as
+// Scrubbed, without parsing it as a config: for stored contents an older
+// parser accepted and this one does not (e.g. an SD type no longer built
+// in), which must still be readable, never shown in clear.
+func ScrubYAML(b []byte) ([]byte, error) {
 	var doc yaml.MapSlice
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, err
