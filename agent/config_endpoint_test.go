@@ -313,3 +313,37 @@ func TestConfigHTTP_CRUD(t *testing.T) {
 		t.Fatalf("revisions after delete: %v %v", rs, err)
 	}
 }
+
+// TestConfigHTTP_SecretPlaceholder: a PUT of what GET returned keeps the
+// stored password; a placeholder with nothing stored is a 400 envelope
+// naming the field.
+func TestConfigHTTP_SecretPlaceholder(t *testing.T) {
+	a := TestAgent(t, func(c *Config) { c.Client.Enabled = ptr(false) })
+	WaitForAgentLeader(t, a)
+	u := a.URL()
+
+	if code, _, body := send(t, http.MethodPut, u+"/agent/api/v1/config/sec", "", fmt.Sprintf(testInstanceConfig, "sec")); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	code, h, body := send(t, http.MethodGet, u+"/agent/api/v1/configs/sec", "", "")
+	_, data := envelopeOf(t, h, body)
+	value, _ := data["value"].(string)
+	if code != 200 || !strings.Contains(value, "password: <secret>") {
+		t.Fatalf("get: %d %s", code, body)
+	}
+	if code, _, body := send(t, http.MethodPut, u+"/agent/api/v1/config/sec", "", value); code != 200 || string(body) != `{"status":"success"}`+"\n" {
+		t.Fatalf("put back: %d %s", code, body)
+	}
+	cfg, err := a.Server().State().ConfigByName(nil, "sec")
+	if err != nil || cfg == nil || !strings.Contains(cfg.Contents, "password: s3cret-password") || strings.Contains(cfg.Contents, "<secret>") {
+		t.Fatalf("stored: %v %+v", err, cfg)
+	}
+
+	code, h, body = send(t, http.MethodPut, u+"/agent/api/v1/config/fresh", "", value)
+	status, data := envelopeOf(t, h, body)
+	msg, _ := data["error"].(string)
+	want := `failed to validate config: remote_write[0].basic_auth.password: "<secret>" is a placeholder`
+	if code != 400 || status != "error" || !strings.HasPrefix(msg, want) {
+		t.Fatalf("placeholder without a stored secret: %d %s", code, body)
+	}
+}

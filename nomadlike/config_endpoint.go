@@ -3,6 +3,7 @@ package nomadlike
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -17,6 +18,12 @@ import (
 // management API).
 type ConfigEndpoint struct {
 	srv *Server
+
+	// writeMu serializes config writes on the leader from the read of the
+	// current config to the end of its raft apply, so that a "<secret>"
+	// placeholder resolves against the version it replaces: no other write
+	// can come in between (see DESIGN.md, "Secret placeholders").
+	writeMu sync.Mutex
 }
 
 // Put validates and stores a config. The body's name gives way to the
@@ -38,10 +45,18 @@ func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.Co
 	if max := c.srv.config.MaxContentsBytes; len(args.Config.Contents) > max {
 		return badRequest("config is %d bytes, at most %d", len(args.Config.Contents), max)
 	}
-	parsed, err := validate.ParseInstanceConfig([]byte(args.Config.Contents), name,
-		validate.InstanceConfigOptions{DangerousAllowReadingFiles: c.srv.config.DangerousAllowReadingFiles})
+	opts := validate.InstanceConfigOptions{DangerousAllowReadingFiles: c.srv.config.DangerousAllowReadingFiles}
+	parsed, err := validate.ParseInstanceConfig([]byte(args.Config.Contents), name, opts)
 	if err != nil {
 		return configError(err)
+	}
+
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if parsed.HasPlaceholders() {
+		if parsed, err = c.keepStoredSecrets(parsed, opts); err != nil {
+			return err
+		}
 	}
 	normalized, err := parsed.Encode()
 	if err != nil {
@@ -59,6 +74,30 @@ func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.Co
 	reply.Created = resp.(*fsm.ConfigApplyResult).Created
 	reply.Index = index
 	return nil
+}
+
+// keepStoredSecrets resolves the "<secret>" and "xxxxx" placeholders of
+// a config read back with GET against the version stored now. It runs on
+// the leader under writeMu, whose state has every committed write applied
+// (the leader barrier) and which no other config write can change before
+// this one is applied.
+func (c *ConfigEndpoint) keepStoredSecrets(parsed *validate.InstanceConfig, opts validate.InstanceConfigOptions) (*validate.InstanceConfig, error) {
+	existing, err := c.srv.fsm.State().ConfigByName(nil, parsed.Name)
+	if err != nil {
+		return nil, err
+	}
+	var stored *validate.InstanceConfig
+	if existing != nil {
+		// Stored contents passed validation when written; one that no
+		// longer parses has no secrets to keep.
+		stored, _ = validate.ParseInstanceConfig([]byte(existing.Contents), existing.Name,
+			validate.InstanceConfigOptions{DangerousAllowReadingFiles: true})
+	}
+	kept, err := parsed.KeepStoredSecrets(stored, opts)
+	if err != nil {
+		return nil, configError(err)
+	}
+	return kept, nil
 }
 
 // configError words a parse or validation error as Grafana Agent does.
@@ -81,6 +120,8 @@ func (c *ConfigEndpoint) Delete(args *structs.ConfigApplyRequest, reply *structs
 	if err := validate.ConfigName(args.Name); err != nil {
 		return badRequest("%v", err)
 	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	// A refusal the leader can see now is answered without a log entry
 	// (the FSM checks again: a write may come in between).
 	if existing, err := c.srv.fsm.State().ConfigByName(nil, args.Name); err != nil {
@@ -184,12 +225,17 @@ func scrubbed(cfg *structs.InstanceConfig) (*structs.InstanceConfig, error) {
 	if cfg == nil {
 		return nil, nil
 	}
+	var yaml []byte
 	parsed, err := validate.ParseInstanceConfig([]byte(cfg.Contents), cfg.Name,
 		validate.InstanceConfigOptions{DangerousAllowReadingFiles: true})
-	if err != nil {
-		return nil, err
+	if err == nil {
+		yaml, err = parsed.Scrubbed()
+	} else {
+		// Stored by an older parser that accepted what this one does not
+		// (e.g. a service discovery type no longer built in): still
+		// readable, secrets still hidden.
+		yaml, err = validate.ScrubYAML([]byte(cfg.Contents))
 	}
-	yaml, err := parsed.Scrubbed()
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	commoncfg "github.com/prometheus/common/config"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
+	yaml "go.yaml.in/yaml/v2"
 )
 
 // safeSD are the service discovery types the agent accepts without
@@ -24,18 +29,20 @@ func fileFieldError(field string) error {
 
 // checkNoFiles enforces the agent's rule that, unless allowed, no part of
 // the config may make the agent read a file, with the agent's wording.
+// Service discovery entries are counted in Prometheus' order (the
+// registry's, sorted by YAML key), as in the agent.
 func (c *InstanceConfig) checkNoFiles() error {
 	for i, rw := range c.RemoteWrite {
-		if err := rw.checkNoFiles(); err != nil {
+		if err := checkRemoteWriteFiles(rw); err != nil {
 			return fmt.Errorf("failed to validate remote_write at index %d: %w", i, err)
 		}
 	}
 	for i, sc := range c.ScrapeConfigs {
-		if err := sc.checkNoFiles(); err != nil {
+		if err := checkScrapeFiles(sc); err != nil {
 			return fmt.Errorf("failed to validate scrape_config at index %d: %w", i, err)
 		}
-		for j, e := range sc.ServiceDiscoveryConfigs.entries() {
-			if err := e.checkNoFiles(); err != nil {
+		for j, sd := range sc.ServiceDiscoveryConfigs {
+			if err := checkSDFiles(sd); err != nil {
 				return fmt.Errorf("failed to validate service discovery at index %d within scrape_config at index %d: %w", j, i, err)
 			}
 		}
@@ -43,23 +50,23 @@ func (c *InstanceConfig) checkNoFiles() error {
 	return nil
 }
 
-// checkNoFiles checks a remote_write's HTTP client and auth blocks.
-func (rw *RemoteWriteConfig) checkNoFiles() error {
-	if err := rw.HTTPClientConfig.checkNoFiles(); err != nil {
+// checkRemoteWriteFiles checks a remote_write's HTTP client and auth blocks.
+func checkRemoteWriteFiles(rw *promconfig.RemoteWriteConfig) error {
+	if err := checkHTTPClientFiles(&rw.HTTPClientConfig); err != nil {
 		return err
 	}
-	for _, block := range []SDConfig{rw.SigV4Config, rw.AzureADConfig, rw.GoogleIAMConfig} {
-		if field := findFileField(block, ""); field != "" {
+	for _, block := range []interface{}{rw.SigV4Config, rw.AzureADConfig, rw.GoogleIAMConfig} {
+		if field := findFileFieldIn(block); field != "" {
 			return fileFieldError(field)
 		}
 	}
 	return nil
 }
 
-// checkNoFiles checks a scrape config's HTTP client and its failure log,
-// which the agent would write to.
-func (sc *ScrapeConfig) checkNoFiles() error {
-	if err := sc.HTTPClientConfig.checkNoFiles(); err != nil {
+// checkScrapeFiles checks a scrape config's HTTP client and its failure
+// log, which the agent would write to.
+func checkScrapeFiles(sc *promconfig.ScrapeConfig) error {
+	if err := checkHTTPClientFiles(&sc.HTTPClientConfig); err != nil {
 		return err
 	}
 	if sc.ScrapeFailureLogFile != "" {
@@ -68,9 +75,9 @@ func (sc *ScrapeConfig) checkNoFiles() error {
 	return nil
 }
 
-// checkNoFiles checks the agent's six fields first, in the agent's order
-// and with its names, then the file fields newer Prometheus added.
-func (h *HTTPClientConfig) checkNoFiles() error {
+// checkHTTPClientFiles checks the agent's six fields first, in the agent's
+// order and with its names, then the file fields newer Prometheus added.
+func checkHTTPClientFiles(h *commoncfg.HTTPClientConfig) error {
 	checks := []struct {
 		name string
 		set  bool
@@ -93,29 +100,41 @@ func (h *HTTPClientConfig) checkNoFiles() error {
 			return fileFieldError(c.name)
 		}
 	}
-	for _, name := range sortedKeys(h.HTTPHeaders) {
-		if len(h.HTTPHeaders[name].Files) > 0 {
-			return fileFieldError(fmt.Sprintf("http_headers %q files", name))
+	if h.HTTPHeaders != nil {
+		for _, name := range sortedKeys(h.HTTPHeaders.Headers) {
+			if len(h.HTTPHeaders.Headers[name].Files) > 0 {
+				return fileFieldError(fmt.Sprintf("http_headers %q files", name))
+			}
 		}
 	}
 	return nil
 }
 
-// checkNoFiles refuses SD types not known to be safe and, for the others,
+// checkSDFiles refuses SD types not known to be safe and, for the others,
 // any field that reads a file. file_sd_configs' own files are allowed, as
 // in the agent: they hold targets, not credentials.
-func (e sdEntry) checkNoFiles() error {
-	if !safeSD[e.name] {
-		return fmt.Errorf("unknown service discovery %s; rejecting config for safety. set dangerous_allow_reading_files to ignore", e.name)
+func checkSDFiles(sd discovery.Config) error {
+	name := sd.Name()
+	if !safeSD[name] {
+		return fmt.Errorf("unknown service discovery %s; rejecting config for safety. set dangerous_allow_reading_files to ignore", name)
 	}
-	body, ok := e.body.(SDConfig)
-	if !ok {
+	if _, ok := sd.(discovery.StaticConfig); ok {
 		return nil
 	}
-	if field := findFileField(body, ""); field != "" {
+	if field := findFileFieldIn(sd); field != "" {
 		return fileFieldError(field)
 	}
 	return nil
+}
+
+// findFileFieldIn encodes a typed block and looks for file references in
+// it (see findFileField). A nil block has none.
+func findFileFieldIn(block interface{}) string {
+	t, err := encodeValue(block)
+	if err != nil || t == nil {
+		return ""
+	}
+	return findFileField(t, "")
 }
 
 // findFileField walks a generic YAML value for the first (in sorted key
@@ -123,12 +142,25 @@ func (e sdEntry) checkNoFiles() error {
 // "files" list inside http_headers, and returns its name.
 func findFileField(v interface{}, parent string) string {
 	switch t := v.(type) {
-	case SDConfig:
-		return findFileField(map[string]interface{}(t), parent)
-	case map[string]interface{}:
-		return findFileFieldInMap(stringKeyed(t), parent)
-	case map[interface{}]interface{}:
-		return findFileFieldInMap(t, parent)
+	case yaml.MapSlice:
+		items := append(yaml.MapSlice(nil), t...)
+		sort.SliceStable(items, func(i, j int) bool { return fmt.Sprint(items[i].Key) < fmt.Sprint(items[j].Key) })
+		for _, it := range items {
+			k := fmt.Sprint(it.Key)
+			if strings.HasSuffix(k, "_file") && !isEmptyValue(it.Value) {
+				return k
+			}
+			if k == "files" && parent == "http_header" && !isEmptyValue(it.Value) {
+				return "http_headers files"
+			}
+			next := k
+			if parent == "http_headers" {
+				next = "http_header" // it.Value is one header's values/secrets/files
+			}
+			if f := findFileField(it.Value, next); f != "" {
+				return f
+			}
+		}
 	case []interface{}:
 		for _, item := range t {
 			if f := findFileField(item, parent); f != "" {
@@ -137,44 +169,6 @@ func findFileField(v interface{}, parent string) string {
 		}
 	}
 	return ""
-}
-
-// findFileFieldInMap is findFileField for one mapping.
-func findFileFieldInMap(m map[interface{}]interface{}, parent string) string {
-	keys := make([]string, 0, len(m))
-	byName := make(map[string]interface{}, len(m))
-	for k, v := range m {
-		name := fmt.Sprint(k)
-		keys = append(keys, name)
-		byName[name] = v
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := byName[k]
-		if strings.HasSuffix(k, "_file") && !isEmptyValue(v) {
-			return k
-		}
-		if k == "files" && parent == "http_header" && !isEmptyValue(v) {
-			return "http_headers files"
-		}
-		next := k
-		if parent == "http_headers" {
-			next = "http_header" // v is one header's values/secrets/files
-		}
-		if f := findFileField(v, next); f != "" {
-			return f
-		}
-	}
-	return ""
-}
-
-// stringKeyed converts a string-keyed map for findFileFieldInMap.
-func stringKeyed(m map[string]interface{}) map[interface{}]interface{} {
-	out := make(map[interface{}]interface{}, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // isEmptyValue reports whether a YAML value is null, "", or an empty
@@ -187,7 +181,7 @@ func isEmptyValue(v interface{}) bool {
 		return t == ""
 	case []interface{}:
 		return len(t) == 0
-	case map[interface{}]interface{}:
+	case yaml.MapSlice:
 		return len(t) == 0
 	}
 	return false

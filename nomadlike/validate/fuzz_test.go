@@ -37,33 +37,36 @@ func FuzzParseMatcher(f *testing.F) {
 	})
 }
 
+// instanceConfigSeeds start the fuzzer; the compatibility test runs them too.
+var instanceConfigSeeds = []string{
+	minimalConfig,
+	"",
+	"~",
+	"[1]",
+	"name: x\nhost_filter: true\n",
+	"foo: 1\n",
+	"wal_truncate_frequency: 0s\n",
+	"min_wal_time: 5h\n",
+	"scrape_configs:\n- {job_name: a, scrape_interval: 10s, scrape_timeout: 20s}\n",
+	"scrape_configs:\n- {job_name: a}\n- {job_name: a}\n",
+	"scrape_configs:\n- job_name: a\n  basic_auth: {username: u, password_file: /p}\n",
+	"scrape_configs:\n- job_name: a\n  consul_sd_configs: [{server: s, tls_config: {ca_file: /ca}}]\n",
+	"scrape_configs:\n- job_name: a\n  nomad_sd_configs: [{server: s}]\n",
+	"scrape_configs:\n- job_name: a\n  kubernetes_sd_configs: [{role: pod, http_headers: {X: {files: [/f]}}}]\n",
+	"scrape_configs:\n- job_name: a\n  relabel_configs: [{action: hashmod, target_label: x, modulus: 3}]\n",
+	"scrape_configs:\n- job_name: a\n  file_sd_configs: [{files: [a.json], refresh_interval: 1m}]\n",
+	"remote_write:\n- url: http://a\n- url: http://a\n",
+	"remote_write:\n- url: https://u:p@x/push\n  oauth2: {client_id: a, client_secret: b, token_url: 'http://t'}\n",
+	"remote_write:\n- url: http://x\n  sigv4: {region: eu, secret_key: s}\n  write_relabel_configs: [{action: drop, regex: 'up'}]\n",
+	"remote_write:\n- url: /relative\n",
+	"host_filter_relabel_configs:\n- {action: labeldrop, regex: 'x.*'}\n",
+	"a: &a [1,2]\nb: *a\n",
+	"host_filter: true\n---\nhost_filter: false\n",
+	explicitZeroConfig,
+}
+
 func FuzzParseInstanceConfig(f *testing.F) {
-	seeds := []string{
-		minimalConfig,
-		"",
-		"~",
-		"[1]",
-		"name: x\nhost_filter: true\n",
-		"foo: 1\n",
-		"wal_truncate_frequency: 0s\n",
-		"min_wal_time: 5h\n",
-		"scrape_configs:\n- {job_name: a, scrape_interval: 10s, scrape_timeout: 20s}\n",
-		"scrape_configs:\n- {job_name: a}\n- {job_name: a}\n",
-		"scrape_configs:\n- job_name: a\n  basic_auth: {username: u, password_file: /p}\n",
-		"scrape_configs:\n- job_name: a\n  consul_sd_configs: [{server: s, tls_config: {ca_file: /ca}}]\n",
-		"scrape_configs:\n- job_name: a\n  nomad_sd_configs: [{server: s}]\n",
-		"scrape_configs:\n- job_name: a\n  kubernetes_sd_configs: [{role: pod, http_headers: {X: {files: [/f]}}}]\n",
-		"scrape_configs:\n- job_name: a\n  relabel_configs: [{action: hashmod, target_label: x, modulus: 3}]\n",
-		"scrape_configs:\n- job_name: a\n  file_sd_configs: [{files: [a.json], refresh_interval: 1m}]\n",
-		"remote_write:\n- url: http://a\n- url: http://a\n",
-		"remote_write:\n- url: https://u:p@x/push\n  oauth2: {client_id: a, client_secret: b, token_url: 'http://t'}\n",
-		"remote_write:\n- url: http://x\n  sigv4: {region: eu, secret_key: s}\n  write_relabel_configs: [{action: drop, regex: 'up'}]\n",
-		"remote_write:\n- url: /relative\n",
-		"host_filter_relabel_configs:\n- {action: labeldrop, regex: 'x.*'}\n",
-		"a: &a [1,2]\nb: *a\n",
-		"host_filter: true\n---\nhost_filter: false\n",
-		explicitZeroConfig,
-	}
+	seeds := instanceConfigSeeds
 	for _, s := range seeds {
 		f.Add([]byte(s), false)
 		f.Add([]byte(s), true)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/discovery/file"
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -19,6 +20,13 @@ scrape_configs:
 remote_write:
 - url: http://localhost:9009/api/prom/push
 `
+
+// tableCase is one body of the table tests and a substring of its error.
+type tableCase struct {
+	name string
+	body string
+	want string
+}
 
 // mustParse parses body as config "test" or fails the test.
 func mustParse(t *testing.T, body string, opts InstanceConfigOptions) *InstanceConfig {
@@ -49,6 +57,7 @@ scrape_configs:
   track_timestamps_staleness: false
   metrics_path: /metrics
   scheme: http
+  enable_compression: true
   follow_redirects: true
   enable_http2: true
   static_configs:
@@ -58,8 +67,9 @@ remote_write:
 - url: http://localhost:9009/api/prom/push
   remote_timeout: 30s
   send_exemplars: true
+  protobuf_message: prometheus.WriteRequest
   follow_redirects: true
-  enable_http2: true
+  enable_http2: false
   queue_config:
     capacity: 10000
     max_shards: 50
@@ -131,11 +141,11 @@ func TestParseInstanceConfig_ExplicitZeroesSurvive(t *testing.T) {
 		t.Fatalf("remote_write zeroes reset to defaults: %+v", rw)
 	case rw.MetadataConfig.Send || rw.MetadataConfig.MaxSamplesPerSend != 0:
 		t.Fatalf("metadata_config zeroes reset: %+v", rw.MetadataConfig)
-	case sc.HonorTimestamps || sc.EnableCompression == nil || *sc.EnableCompression || sc.HTTPClientConfig.FollowRedirects:
+	case sc.HonorTimestamps || sc.EnableCompression || sc.HTTPClientConfig.FollowRedirects:
 		t.Fatalf("scrape zeroes reset: %+v", sc)
-	case sc.RelabelConfigs[0].Regex == nil || *sc.RelabelConfigs[0].Regex != "":
+	case sc.RelabelConfigs[0].Regex.String() != "":
 		t.Fatal("explicit empty regex lost")
-	case sc.ServiceDiscoveryConfigs.FileSDConfigs[0].RefreshInterval != 0:
+	case sc.ServiceDiscoveryConfigs[0].(*file.SDConfig).RefreshInterval != 0:
 		t.Fatal("file_sd refresh_interval reset")
 	}
 }
@@ -183,60 +193,61 @@ scrape_configs:
     target_label: instance
 `, InstanceConfigOptions{})
 	rc := c.ScrapeConfigs[0].RelabelConfigs[0]
-	if rc.Separator != ";" || rc.Replacement != "$1" || rc.Action != "replace" || rc.Regex != nil {
+	if rc.Separator != ";" || rc.Replacement != "$1" || rc.Action != "replace" || rc.Regex.String() != "(.*)" {
 		t.Fatalf("relabel defaults: %+v", rc)
 	}
 }
 
+var unmarshalCases = []tableCase{
+	{"empty body", "", "EOF"},
+	{"not a mapping", "[1]", "cannot unmarshal !!seq into"},
+	{"unknown top-level key", "foo: 1\n", "field foo not found in metrics_instance_config"},
+	{"unknown scrape key", "scrape_configs:\n- job_name: a\n  bogus_key: 1\n", "field bogus_key not found in scrape_config"},
+	{"unknown remote_write key", "remote_write:\n- url: http://x\n  bogus_key: 1\n", "field bogus_key not found in section"},
+	{"unknown tls key", "scrape_configs:\n- job_name: a\n  tls_config: {bogus_key: 1}\n", "field bogus_key not found in section"},
+	{"unknown queue key", "remote_write:\n- url: http://x\n  queue_config: {bogus_key: 1}\n", "field bogus_key not found in queue_config"},
+	{"unknown relabel key", "host_filter_relabel_configs:\n- bogus_key: 1\n", "field bogus_key not found in relabel_config"},
+	{"unknown static key", "scrape_configs:\n- job_name: a\n  static_configs: [{bogus_key: 1}]\n", "field bogus_key not found in static_config"},
+	{"unknown sd type", "scrape_configs:\n- job_name: a\n  bogus_sd_configs: [{}]\n", "field bogus_sd_configs not found in scrape_config"},
+	{"duplicate key", "host_filter: true\nhost_filter: false\n", "host_filter already set"},
+	{"duplicate nested key", "scrape_configs:\n- job_name: a\n  job_name: b\n", "job_name already set in scrape_config"},
+	{"duplicate sd body key", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [{server: a, server: b}]\n", "field server already set in consul_sd_config"},
+	{"bad wal duration", "wal_truncate_frequency: 5x\n", "cannot unmarshal !!str `5x` into time.Duration"},
+	{"bad prometheus duration", "scrape_configs:\n- job_name: a\n  scrape_interval: 5x\n", `unknown unit "x" in duration "5x"`},
+	{"empty job name", "scrape_configs:\n- metrics_path: /x\n", "job_name is empty"},
+	{"missing url", "remote_write:\n- name: a\n", "url for remote_write is empty"},
+	{"reserved header", "remote_write:\n- url: http://x\n  headers: {Content-Type: x}\n", "Content-Type is a reserved header"},
+	{"two auth methods", "remote_write:\n- url: http://x\n  basic_auth: {username: a}\n  sigv4: {region: b}\n", "at most one of basic_auth, authorization, oauth2, sigv4, azuread or google_iam"},
+	{"bearer and basic", "scrape_configs:\n- job_name: a\n  bearer_token: t\n  basic_auth: {username: u}\n", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file"},
+	{"basic authorization type", "scrape_configs:\n- job_name: a\n  authorization: {type: Basic}\n", `authorization type cannot be set to "basic"`},
+	{"oauth2 without client_id", "scrape_configs:\n- job_name: a\n  oauth2: {token_url: http://t}\n", "oauth2 client_id must be configured"},
+	{"cert without key", "scrape_configs:\n- job_name: a\n  tls_config: {cert: c}\n", "exactly one of key or key_file"},
+	{"bad tls version", "scrape_configs:\n- job_name: a\n  tls_config: {min_version: TLS9}\n", "unknown TLS version"},
+	{"bad scheme", "scrape_configs:\n- job_name: a\n  scheme: ftp\n", "scheme must be http or https"},
+	{"bad scrape protocol", "scrape_configs:\n- job_name: a\n  scrape_protocols: [Nope]\n", "unknown scrape protocol"},
+	{"bad body size", "scrape_configs:\n- job_name: a\n  body_size_limit: lots\n", "units: invalid lots"},
+	{"url as static target", "scrape_configs:\n- job_name: a\n  static_configs: [{targets: ['http://x/metrics']}]\n", "is not a valid hostname"},
+	{"null sd entry", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [~]\n", "empty or null section in consul_sd_configs"},
+	{"bad file sd path", "scrape_configs:\n- job_name: a\n  file_sd_configs: [{files: [targets.txt]}]\n", "not valid for file discovery"},
+	{"bad relabel action", "host_filter_relabel_configs:\n- action: explode\n", `unknown relabel action "explode"`},
+	{"bad relabel regex", "host_filter_relabel_configs:\n- {action: keep, regex: '('}\n", "error parsing regexp: missing closing )"},
+	{"hashmod without modulus", "host_filter_relabel_configs:\n- {action: hashmod, target_label: x}\n", "requires non-zero modulus"},
+	{"replace without target", "host_filter_relabel_configs:\n- {source_labels: [a]}\n", "requires 'target_label' value"},
+	{"labeldrop with source", "host_filter_relabel_configs:\n- {action: labeldrop, source_labels: [a]}\n", "requires only 'regex'"},
+	{"queue shards", "remote_write:\n- url: http://x\n  queue_config: {min_shards: 5, max_shards: 2}\n", "min_shards must not be greater than max_shards"},
+}
+
 func TestParseInstanceConfig_UnmarshalErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		body string
-		want string
-	}{
-		{"empty body", "", "EOF"},
-		{"not a mapping", "[1]", "cannot unmarshal !!seq into metrics_instance_config"},
-		{"unknown top-level key", "foo: 1\n", "field foo not found in metrics_instance_config"},
-		{"unknown scrape key", "scrape_configs:\n- job_name: a\n  bogus_key: 1\n", "field bogus_key not found in scrape_config"},
-		{"unknown remote_write key", "remote_write:\n- url: http://x\n  bogus_key: 1\n", "field bogus_key not found in remote_write"},
-		{"unknown tls key", "scrape_configs:\n- job_name: a\n  tls_config: {bogus_key: 1}\n", "field bogus_key not found in tls_config"},
-		{"unknown queue key", "remote_write:\n- url: http://x\n  queue_config: {bogus_key: 1}\n", "field bogus_key not found in queue_config"},
-		{"unknown relabel key", "host_filter_relabel_configs:\n- bogus_key: 1\n", "field bogus_key not found in relabel_config"},
-		{"unknown static key", "scrape_configs:\n- job_name: a\n  static_configs: [{bogus_key: 1}]\n", "field bogus_key not found in static_config"},
-		{"unknown sd type", "scrape_configs:\n- job_name: a\n  bogus_sd_configs: [{}]\n", "field bogus_sd_configs not found in scrape_config"},
-		{"duplicate key", "host_filter: true\nhost_filter: false\n", "host_filter already set"},
-		{"duplicate nested key", "scrape_configs:\n- job_name: a\n  job_name: b\n", "job_name already set in scrape_config"},
-		{"duplicate sd body key", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [{server: a, server: b}]\n", `key "server" already set`},
-		{"bad wal duration", "wal_truncate_frequency: 5x\n", "cannot unmarshal !!str `5x` into time.Duration"},
-		{"bad prometheus duration", "scrape_configs:\n- job_name: a\n  scrape_interval: 5x\n", `unknown unit "x" in duration "5x"`},
-		{"empty job name", "scrape_configs:\n- metrics_path: /x\n", "job_name is empty"},
-		{"missing url", "remote_write:\n- name: a\n", "url for remote_write is empty"},
-		{"reserved header", "remote_write:\n- url: http://x\n  headers: {Content-Type: x}\n", "Content-Type is a reserved header"},
-		{"two auth methods", "remote_write:\n- url: http://x\n  basic_auth: {username: a}\n  sigv4: {region: b}\n", "at most one of basic_auth, authorization, oauth2, sigv4, azuread or google_iam"},
-		{"bearer and basic", "scrape_configs:\n- job_name: a\n  bearer_token: t\n  basic_auth: {username: u}\n", "at most one of basic_auth, oauth2, bearer_token & bearer_token_file"},
-		{"basic authorization type", "scrape_configs:\n- job_name: a\n  authorization: {type: Basic}\n", `authorization type cannot be set to "basic"`},
-		{"oauth2 without client_id", "scrape_configs:\n- job_name: a\n  oauth2: {token_url: http://t}\n", "oauth2 client_id must be configured"},
-		{"cert without key", "scrape_configs:\n- job_name: a\n  tls_config: {cert: c}\n", "exactly one of key or key_file"},
-		{"bad tls version", "scrape_configs:\n- job_name: a\n  tls_config: {min_version: TLS9}\n", "unknown TLS version"},
-		{"bad scheme", "scrape_configs:\n- job_name: a\n  scheme: ftp\n", "scheme must be http or https"},
-		{"bad scrape protocol", "scrape_configs:\n- job_name: a\n  scrape_protocols: [Nope]\n", "unknown scrape protocol"},
-		{"bad body size", "scrape_configs:\n- job_name: a\n  body_size_limit: lots\n", "body_size_limit"},
-		{"url as static target", "scrape_configs:\n- job_name: a\n  static_configs: [{targets: ['http://x/metrics']}]\n", "is not a valid hostname"},
-		{"null sd entry", "scrape_configs:\n- job_name: a\n  consul_sd_configs: [~]\n", "empty or null section in consul_sd_configs"},
-		{"bad file sd path", "scrape_configs:\n- job_name: a\n  file_sd_configs: [{files: [targets.txt]}]\n", "not valid for file discovery"},
-		{"bad relabel action", "host_filter_relabel_configs:\n- action: explode\n", `unknown relabel action "explode"`},
-		{"bad relabel regex", "host_filter_relabel_configs:\n- {action: keep, regex: '('}\n", "invalid relabel regex"},
-		{"hashmod without modulus", "host_filter_relabel_configs:\n- {action: hashmod, target_label: x}\n", "requires non-zero modulus"},
-		{"replace without target", "host_filter_relabel_configs:\n- {source_labels: [a]}\n", "requires 'target_label' value"},
-		{"labeldrop with source", "host_filter_relabel_configs:\n- {action: labeldrop, source_labels: [a]}\n", "requires only 'regex'"},
-		{"queue shards", "remote_write:\n- url: http://x\n  queue_config: {min_shards: 5, max_shards: 2}\n", "min_shards must not be greater than max_shards"},
-	}
+	cases := unmarshalCases
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseInstanceConfig([]byte(tc.body), "test", InstanceConfigOptions{})
+			// Prometheus checks some of these while decoding and some in
+			// Validate; either kind is a refusal.
 			var ue *UnmarshalError
-			if !errors.As(err, &ue) {
-				t.Fatalf("got %T %v, want *UnmarshalError", err, err)
+			var ve *ValidationError
+			if !errors.As(err, &ue) && !errors.As(err, &ve) {
+				t.Fatalf("got %T %v, want *UnmarshalError or *ValidationError", err, err)
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q does not contain %q", err, tc.want)
@@ -245,30 +256,28 @@ func TestParseInstanceConfig_UnmarshalErrors(t *testing.T) {
 	}
 }
 
+var validationCases = []tableCase{
+	{"zero truncate frequency", "wal_truncate_frequency: 0s\n", "wal_truncate_frequency must be greater than 0s"},
+	{"zero flush deadline", "remote_flush_deadline: 0s\n", "remote_flush_deadline must be greater than 0s"},
+	{"min above max", "min_wal_time: 5h\n", "min_wal_time must be less than max_wal_time"},
+	{"timeout above interval", "scrape_configs:\n- {job_name: a, scrape_interval: 10s, scrape_timeout: 20s}\n",
+		`scrape timeout greater than scrape interval for scrape config with job name "a"`},
+	{"timeout above default interval", "scrape_configs:\n- {job_name: a, scrape_timeout: 2m}\n",
+		`scrape timeout greater than scrape interval for scrape config with job name "a"`},
+	{"interval above truncate frequency", "wal_truncate_frequency: 30s\nscrape_configs:\n- {job_name: a}\n",
+		`scrape interval greater than wal_truncate_frequency for scrape config with job name "a"`},
+	{"duplicate job", "scrape_configs:\n- {job_name: a}\n- {job_name: a}\n", `found multiple scrape configs with job name "a"`},
+	{"null scrape config", "scrape_configs:\n- ~\n", "empty or null scrape config section"},
+	{"null remote write", "remote_write:\n- ~\n", "empty or null remote write config section"},
+	{"relative url", "remote_write:\n- url: /api/prom/push\n", `remote_write at index 0: url "/api/prom/push" must be an absolute http or https URL`},
+	{"non-http url", "remote_write:\n- url: http://a\n- url: ftp://example.com/x\n", "remote_write at index 1: url"},
+	{"url without host", "remote_write:\n- url: 'http:///x'\n", "must be an absolute http or https URL"},
+	{"identical remote writes", "remote_write:\n- url: http://a\n- url: http://a\n", "found two identical remote_write configs"},
+	{"duplicate remote write name", "remote_write:\n- {url: http://a, name: x}\n- {url: http://b, name: x}\n", `found duplicate remote write configs with name "x"`},
+}
+
 func TestParseInstanceConfig_ValidationErrors(t *testing.T) {
-	cases := []struct {
-		name string
-		body string
-		want string
-	}{
-		{"zero truncate frequency", "wal_truncate_frequency: 0s\n", "wal_truncate_frequency must be greater than 0s"},
-		{"zero flush deadline", "remote_flush_deadline: 0s\n", "remote_flush_deadline must be greater than 0s"},
-		{"min above max", "min_wal_time: 5h\n", "min_wal_time must be less than max_wal_time"},
-		{"timeout above interval", "scrape_configs:\n- {job_name: a, scrape_interval: 10s, scrape_timeout: 20s}\n",
-			`scrape timeout greater than scrape interval for scrape config with job name "a"`},
-		{"timeout above default interval", "scrape_configs:\n- {job_name: a, scrape_timeout: 2m}\n",
-			`scrape timeout greater than scrape interval for scrape config with job name "a"`},
-		{"interval above truncate frequency", "wal_truncate_frequency: 30s\nscrape_configs:\n- {job_name: a}\n",
-			`scrape interval greater than wal_truncate_frequency for scrape config with job name "a"`},
-		{"duplicate job", "scrape_configs:\n- {job_name: a}\n- {job_name: a}\n", `found multiple scrape configs with job name "a"`},
-		{"null scrape config", "scrape_configs:\n- ~\n", "empty or null scrape config section"},
-		{"null remote write", "remote_write:\n- ~\n", "empty or null remote write config section"},
-		{"relative url", "remote_write:\n- url: /api/prom/push\n", `remote_write at index 0: url "/api/prom/push" must be an absolute http or https URL`},
-		{"non-http url", "remote_write:\n- url: http://a\n- url: ftp://example.com/x\n", "remote_write at index 1: url"},
-		{"url without host", "remote_write:\n- url: 'http:///x'\n", "must be an absolute http or https URL"},
-		{"identical remote writes", "remote_write:\n- url: http://a\n- url: http://a\n", "found two identical remote_write configs"},
-		{"duplicate remote write name", "remote_write:\n- {url: http://a, name: x}\n- {url: http://b, name: x}\n", `found duplicate remote write configs with name "x"`},
-	}
+	cases := validationCases
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseInstanceConfig([]byte(tc.body), "test", InstanceConfigOptions{})
@@ -288,52 +297,53 @@ func TestParseInstanceConfig_ValidationErrors(t *testing.T) {
 	}
 }
 
+// rw, sc and sd wrap a block in a remote_write, a scrape config, or a
+// scrape config whose first service discovery is static.
+func rw(block string) string { return "remote_write:\n- url: http://x\n" + indent(block, "  ") }
+func sc(block string) string { return "scrape_configs:\n- job_name: a\n" + indent(block, "  ") }
+func sd(block string) string {
+	return "scrape_configs:\n- job_name: a\n  static_configs: [{targets: [a]}]\n" + indent(block, "  ")
+}
+
+const rwAt, scAt = "failed to validate remote_write at index 0: ", "failed to validate scrape_config at index 0: "
+
+// The static entry sorts last: the entry under test is at index 0.
+const sdAt = "failed to validate service discovery at index 0 within scrape_config at index 0: "
+const suffix = " must be empty unless dangerous_allow_reading_files is set"
+
+var fileRuleCases = []tableCase{
+	// Prometheus folds bearer_token_file into authorization, as the agent did.
+	{"rw bearer_token_file", rw("bearer_token_file: /t"), rwAt + "credentials_file" + suffix},
+	{"rw password_file", rw("basic_auth: {username: u, password_file: /p}"), rwAt + "password_file" + suffix},
+	{"rw credentials_file", rw("authorization: {credentials_file: /c}"), rwAt + "credentials_file" + suffix},
+	{"rw ca_file", rw("tls_config: {ca_file: /ca}"), rwAt + "ca_file" + suffix},
+	{"rw cert_file", rw("tls_config: {cert_file: /c, key: k}"), rwAt + "cert_file" + suffix},
+	{"rw key_file", rw("tls_config: {cert: c, key_file: /k}"), rwAt + "key_file" + suffix},
+	{"rw username_file", rw("basic_auth: {username_file: /u}"), rwAt + "username_file" + suffix},
+	{"rw oauth2 client_secret_file", rw("oauth2: {client_id: a, token_url: 'http://t', client_secret_file: /s}"), rwAt + "client_secret_file" + suffix},
+	{"rw oauth2 tls ca_file", rw("oauth2: {client_id: a, token_url: 'http://t', tls_config: {ca_file: /ca}}"), rwAt + "oauth2 ca_file" + suffix},
+	{"rw http header files", rw("http_headers: {X-A: {files: [/f]}}"), rwAt + `http_headers "X-A" files` + suffix},
+	{"rw google_iam credentials_file", rw("google_iam: {credentials_file: /g}"), rwAt + "credentials_file" + suffix},
+	{"scrape bearer_token_file", sc("bearer_token_file: /t"), scAt + "credentials_file" + suffix},
+	{"scrape password_file", sc("basic_auth: {username: u, password_file: /etc/password}"), scAt + "password_file" + suffix},
+	{"scrape credentials_file", sc("authorization: {credentials_file: /c}"), scAt + "credentials_file" + suffix},
+	{"scrape ca_file", sc("tls_config: {ca_file: /ca}"), scAt + "ca_file" + suffix},
+	{"scrape cert_file", sc("tls_config: {cert_file: /c, key_file: /k}"), scAt + "cert_file" + suffix},
+	{"scrape failure log", sc("scrape_failure_log_file: /tmp/x"), scAt + "scrape_failure_log_file" + suffix},
+	{"consul tls ca_file", sd("consul_sd_configs: [{server: s, tls_config: {ca_file: /ca}}]"), sdAt + "ca_file" + suffix},
+	{"http sd bearer_token_file", sd("http_sd_configs: [{url: 'http://x', bearer_token_file: /t}]"), sdAt + "credentials_file" + suffix},
+	{"consul key_file", sd("consul_sd_configs: [{server: s, tls_config: {cert: c, key_file: /k}}]"), sdAt + "key_file" + suffix},
+	{"marathon auth_token_file", sd("marathon_sd_configs: [{servers: [s], auth_token_file: /t}]"), sdAt + "auth_token_file" + suffix},
+	{"http sd password_file", sd("http_sd_configs: [{url: 'http://x', basic_auth: {password_file: /p}}]"), sdAt + "password_file" + suffix},
+	{"http sd header files", sd("http_sd_configs: [{url: 'http://x', http_headers: {X-A: {files: [/f]}}}]"), sdAt + "http_headers files" + suffix},
+	// Entries count in Prometheus' registry order (sorted by key):
+	// consul before static.
+	{"second sd counted", sd("consul_sd_configs: [{server: a}, {server: b, tls_config: {key_file: /k, cert_file: /c}}]"),
+		"failed to validate service discovery at index 1 within scrape_config at index 0: cert_file" + suffix},
+}
+
 func TestParseInstanceConfig_FileRule(t *testing.T) {
-	rw := func(block string) string {
-		return "remote_write:\n- url: http://x\n" + indent(block, "  ")
-	}
-	sc := func(block string) string {
-		return "scrape_configs:\n- job_name: a\n" + indent(block, "  ")
-	}
-	sd := func(block string) string {
-		return "scrape_configs:\n- job_name: a\n  static_configs: [{targets: [a]}]\n" + indent(block, "  ")
-	}
-	const rwAt, scAt = "failed to validate remote_write at index 0: ", "failed to validate scrape_config at index 0: "
-	const sdAt = "failed to validate service discovery at index 1 within scrape_config at index 0: "
-	const suffix = " must be empty unless dangerous_allow_reading_files is set"
-	cases := []struct {
-		name string
-		body string
-		want string
-	}{
-		{"rw bearer_token_file", rw("bearer_token_file: /t"), rwAt + "bearer_token_file" + suffix},
-		{"rw password_file", rw("basic_auth: {username: u, password_file: /p}"), rwAt + "password_file" + suffix},
-		{"rw credentials_file", rw("authorization: {credentials_file: /c}"), rwAt + "credentials_file" + suffix},
-		{"rw ca_file", rw("tls_config: {ca_file: /ca}"), rwAt + "ca_file" + suffix},
-		{"rw cert_file", rw("tls_config: {cert_file: /c, key: k}"), rwAt + "cert_file" + suffix},
-		{"rw key_file", rw("tls_config: {cert: c, key_file: /k}"), rwAt + "key_file" + suffix},
-		{"rw username_file", rw("basic_auth: {username_file: /u}"), rwAt + "username_file" + suffix},
-		{"rw oauth2 client_secret_file", rw("oauth2: {client_id: a, token_url: 'http://t', client_secret_file: /s}"), rwAt + "client_secret_file" + suffix},
-		{"rw oauth2 tls ca_file", rw("oauth2: {client_id: a, token_url: 'http://t', tls_config: {ca_file: /ca}}"), rwAt + "oauth2 ca_file" + suffix},
-		{"rw http header files", rw("http_headers: {X-A: {files: [/f]}}"), rwAt + `http_headers "X-A" files` + suffix},
-		{"rw google_iam credentials_file", rw("google_iam: {credentials_file: /g}"), rwAt + "credentials_file" + suffix},
-		{"scrape bearer_token_file", sc("bearer_token_file: /t"), scAt + "bearer_token_file" + suffix},
-		{"scrape password_file", sc("basic_auth: {username: u, password_file: /etc/password}"), scAt + "password_file" + suffix},
-		{"scrape credentials_file", sc("authorization: {credentials_file: /c}"), scAt + "credentials_file" + suffix},
-		{"scrape ca_file", sc("tls_config: {ca_file: /ca}"), scAt + "ca_file" + suffix},
-		{"scrape cert_file", sc("tls_config: {cert_file: /c, key_file: /k}"), scAt + "cert_file" + suffix},
-		{"scrape failure log", sc("scrape_failure_log_file: /tmp/x"), scAt + "scrape_failure_log_file" + suffix},
-		{"consul tls ca_file", sd("consul_sd_configs: [{server: s, tls_config: {ca_file: /ca}}]"), sdAt + "ca_file" + suffix},
-		{"kubernetes bearer_token_file", sd("kubernetes_sd_configs: [{role: pod, bearer_token_file: /t}]"), sdAt + "bearer_token_file" + suffix},
-		{"kubernetes kubeconfig_file", sd("kubernetes_sd_configs: [{role: pod, kubeconfig_file: /k}]"), sdAt + "kubeconfig_file" + suffix},
-		{"marathon auth_token_file", sd("marathon_sd_configs: [{servers: [s], auth_token_file: /t}]"), sdAt + "auth_token_file" + suffix},
-		{"http sd password_file", sd("http_sd_configs: [{url: 'http://x', basic_auth: {password_file: /p}}]"), sdAt + "password_file" + suffix},
-		{"http sd header files", sd("http_sd_configs: [{url: 'http://x', http_headers: {X-A: {files: [/f]}}}]"), sdAt + "http_headers files" + suffix},
-		{"unknown sd type", sd("nomad_sd_configs: [{server: 'http://n'}]"),
-			sdAt + "unknown service discovery nomad; rejecting config for safety. set dangerous_allow_reading_files to ignore"},
-		{"second sd counted", sd("consul_sd_configs: [{server: a}, {server: b, tls_config: {key_file: /k, cert_file: /c}}]"),
-			"failed to validate service discovery at index 2 within scrape_config at index 0: cert_file" + suffix},
-	}
+	cases := fileRuleCases
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseInstanceConfig([]byte(tc.body), "test", InstanceConfigOptions{})
@@ -350,24 +360,22 @@ func TestParseInstanceConfig_FileRule(t *testing.T) {
 	// Safe types without file references and file SD's own files pass.
 	mustParse(t, sd(`
 dns_sd_configs: [{names: [a.example.com]}]
-ec2_sd_configs: [{region: eu-west-1, secret_key: s}]
-gce_sd_configs: [{project: p, zone: z}]
-azure_sd_configs: [{subscription_id: s}]
 file_sd_configs: [{files: [/etc/targets/*.json]}]
 consul_sd_configs: [{server: s, tls_config: {ca: inline}}]
-kubernetes_sd_configs: [{role: pod}]
+eureka_sd_configs: [{server: 'http://e'}]
+marathon_sd_configs: [{servers: ['http://m'], auth_token: t}]
 `), InstanceConfigOptions{})
 }
 
-func TestInstanceConfig_Scrubbed(t *testing.T) {
-	c := mustParse(t, `
+// scrubConfig has secrets in every kind of place.
+const scrubConfig = `
 scrape_configs:
 - job_name: a
   basic_auth: {username: alice, password: hunter2}
   tls_config: {cert: CERT, key: KEY}
   static_configs: [{targets: [a], labels: {password: visible-label}}]
   consul_sd_configs: [{server: s, token: consul-token}]
-  ec2_sd_configs: [{region: r, access_key: AK, secret_key: SK}]
+  marathon_sd_configs: [{servers: ['http://m'], auth_token: SK}]
 - job_name: b
   authorization: {credentials: cred}
   oauth2: ~
@@ -381,7 +389,10 @@ remote_write:
   http_headers: {X-A: {values: [v], secrets: [s1, s2]}}
 - url: http://b
   sigv4: {region: eu, access_key: AK2, secret_key: SK2}
-`, InstanceConfigOptions{})
+`
+
+func TestInstanceConfig_Scrubbed(t *testing.T) {
+	c := mustParse(t, scrubConfig, InstanceConfigOptions{})
 	out, err := c.Scrubbed()
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,14 @@ func (c *InstanceConfig) Scrubbed() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ScrubYAML(b)
+}
+
+// ScrubYAML hides the secrets of any config YAML with the same walk as
+// Scrubbed, without parsing it as a config: for stored contents an older
+// parser accepted and this one does not (e.g. an SD type no longer built
+// in), which must still be readable, never shown in clear.
+func ScrubYAML(b []byte) ([]byte, error) {
 	var doc yaml.MapSlice
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, err
@@ -109,31 +117,28 @@ func hideScalars(v interface{}) interface{} {
 	}
 }
 
-// yamlTypeName matches a Go type name of this package inside yaml's error
-// messages.
-var yamlTypeName = regexp.MustCompile(`(type )?validate\.(\w+)`)
+// yamlTypeName matches a Go type name inside yaml's error messages:
+// "type config.ScrapeConfig", "type consul.plain", "type struct { ... }".
+var yamlTypeName = regexp.MustCompile(`type (?:(\w+)\.(\w+)|struct \{.*\})`)
 
 // yamlSections names the YAML section each decoded Go type stands for.
+// Prometheus decodes several sections through a local type named "plain";
+// where the package does not tell which, the message says "section".
 var yamlSections = map[string]string{
-	"rawInstanceConfig":    "metrics_instance_config",
-	"InstanceConfig":       "metrics_instance_config",
-	"rawScrapeConfig":      "scrape_config",
-	"ScrapeConfig":         "scrape_config",
-	"rawRemoteWriteConfig": "remote_write",
-	"RemoteWriteConfig":    "remote_write",
-	"rawRelabelConfig":     "relabel_config",
-	"RelabelConfig":        "relabel_config",
-	"rawFileSDConfig":      "file_sd_config",
-	"FileSDConfig":         "file_sd_config",
-	"StaticConfig":         "static_config",
-	"SDConfig":             "service discovery config",
-	"BasicAuth":            "basic_auth",
-	"Authorization":        "authorization",
-	"OAuth2":               "oauth2",
-	"TLSConfig":            "tls_config",
-	"Header":               "http_headers entry",
-	"QueueConfig":          "queue_config",
-	"MetadataConfig":       "metadata_config",
+	"validate.rawInstanceConfig": "metrics_instance_config",
+	"validate.InstanceConfig":    "metrics_instance_config",
+	"config.ScrapeConfig":        "scrape_config",
+	"config.QueueConfig":         "queue_config",
+	"config.MetadataConfig":      "metadata_config",
+	"config.plain":               "section",
+	"config.BasicAuth":           "basic_auth",
+	"config.Authorization":       "authorization",
+	"config.OAuth2":              "oauth2",
+	"config.TLSConfig":           "tls_config",
+	"config.Header":              "http_headers entry",
+	"relabel.plain":              "relabel_config",
+	"relabel.Config":             "relabel_config",
+	"sigv4.SigV4Config":          "sigv4",
 }
 
 // yamlError turns yaml's multi-line type errors into one line and names
@@ -147,8 +152,14 @@ func yamlError(err error) error {
 	}
 	msg = yamlTypeName.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := yamlTypeName.FindStringSubmatch(m)
-		if name, ok := yamlSections[sub[2]]; ok {
+		if sub[1] == "" {
+			return "static_config" // targetgroup.Group decodes through an anonymous struct
+		}
+		if name, ok := yamlSections[sub[1]+"."+sub[2]]; ok {
 			return name
+		}
+		if sub[2] == "plain" || sub[2] == "SDConfig" {
+			return sub[1] + "_sd_config" // discovery packages: consul.plain, dns.SDConfig, ...
 		}
 		return m
 	})
