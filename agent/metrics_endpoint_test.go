@@ -134,10 +134,21 @@ func TestMetrics_Prometheus(t *testing.T) {
 		"nomadlike_nomadlike_fsm_apply",   // the FSM, by message type
 		"nomadlike_nomadlike_rpc_blocking_queries",
 		"nomadlike_client_heartbeat", // the client beside the server
+		"nomadlike_client_assignment_apply",
+		`nomadlike_nomadlike_broker_eval_enqueued{scheduler="pipeline"}`,
+		"nomadlike_nomadlike_broker_total_ready",
+		`nomadlike_nomadlike_worker_eval_processed{outcome="ack",scheduler="pipeline"}`,
+		`nomadlike_nomadlike_plan_apply_count{scheduler="pipeline"}`,
+		// Any string is a method to net/http: unknown ones share a label.
+		`method="OTHER",route="/v1/metrics"`,
 		"go_goroutines", "go_memstats_", "process_",
 	}
 	testutil.WaitForResult(t, 20*time.Second, func() error {
+		call(t, "BREW", u+"/v1/metrics")
 		code, h, body := call(t, http.MethodGet, u+"/v1/metrics?format=prometheus")
+		if strings.Contains(string(body), "BREW") {
+			t.Fatalf("a raw method became a label value")
+		}
 		if code != http.StatusOK {
 			return fmt.Errorf("%d %s", code, body)
 		}

@@ -221,3 +221,14 @@ func httpMethodLabel(m string) string {
 	}
 	return "OTHER"
 }
+
+// telemetrySelf is the telemetry block in /v1/agent/self, with Nomad's
+// field names.
+func (a *Agent) telemetrySelf() map[string]any {
+	t := a.config.Telemetry
+	return map[string]any{
+		"CollectionInterval": *t.CollectionInterval,
+		"DisableHostname":    *t.DisableHostname,
+		"PrometheusMetrics":  *t.PrometheusMetrics,
+	}
+}
