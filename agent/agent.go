@@ -36,6 +36,10 @@ type Agent struct {
 	devDataDir string
 	// tokens caches tokens resolved through servers (client-only agents).
 	tokens tokenCache
+	// telemetry is the process's metrics sinks; gatherers are the extra
+	// Prometheus gatherers of this agent (agent/telemetry.go).
+	telemetry *processTelemetry
+	gatherers agentGatherers
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -54,6 +58,11 @@ func NewAgent(config *Config, logger hclog.InterceptLogger) (*Agent, error) {
 		config.DataDir = ptr(dir)
 	}
 	if err := a.resolveAdvertise(); err != nil {
+		a.cleanup()
+		return nil, err
+	}
+	var err error
+	if a.telemetry, err = setupTelemetry(config.Telemetry, logger); err != nil {
 		a.cleanup()
 		return nil, err
 	}
@@ -187,6 +196,7 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.NumSchedulers = *c.Server.NumSchedulers
 	sc.EnabledSchedulers = c.Server.EnabledSchedulers
 	sc.NodeGCThreshold = mustDuration(c.Server.NodeGCThreshold)
+	sc.StatsCollectionInterval = c.Telemetry.collectionInterval()
 	c.Limits.applyToServer(sc)
 	if *c.Server.Encrypt != "" {
 		key, err := decodeGossipKey(*c.Server.Encrypt)

@@ -112,6 +112,7 @@ func (a *Agent) selfConfig() map[string]any {
 			"HTTP": a.bindAddr(c.Addresses.HTTP), "RPC": a.bindAddr(c.Addresses.RPC), "Serf": a.bindAddr(c.Addresses.Serf),
 		},
 		"AdvertiseAddrs": map[string]string{"HTTP": a.advertise.http, "RPC": a.advertise.rpc, "Serf": a.advertise.serf},
+		"Telemetry":      a.telemetrySelf(),
 		"Server": map[string]any{
 			"Enabled":                    *c.Server.Enabled,
 			"BootstrapExpect":            *c.Server.BootstrapExpect,

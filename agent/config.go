@@ -65,6 +65,8 @@ type Config struct {
 	// Limits caps connections per client address and sets the HTTP
 	// server's timeouts (agent/limits.go).
 	Limits *Limits `hcl:"limits,block"`
+	// Telemetry is Nomad's telemetry{} stanza (agent/telemetry.go).
+	Telemetry *TelemetryConfig `hcl:"telemetry,block"`
 
 	// DevMode is set by -dev only.
 	DevMode bool
@@ -382,7 +384,8 @@ func DefaultConfig() *Config {
 		ACL: &ACLConfig{Enabled: ptr(false)},
 		TLS: &TLSConfig{EnableHTTP: ptr(false), EnableRPC: ptr(false), CAFile: ptr(""), CertFile: ptr(""),
 			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
-		Limits: defaultLimits(),
+		Limits:    defaultLimits(),
+		Telemetry: defaultTelemetry(),
 	}
 }
 
@@ -557,6 +560,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateTLS(add)
 	c.Limits.validate(add)
+	c.Telemetry.validate(add)
 	seen := map[string]bool{}
 	for _, rl := range c.RateLimits {
 		if _, ok := familyNames[rl.Family]; !ok {

@@ -18,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/agent/proto/pipeline/v1/pipelinev1connect"
@@ -151,6 +152,9 @@ func (s *HTTPServer) registerHandlers() {
 	// balancers, scripts and health checks ask them anonymously.
 	s.handle("/v1/status/leader", familyNomad, s.StatusLeaderRequest, get(none))
 	s.handle("/v1/status/peers", familyNomad, s.StatusPeersRequest, get(none))
+	// The agent's own telemetry needs no token, as in Nomad: an
+	// operator's Prometheus scrapes it (agent/DESIGN.md).
+	s.handle("/v1/metrics", familyNomad, s.MetricsRequest, get(none))
 	s.handle("/v1/operator/raft/configuration", familyNomad, s.OperatorRaftConfiguration, get(capability(acl.OperatorRead)))
 	s.handle("/v1/operator/raft/peer", familyNomad, s.OperatorRaftPeer, needs{"DELETE": capability(acl.OperatorWrite)})
 	s.handle("/v1/operator/snapshot", familyNomad, s.OperatorSnapshotRequest, needs{"GET": management, "PUT": management, "POST": management})
@@ -270,6 +274,12 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 			args = append(args, "error", msg)
 		}
 		log("request complete", args...)
+		// The route's pattern, not the raw path: one series per route.
+		metrics.MeasureSinceWithLabels([]string{"http", "request"}, start, []metrics.Label{
+			{Name: "method", Value: httpMethodLabel(req.Method)},
+			{Name: "route", Value: r.pattern},
+			{Name: "code", Value: strconv.Itoa(code)},
+		})
 	})
 }
 

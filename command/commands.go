@@ -174,6 +174,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"operator host": func() (cli.Command, error) {
 			return &OperatorHostCommand{Meta: meta}, nil
 		},
+		"operator metrics": func() (cli.Command, error) {
+			return &OperatorMetricsCommand{Meta: meta}, nil
+		},
 		"operator pprof": func() (cli.Command, error) {
 			return &OperatorPprofCommand{Meta: meta}, nil
 		},

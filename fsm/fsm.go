@@ -34,6 +34,7 @@ func register(t structs.MessageType, fn applyFn) {
 		panic(fmt.Sprintf("fsm: message type %d registered twice", t))
 	}
 	appliers[t] = fn
+	typeNames[t] = applierName(fn)
 }
 
 // FSM implements raft.FSM over a StateStore.
@@ -140,6 +141,7 @@ func (f *FSM) dispatch(msgType structs.MessageType, body []byte, index uint64) a
 		// A replica that skipped an entry would drift from the others.
 		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", msgType, index))
 	}
+	defer measureApply(msgType, time.Now())
 	return fn(f, body, index)
 }
 

@@ -2,7 +2,9 @@ package fsm
 
 import (
 	"errors"
+	"time"
 
+	metrics "github.com/hashicorp/go-metrics/compat"
 	"github.com/hashicorp/raft"
 
 	"github.com/nomadlike/nomadlike/fsm/stream"
@@ -92,7 +94,9 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 				continue
 			}
 			f.flushPipelineRun(&run, out)
+			start := time.Now()
 			out[i] = f.applyPipelineRequest(l.Index, req)
+			measureApply(t, start)
 			if h.ID != "" {
 				f.rememberRequests([]*RequestRecord{newRequestRecord(h, t, l.Index, out[i])}, l.Index, h.Time)
 			}
@@ -132,6 +136,17 @@ func (r pipelineRun) has(id string) bool {
 func (f *FSM) flushPipelineRun(r *pipelineRun, out []any) {
 	defer func() { *r = (*r)[:0] }()
 	defer f.rememberRun(*r, out)
+	if len(*r) == 0 {
+		return
+	}
+	// A run shares one transaction: each entry is charged its share.
+	defer func(start time.Time, n int) {
+		per := float32(time.Since(start)) / float32(time.Millisecond) / float32(n)
+		for range n {
+			metrics.AddSampleWithLabels([]string{"nomadlike", "fsm", "apply"}, per,
+				[]metrics.Label{{Name: "type", Value: MessageTypeName(structs.PipelineApplyRequestType)}})
+		}
+	}(time.Now(), len(*r))
 	results, err := f.applyPipelineRunShared(*r)
 	if err != nil {
 		f.logger.Warn("pipeline batch broken; applying its entries one by one", "error", err)

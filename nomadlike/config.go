@@ -140,6 +140,10 @@ type Config struct {
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
 	EventBufferSize int64
+	// StatsCollectionInterval is how often the server samples its gauges
+	// (eval broker, blocking queries) into go-metrics, as Nomad's
+	// telemetry collection_interval.
+	StatsCollectionInterval time.Duration
 
 	// TLS, when set, runs RPC and raft over TLS (Nomad's tls { rpc = true
 	// }): plain connections are refused, and every dial (raft, forwarding,
@@ -192,6 +196,7 @@ func DefaultConfig() *Config {
 		FailoverHeartbeatTTL:       5 * time.Minute,
 		MaxContentsBytes:           1 << 20,
 		EventBufferSize:            100,
+		StatsCollectionInterval:    time.Second,
 		NumSchedulers:              runtime.NumCPU(),
 		EnabledSchedulers:          slices.Clone(structs.SchedulerTypes),
 		EvalNackTimeout:            60 * time.Second,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -142,6 +143,7 @@ func (b *evalBroker) Enqueue(e *structs.Evaluation) {
 	if !b.enabled {
 		return
 	}
+	metrics.IncrCounterWithLabels(keyBrokerEnqueued, 1, schedulerLabel(e.Type))
 	key := evalKey(e)
 	if w, ok := b.byKey[key]; ok {
 		w.eval.Merge(e)
@@ -301,8 +303,10 @@ func (b *evalBroker) Nack(id, token string) error {
 		return err
 	}
 	key := evalKey(be.eval)
+	metrics.IncrCounterWithLabels(keyBrokerNack, 1, schedulerLabel(be.eval.Type))
 	if be.deliveries >= b.deliveryLimit {
 		b.stats.Failed++
+		metrics.IncrCounterWithLabels(keyBrokerFailed, 1, schedulerLabel(be.eval.Type))
 		// A newer evaluation for the key still deserves its chance.
 		b.releaseBlockedLocked(key)
 		return fmt.Errorf("evaluation %s failed after %d deliveries", id, be.deliveries)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
+	metrics "github.com/hashicorp/go-metrics/compat"
 	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/yamux"
@@ -287,7 +288,12 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 		} else if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
 			// A leader still running its barrier waits like everyone else.
 			info.SetForwarded(true)
+			start := time.Now()
 			err = s.connPool.RPC(string(leader), method, args, reply)
+			metrics.MeasureSinceWithLabels(keyRPCForward, start, label("method", method))
+			if err != nil {
+				metrics.IncrCounterWithLabels(keyRPCForwardError, 1, label("method", method))
+			}
 			if err == nil || !s.mayResend(info, err, &uncertain) {
 				return true, err
 			}
@@ -370,8 +376,11 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, uint64, error) 
 	if len(buf) > raftWarnSize {
 		s.logger.Warn("attempting to apply large raft entry", "type", t, "bytes", len(buf))
 	}
+	typeLabel := label("type", fsm.MessageTypeName(t))
+	defer metrics.MeasureSinceWithLabels(keyRaftApply, time.Now(), typeLabel)
 	future := s.raft.Apply(buf, s.config.RaftTimeout)
 	if err := future.Error(); err != nil {
+		metrics.IncrCounterWithLabels(keyRaftApplyError, 1, typeLabel)
 		switch {
 		case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipTransferInProgress),
 			errors.Is(err, raft.ErrEnqueueTimeout):

@@ -11,8 +11,10 @@ import (
 	"reflect"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -142,6 +144,8 @@ func (s *RPCServer) ServeRequest(codec rpc.ServerCodec) error {
 func (s *RPCServer) readBody(codec rpc.ServerCodec, req *rpc.Request) (*rpcMethod, reflect.Value, error) {
 	m, ok := s.methods[req.ServiceMethod]
 	if !ok {
+		// Any string can name a method: unknown ones share one label.
+		metrics.IncrCounterWithLabels(keyRPCRequestError, 1, label("method", "unknown"))
 		codec.ReadRequestBody(nil)
 		return nil, reflect.Value{}, errors.New("rpc: can't find method " + req.ServiceMethod)
 	}
@@ -157,6 +161,15 @@ func (s *RPCServer) readBody(codec rpc.ServerCodec, req *rpc.Request) (*rpcMetho
 func (s *RPCServer) call(codec rpc.ServerCodec, sending *sync.Mutex, req *rpc.Request, m *rpcMethod, argv reflect.Value) {
 	replyv := reflect.New(m.replyType)
 	errMsg := ""
+	start := time.Now()
+	defer func() {
+		// Method names come from the registered endpoints: bounded.
+		labels := label("method", req.ServiceMethod)
+		metrics.MeasureSinceWithLabels(keyRPCRequest, start, labels)
+		if errMsg != "" {
+			metrics.IncrCounterWithLabels(keyRPCRequestError, 1, labels)
+		}
+	}()
 	func() {
 		defer func() {
 			if r := recover(); r != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/nomadlike/validate"
@@ -266,7 +267,10 @@ func (s *Server) submitAssignments(eval *structs.Evaluation, kind structs.Assign
 			return err
 		}
 		req := &structs.NodeAssignmentUpsertRequest{Kind: kind, Updates: batch, EvalID: eval.ID}
-		if _, _, err := s.raftApply(structs.NodeAssignmentUpsertRequestType, req); err != nil {
+		start := time.Now()
+		_, _, err := s.raftApply(structs.NodeAssignmentUpsertRequestType, req)
+		metrics.MeasureSinceWithLabels(keyPlanApply, start, schedulerLabel(eval.Type))
+		if err != nil {
 			return fmt.Errorf("writing %d assignments: %w", len(batch), err)
 		}
 	}

@@ -154,7 +154,8 @@ func NewServer(config *Config) (*Server, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("gossip setup failed: %w", err)
 	}
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go func() { defer s.wg.Done(); s.emitStats() }()
 	go func() { defer s.wg.Done(); s.monitorLeadership() }()
 	go func() { defer s.wg.Done(); s.maintainMembers() }()
 	go func() { defer s.wg.Done(); s.bootstrapLoop() }()

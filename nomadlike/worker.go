@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -173,6 +174,13 @@ func (w *worker) process(parent context.Context, d *delivery) error {
 	default:
 		err = fmt.Errorf("unknown scheduler type %q", eval.Type)
 	}
+	metrics.MeasureSinceWithLabels(keyWorkerInvoke, start, schedulerLabel(eval.Type))
+	outcome := "ack"
+	if err != nil {
+		outcome = "nack"
+	}
+	metrics.IncrCounterWithLabels(keyWorkerProcessed, 1,
+		[]metrics.Label{{Name: "scheduler", Value: eval.Type}, {Name: "outcome", Value: outcome}})
 	w.logger.Debug("evaluation processed", "eval_id", eval.ID, "type", eval.Type, "key", eval.Key,
 		"triggered_by", eval.TriggeredBy, "state_index", eval.StateIndex, "nodes", len(eval.NodeIDs), "took", time.Since(start), "error", err)
 	return err

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	metrics "github.com/hashicorp/go-metrics/compat"
+
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -130,7 +132,9 @@ func (c *Client) applyAssignment(resp *structs.NodeAssignmentResponse) error {
 	st.mu.Unlock()
 	var applyErr error
 	if changed {
+		start := time.Now()
 		applyErr = c.writeAndReload(content)
+		metrics.MeasureSince([]string{"client", "assignment", "apply"}, start)
 		st.mu.Lock()
 		st.status = AssignmentStatus{Hash: hash, PipelineIDs: resp.Assignment.PipelineIDs,
 			Configs: resp.Assignment.Configs, AppliedAt: time.Now()}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
@@ -275,12 +276,19 @@ func (c *Client) run() {
 }
 
 // heartbeat registers the node if needed, otherwise updates its status.
-func (c *Client) heartbeat() error {
+func (c *Client) heartbeat() (err error) {
+	// Nomad's client.update_status: how long the servers took to take the
+	// heartbeat (or registration), and how often they did not.
+	defer func(start time.Time) {
+		metrics.MeasureSince([]string{"client", "heartbeat"}, start)
+		if err != nil {
+			metrics.IncrCounter([]string{"client", "heartbeat_error"}, 1)
+		}
+	}(time.Now())
 	var resp structs.NodeUpdateResponse
 	c.mu.Lock()
 	registered := c.registered
 	c.mu.Unlock()
-	var err error
 	if !registered {
 		err = c.RPC("Node.Register", &structs.NodeRegisterRequest{
 			Node:         c.node.Copy(),
