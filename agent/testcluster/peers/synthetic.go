@@ -127,7 +127,7 @@ type synthKind uint8
 const (
 	kindCounter synthKind = iota
 	kindGauge
-	kindInfo // a constant 1, like build_info
+	kindInfo   // a constant 1, like build_info
 	kindBucket // cumulative bucket count of histogram hist, bucket le index
 	kindSum
 	kindCount
