@@ -39,6 +39,7 @@ func StartNodeExporter(t testing.TB) *NodeExporter {
 		args = append(args, "--collector."+c)
 	}
 	n.Process = newProcess(t, dir, "node-exporter", bin, args...)
+	n.logOnFailure()
 	n.Start()
 	return n
 }

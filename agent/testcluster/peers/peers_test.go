@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -423,5 +424,23 @@ func TestReadProcStat(t *testing.T) {
 	}
 	if _, err := ReadProcStat(1 << 30); err == nil {
 		t.Fatal("no error for a missing pid")
+	}
+}
+
+// TestNotInBinary: the nomadlike binary does not link this package (it
+// is test tooling, and it pulls Prometheus' label and protobuf packages).
+func TestNotInBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/nomadlike/nomadlike").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps found only %v", deps)
+	}
+	for _, d := range deps {
+		if strings.HasPrefix(d, "github.com/nomadlike/nomadlike/agent/testcluster") {
+			t.Fatalf("the nomadlike binary imports %s", d)
+		}
 	}
 }

@@ -57,6 +57,30 @@ type Process struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
+	// logged is set once the log tail is in the test's output.
+	logged bool
+}
+
+// logOnFailure puts the log tail into the test's output at cleanup when
+// the test failed and the tail is not there yet.
+func (p *Process) logOnFailure() {
+	p.t.Cleanup(func() {
+		p.mu.Lock()
+		logged := p.logged
+		p.mu.Unlock()
+		if p.t.Failed() && !logged {
+			p.t.Logf("---- %s (last lines) ----\n%s", p.Name, p.LogTail(40))
+		}
+	})
+}
+
+// fatalWithLog fails the test with msg and the log tail.
+func (p *Process) fatalWithLog(format string, args ...any) {
+	p.t.Helper()
+	p.mu.Lock()
+	p.logged = true
+	p.mu.Unlock()
+	p.t.Fatalf("%s; %s log:\n%s", fmt.Sprintf(format, args...), p.Name, p.LogTail(40))
 }
 
 // newProcess prepares a process whose output goes to <dir>/<name>.log.
@@ -172,7 +196,7 @@ func (p *Process) waitReady(url string, timeout time.Duration) {
 	var last error
 	for {
 		if p.Exited() {
-			p.t.Fatalf("%s exited before it was ready; log:\n%s", p.Name, p.LogTail(40))
+			p.fatalWithLog("%s exited before it was ready", p.Name)
 		}
 		resp, err := client.Get(url)
 		if err == nil {
@@ -184,7 +208,7 @@ func (p *Process) waitReady(url string, timeout time.Duration) {
 		}
 		last = err
 		if time.Now().After(deadline) {
-			p.t.Fatalf("%s not ready after %s: %v; log:\n%s", p.Name, timeout, last, p.LogTail(40))
+			p.fatalWithLog("%s not ready after %s: %v", p.Name, timeout, last)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

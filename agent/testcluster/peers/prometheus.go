@@ -127,10 +127,9 @@ func (o PrometheusOptions) YAML() string {
 	if interval == 0 {
 		interval = 15 * time.Second
 	}
-	global := yaml.MapSlice{
-		{Key: "scrape_interval", Value: interval.String()},
-		{Key: "evaluation_interval", Value: interval.String()},
-	}
+	// No evaluation_interval: nothing here evaluates rules, and vmagent
+	// (strict by default) refuses the field.
+	global := yaml.MapSlice{{Key: "scrape_interval", Value: interval.String()}}
 	if len(o.ExternalLabels) > 0 {
 		global = append(global, yaml.MapItem{Key: "external_labels", Value: sortedMap(o.ExternalLabels)})
 	}
@@ -188,11 +187,7 @@ func StartPrometheus(t testing.TB, opts PrometheusOptions) *Prometheus {
 	}
 	p.Process = newProcess(t, dir, name, bin, args...)
 	p.API = NewAPI("http://" + listen)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- %s (last lines) ----\n%s", name, p.LogTail(40))
-		}
-	})
+	p.logOnFailure()
 	p.Start()
 	return p
 }

@@ -58,11 +58,7 @@ func StartVMAgent(t testing.TB, opts VMAgentOptions) *VMAgent {
 	}
 	args = append(args, opts.Args...)
 	v.Process = newProcess(t, dir, "vmagent", bin, args...)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- vmagent (last lines) ----\n%s", v.LogTail(40))
-		}
-	})
+	v.logOnFailure()
 	v.Start()
 	return v
 }
