@@ -122,7 +122,8 @@ func (a *API) get(path string, v url.Values, out any) error {
 	return json.Unmarshal(r.Data, out)
 }
 
-// formatTime is Prometheus' RFC 3339 / Unix-seconds time parameter.
+// formatTime is Prometheus' Unix-seconds time parameter, to the
+// millisecond (Prometheus' resolution), truncated as time.UnixMilli is.
 func formatTime(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', 3, 64)
+	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
 }

@@ -444,3 +444,20 @@ func TestNotInBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatTime: query times are sent to the millisecond, truncated as
+// time.UnixMilli is, so that a sample pushed at t is found at t.
+func TestFormatTime(t *testing.T) {
+	for _, c := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.UnixMilli(1796413817211).Add(999 * time.Microsecond), "1796413817.211"},
+		{time.UnixMilli(5), "0.005"},
+		{time.UnixMilli(-1), "-0.001"},
+	} {
+		if got := formatTime(c.t); got != c.want {
+			t.Errorf("formatTime(%v) = %s, want %s", c.t, got, c.want)
+		}
+	}
+}

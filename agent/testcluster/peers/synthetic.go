@@ -111,12 +111,14 @@ func (s *Synthetic) Series(job string) []labels.Labels {
 	var out []labels.Labels
 	b := labels.NewBuilder(labels.EmptyLabels())
 	for _, tg := range s.targets {
-		for _, se := range tg.series {
-			b.Reset(se.labels)
+		tg.mu.Lock() // a scrape writes the values next to the labels
+		for i := range tg.series {
+			b.Reset(tg.series[i].labels)
 			b.Set("job", job)
 			b.Set("instance", tg.addr)
 			out = append(out, b.Labels())
 		}
+		tg.mu.Unlock()
 	}
 	return out
 }
