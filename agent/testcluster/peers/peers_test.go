@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 )
@@ -459,5 +462,54 @@ func TestFormatTime(t *testing.T) {
 		if got := formatTime(c.t); got != c.want {
 			t.Errorf("formatTime(%v) = %s, want %s", c.t, got, c.want)
 		}
+	}
+}
+
+// TestSink_RemoteWriteV2: a remote write 2.0 request is decoded through
+// its symbol table and answered with the written counts.
+func TestSink_RemoteWriteV2(t *testing.T) {
+	sink := StartSink(t, SinkOptions{})
+	req := writev2.Request{
+		Symbols: []string{"", "__name__", "v2_metric", "job", "j"},
+		Timeseries: []writev2.TimeSeries{
+			{LabelsRefs: []uint32{1, 2, 3, 4}, Samples: []writev2.Sample{{Value: 1, Timestamp: 1000}, {Value: 2, Timestamp: 2000}}},
+			{LabelsRefs: []uint32{1, 2}, Samples: []writev2.Sample{{Value: 3, Timestamp: 3000}}},
+		},
+	}
+	raw, err := req.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(body []byte) *http.Response {
+		hr, _ := http.NewRequest(http.MethodPost, sink.URL(), bytes.NewReader(snappy.Encode(nil, body)))
+		hr.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
+		hr.Header.Set("Content-Encoding", "snappy")
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := post(raw)
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written") != "3" {
+		t.Fatalf("%s, samples written %q", resp.Status, resp.Header.Get("X-Prometheus-Remote-Write-Samples-Written"))
+	}
+	se, ok := sink.Series(labels.FromStrings("__name__", "v2_metric", "job", "j"))
+	if !ok || se.Samples != 2 || se.LastValue != 2 || se.First.UnixMilli() != 1000 || se.Last.UnixMilli() != 2000 {
+		t.Fatalf("series: %+v %v", se, ok)
+	}
+	if st := sink.Stats(); st.Series != 2 || st.Samples != 3 || st.Requests != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	// A label ref outside the symbol table is a 400, and nothing counts.
+	req.Timeseries[0].LabelsRefs = []uint32{1, 9}
+	raw, _ = req.Marshal()
+	if resp := post(raw); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad ref: %s", resp.Status)
+	}
+	if st := sink.Stats(); st.Samples != 3 || st.Rejected != 1 {
+		t.Fatalf("after bad ref: %+v", st)
 	}
 }
