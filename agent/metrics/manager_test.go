@@ -3,124 +3,21 @@ package metrics
 import (
 	"bytes"
 	"fmt"
-	"io"
+
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang/snappy"
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/nomadlike/nomadlike/agent/metrics/metricstest"
 )
-
-// sink is a remote_write receiver that keeps what it is sent; down makes
-// it answer 503, as a store that is away.
-type sink struct {
-	srv  *httptest.Server
-	down atomic.Bool
-	mu   sync.Mutex
-	// samples by series (its labels as text) and timestamp.
-	samples map[string]map[int64]float64
-}
-
-func newSink(t *testing.T) *sink {
-	s := &sink{samples: map[string]map[int64]float64{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		raw, err := snappy.Decode(nil, body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		var req prompb.WriteRequest
-		if err := req.Unmarshal(raw); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		for _, ts := range req.Timeseries {
-			var b strings.Builder
-			for _, l := range ts.Labels {
-				fmt.Fprintf(&b, "%s=%q,", l.Name, l.Value)
-			}
-			m := s.samples[b.String()]
-			if m == nil {
-				m = map[int64]float64{}
-				s.samples[b.String()] = m
-			}
-			for _, smp := range ts.Samples {
-				m[smp.Timestamp] = smp.Value
-			}
-		}
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-// timestamps returns the sample timestamps of the series whose label
-// text contains every part.
-func (s *sink) timestamps(parts ...string) []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []int64
-	for series, m := range s.samples {
-		match := true
-		for _, p := range parts {
-			if !strings.Contains(series, p) {
-				match = false
-			}
-		}
-		if match {
-			for ts := range m {
-				out = append(out, ts)
-			}
-		}
-	}
-	return out
-}
-
-// exporter serves a few series in the Prometheus text format.
-func exporter(t *testing.T, body string) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		io.WriteString(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func instanceYAML(job, target, sinkURL string) []byte {
-	return []byte(fmt.Sprintf(`
-scrape_configs:
-  - job_name: %s
-    scrape_interval: 200ms
-    scrape_timeout: 100ms
-    static_configs:
-      - targets: [%q]
-remote_write:
-  - url: %s
-    queue_config:
-      batch_send_deadline: 100ms
-      min_backoff: 20ms
-      max_backoff: 100ms
-`, job, strings.TrimPrefix(target, "http://"), sinkURL))
-}
 
 func newManager(t *testing.T, dir string) *Manager {
 	t.Helper()
@@ -147,15 +44,15 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 }
 
 func TestManager_ScrapesAndWritesRemote(t *testing.T) {
-	s := newSink(t)
-	exp := exporter(t, "demo_temperature{room=\"a\"} 21.5\n")
+	s := metricstest.NewSink(t)
+	exp := metricstest.Exporter(t, "demo_temperature{room=\"a\"} 21.5\n")
 	m := newManager(t, t.TempDir())
-	if err := m.Apply([]Spec{{Name: "node", Source: "assigned", YAML: instanceYAML("demo", exp.URL, s.srv.URL)}}); err != nil {
+	if err := m.Apply([]Spec{{Name: "node", Source: "assigned", YAML: instanceYAML("demo", exp.URL, s.URL())}}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 20*time.Second, "samples at the sink", func() bool {
-		return len(s.timestamps(`__name__="demo_temperature"`, `cluster="test"`, `job="demo"`)) >= 2 &&
-			len(s.timestamps(`__name__="up"`, `job="demo"`)) >= 1
+		return len(s.Timestamps(`__name__="demo_temperature"`, `cluster="test"`, `job="demo"`)) >= 2 &&
+			len(s.Timestamps(`__name__="up"`, `job="demo"`)) >= 1
 	})
 	ts := m.Targets()
 	if len(ts) != 1 || ts[0].Instance != "node" || ts[0].TargetGroup != "demo" || ts[0].State != "up" ||
@@ -186,20 +83,20 @@ func TestManager_ScrapesAndWritesRemote(t *testing.T) {
 }
 
 func TestManager_HotApplyKeepsUnchangedInstances(t *testing.T) {
-	s := newSink(t)
-	a := exporter(t, "metric_a 1\n")
-	b := exporter(t, "metric_b 2\n")
+	s := metricstest.NewSink(t)
+	a := metricstest.Exporter(t, "metric_a 1\n")
+	b := metricstest.Exporter(t, "metric_b 2\n")
 	m := newManager(t, t.TempDir())
 	specs := []Spec{
-		{Name: "one", YAML: instanceYAML("job_a", a.URL, s.srv.URL)},
-		{Name: "two", YAML: instanceYAML("job_b", b.URL, s.srv.URL)},
+		{Name: "one", YAML: instanceYAML("job_a", a.URL, s.URL())},
+		{Name: "two", YAML: instanceYAML("job_b", b.URL, s.URL())},
 	}
 	if err := m.Apply(specs); err != nil {
 		t.Fatal(err)
 	}
 	one, two := m.get("one"), m.get("two")
 	// Change "two" (another scrape target), keep "one".
-	specs[1].YAML = instanceYAML("job_b2", a.URL, s.srv.URL)
+	specs[1].YAML = instanceYAML("job_b2", a.URL, s.URL())
 	if err := m.Apply(specs); err != nil {
 		t.Fatal(err)
 	}
@@ -207,10 +104,10 @@ func TestManager_HotApplyKeepsUnchangedInstances(t *testing.T) {
 		t.Fatal("an instance was restarted by a hot apply")
 	}
 	waitFor(t, 20*time.Second, "the new job's samples", func() bool {
-		return len(s.timestamps(`__name__="metric_a"`, `job="job_b2"`)) > 0
+		return len(s.Timestamps(`__name__="metric_a"`, `job="job_b2"`)) > 0
 	})
 	// A change of WAL options restarts it on the same WAL.
-	specs[1].YAML = append(instanceYAML("job_b2", a.URL, s.srv.URL), []byte("max_wal_time: 5h\n")...)
+	specs[1].YAML = []byte(metricstest.InstanceYAML("job_b2", a.URL, s.URL()) + "max_wal_time: 5h\n")
 	if err := m.Apply(specs); err != nil {
 		t.Fatal(err)
 	}
@@ -237,18 +134,18 @@ func TestManager_HotApplyKeepsUnchangedInstances(t *testing.T) {
 }
 
 func TestManager_StoppedInstanceDrainsThenRemovesWAL(t *testing.T) {
-	s := newSink(t)
-	exp := exporter(t, "drain_me 1\n")
+	s := metricstest.NewSink(t)
+	exp := metricstest.Exporter(t, "drain_me 1\n")
 	dir := t.TempDir()
 	m := newManager(t, dir)
-	spec := Spec{Name: "team/a", YAML: instanceYAML("d", exp.URL, s.srv.URL)}
+	spec := Spec{Name: "team/a", YAML: instanceYAML("d", exp.URL, s.URL())}
 	if err := m.Apply([]Spec{spec}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "first samples", func() bool { return len(s.timestamps(`drain_me`)) > 0 })
+	waitFor(t, 20*time.Second, "first samples", func() bool { return len(s.Timestamps(`drain_me`)) > 0 })
 	// The store goes away; samples pile up in the WAL.
-	s.down.Store(true)
-	before := len(s.timestamps(`drain_me`))
+	s.Down.Store(true)
+	before := len(s.Timestamps(`drain_me`))
 	in := m.get("team/a")
 	waitFor(t, 20*time.Second, "samples appended while the store is down", func() bool {
 		mfs, _ := in.reg.Gather()
@@ -274,12 +171,12 @@ func TestManager_StoppedInstanceDrainsThenRemovesWAL(t *testing.T) {
 	if _, err := os.Stat(walDir); err != nil {
 		t.Fatalf("WAL removed while samples were unsent: %v", err)
 	}
-	s.down.Store(false)
+	s.Down.Store(false)
 	waitFor(t, 30*time.Second, "the WAL to be sent and removed", func() bool {
 		_, err := os.Stat(walDir)
 		return os.IsNotExist(err)
 	})
-	if after := len(s.timestamps(`drain_me`)); after <= before {
+	if after := len(s.Timestamps(`drain_me`)); after <= before {
 		t.Fatalf("no sample from the outage arrived: %d before, %d after", before, after)
 	}
 	if st := m.Status(); len(st) != 0 {
@@ -288,9 +185,9 @@ func TestManager_StoppedInstanceDrainsThenRemovesWAL(t *testing.T) {
 }
 
 func TestManager_WriteReceiverAppendsToInstanceWAL(t *testing.T) {
-	s := newSink(t)
+	s := metricstest.NewSink(t)
 	m := newManager(t, t.TempDir())
-	yaml := fmt.Sprintf("remote_write:\n  - url: %s\n    queue_config: {batch_send_deadline: 100ms}\n", s.srv.URL)
+	yaml := fmt.Sprintf("remote_write:\n  - url: %s\n    queue_config: {batch_send_deadline: 100ms}\n", s.URL())
 	if err := m.Apply([]Spec{{Name: "recv", YAML: []byte(yaml)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +220,7 @@ func TestManager_WriteReceiverAppendsToInstanceWAL(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "a pushed sample at the sink", func() bool {
 		push()
-		for _, ts := range s.timestamps(`pushed_total`, `src="test"`, `cluster="test"`) {
+		for _, ts := range s.Timestamps(`pushed_total`, `src="test"`, `cluster="test"`) {
 			if !pushed[ts] {
 				t.Fatalf("sink got timestamp %d that was never pushed", ts)
 			}
@@ -337,4 +234,8 @@ func TestManager_WriteReceiverAppendsToInstanceWAL(t *testing.T) {
 	if w.Code != http.StatusBadRequest {
 		t.Fatalf("garbage: %d %s", w.Code, w.Body)
 	}
+}
+
+func instanceYAML(job, target, url string) []byte {
+	return []byte(metricstest.InstanceYAML(job, target, url))
 }
