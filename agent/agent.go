@@ -17,6 +17,7 @@ import (
 	sockaddr "github.com/hashicorp/go-sockaddr"
 
 	"github.com/nomadlike/nomadlike/agent/client"
+	"github.com/nomadlike/nomadlike/agent/metrics"
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -29,6 +30,8 @@ type Agent struct {
 	server *nomadlike.Server
 	client *client.Client
 	http   *HTTPServer
+	// metrics runs the client's metrics instances; nil without a client.
+	metrics *metrics.Manager
 
 	// advertise holds the resolved advertised addresses.
 	advertise struct{ http, rpc, serf string }
@@ -247,6 +250,9 @@ func (a *Agent) setupClient() error {
 	if cc.TLS, err = c.clientTLS(); err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
+	if err := a.setupMetrics(cc); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	if a.server != nil {
 		// A client beside a server talks to it in memory and lists it.
 		cc.RPCHandler = a.server
@@ -353,6 +359,13 @@ func (a *Agent) Shutdown() error {
 		}
 		if a.client != nil {
 			a.client.Shutdown()
+		}
+		if a.metrics != nil {
+			// Each instance flushes its remote_write for up to its
+			// remote_flush_deadline; WALs stay for the next start.
+			if err := a.metrics.Close(); err != nil {
+				a.logger.Warn("stopping metrics instances", "error", err)
+			}
 		}
 		if a.server != nil {
 			a.server.Shutdown()

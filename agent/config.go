@@ -165,6 +165,36 @@ type ClientConfig struct {
 	// ReloadURL is POSTed after the pipeline file changed, such as a
 	// collector's /-/reload.
 	ReloadURL *string `hcl:"reload_url,optional"`
+	// Metrics configures the metrics instances the client runs.
+	Metrics *MetricsConfig `hcl:"metrics,block"`
+}
+
+// MetricsConfig is client { metrics {} }: where instance WALs live, the
+// global section every instance shares (Grafana Agent's metrics.global),
+// and the agent's own local instances.
+type MetricsConfig struct {
+	// WALDirectory holds one WAL per instance; "" is <data_dir>/metrics.
+	WALDirectory   *string           `hcl:"wal_directory,optional"`
+	ScrapeInterval *string           `hcl:"scrape_interval,optional"`
+	ScrapeTimeout  *string           `hcl:"scrape_timeout,optional"`
+	ExternalLabels map[string]string `hcl:"external_labels,optional"`
+	// StatusInterval is how often instance health is checked for changes
+	// to report to the servers.
+	StatusInterval *string `hcl:"status_interval,optional"`
+	// Instances are local instance configs, run beside assigned ones.
+	Instances []*MetricsInstance `hcl:"instance,block"`
+}
+
+// MetricsInstance is one instance "<name>" {} block: a
+// metrics_instance_config given inline (config) or in a file
+// (config_file).
+type MetricsInstance struct {
+	Name       string  `hcl:"name,label"`
+	Config     *string `hcl:"config,optional"`
+	ConfigFile *string `hcl:"config_file,optional"`
+	// AgentIntegration adds a scrape job for this agent's own
+	// /v1/metrics (Grafana Agent's "agent" integration).
+	AgentIntegration *bool `hcl:"agent_integration,optional"`
 }
 
 // ACLConfig is the acl{} block.
@@ -380,7 +410,9 @@ func DefaultConfig() *Config {
 			NodeGCThreshold:            ptr("24h"),
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr(""),
-			PipelineFile: ptr(""), ReloadURL: ptr("")},
+			PipelineFile: ptr(""), ReloadURL: ptr(""),
+			Metrics: &MetricsConfig{WALDirectory: ptr(""), ScrapeInterval: ptr("1m"), ScrapeTimeout: ptr("10s"),
+				ExternalLabels: map[string]string{}, StatusInterval: ptr("10s")}},
 		ACL: &ACLConfig{Enabled: ptr(false)},
 		TLS: &TLSConfig{EnableHTTP: ptr(false), EnableRPC: ptr(false), CAFile: ptr(""), CertFile: ptr(""),
 			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
@@ -558,6 +590,7 @@ func (c *Config) Validate() error {
 			add("server.encrypt: %v", err)
 		}
 	}
+	c.Client.Metrics.validate(add)
 	c.validateTLS(add)
 	c.Limits.validate(add)
 	c.Telemetry.validate(add)

@@ -68,6 +68,9 @@ type route struct {
 	// streaming routes answer until the client goes away (the event
 	// stream); tests that walk the routes bound them with a deadline.
 	streaming bool
+	// raw routes write their own answers in another format (a
+	// remote_write receiver, plain-text health checks): no envelope.
+	raw bool
 }
 
 // HTTPServer serves the agent's HTTP API.
@@ -184,6 +187,7 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/agent/api/v1/config/{name}", familyConfig, s.ConfigPutDeleteRequest,
 		needs{"PUT": capability(acl.ConfigWrite), "POST": capability(acl.ConfigWrite), "DELETE": capability(acl.ConfigWrite)})
 	s.handle("/agent/api/v1/config/{name}/revisions", familyConfig, s.ConfigRevisionsRequest, get(capability(acl.ConfigRead)))
+	s.registerInstanceRoutes()
 	s.mux.Handle("/agent/api/v1/", s.wrap(route{pattern: "/agent/api/v1/", family: familyConfig, handler: notFound}))
 
 	// Fleet Management pipelines: one route per Connect procedure, all
@@ -246,7 +250,7 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 			if st, ok := obj.(*withStatus); ok {
 				code, obj = st.code, st.body
 			}
-			if r.family == familyConfig {
+			if r.family == familyConfig && !r.raw {
 				// Every answer of the family is an envelope; data
 				// is left out when there is none.
 				obj = &envelope{Status: "success", Data: obj}

@@ -109,8 +109,10 @@ type NodeAssignmentView struct {
 	AppliedError string
 	AppliedAt    string `json:",omitempty"`
 	Applied      bool
-	CreateIndex  uint64
-	ModifyIndex  uint64
+	// Instances are the metrics instances the node reports running.
+	Instances   []*structs.MetricsInstanceStatus
+	CreateIndex uint64
+	ModifyIndex uint64
 }
 
 // newNodeAssignmentView builds the HTTP view of an assignment response.
@@ -121,6 +123,10 @@ func newNodeAssignmentView(r *structs.NodeAssignmentResponse) *NodeAssignmentVie
 		NodeID: a.NodeID, PipelineIDs: nonNil(a.PipelineIDs), Pipelines: r.Pipelines, Configs: nonNil(a.Configs),
 		Hash: a.Hash, Content: content, ContentHash: hash, AppliedHash: a.AppliedHash, AppliedError: a.AppliedError,
 		Applied: a.Applied(), CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex,
+		Instances: a.Instances,
+	}
+	if v.Instances == nil {
+		v.Instances = []*structs.MetricsInstanceStatus{}
 	}
 	if v.Pipelines == nil {
 		v.Pipelines = []*structs.AssignedPipeline{}

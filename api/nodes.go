@@ -127,8 +127,23 @@ type NodeAssignment struct {
 	AppliedError string
 	AppliedAt    string
 	Applied      bool
-	CreateIndex  uint64
-	ModifyIndex  uint64
+	// Instances are the metrics instances the node reports running.
+	Instances   []*NodeMetricsInstance
+	CreateIndex uint64
+	ModifyIndex uint64
+}
+
+// NodeMetricsInstance is a metrics instance in a node's assignment (the
+// /v1 API's field names).
+type NodeMetricsInstance struct {
+	Name           string
+	Source         string
+	State          string
+	Error          string
+	TargetsUp      int
+	TargetsDown    int
+	TargetsUnknown int
+	LastError      string
 }
 
 // AssignedPipeline is one pipeline of an assignment.

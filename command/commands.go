@@ -126,6 +126,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"config revisions": func() (cli.Command, error) {
 			return &ConfigRevisionsCommand{Meta: meta}, nil
 		},
+		"config status": func() (cli.Command, error) {
+			return &ConfigStatusCommand{Meta: meta}, nil
+		},
 		"config sync": func() (cli.Command, error) {
 			return &ConfigSyncCommand{Meta: meta}, nil
 		},

@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/nomadlike/nomadlike/api"
@@ -158,7 +159,26 @@ func formatAssignment(a *api.NodeAssignment, verbose bool) string {
 	if len(a.Configs) > 0 {
 		b.WriteString("\n\nAssigned Configs\n" + strings.Join(a.Configs, "\n"))
 	}
+	if len(a.Instances) > 0 {
+		rows := make([][]string, 0, len(a.Instances))
+		for _, in := range a.Instances {
+			rows = append(rows, instanceRow(in.Name, in.Source, in.State, in.Error, in.LastError,
+				in.TargetsUp, in.TargetsDown, in.TargetsUnknown))
+		}
+		b.WriteString("\n\nMetrics Instances\n" + formatTable(instanceHeader, rows))
+	}
 	return b.String()
+}
+
+// instanceHeader and instanceRow render a metrics instance in node status
+// and config status.
+var instanceHeader = []string{"Instance", "Source", "State", "Targets Up", "Down", "Unknown", "Last Error"}
+
+func instanceRow(name, source, state, errText, lastErr string, up, down, unknown int) []string {
+	if errText != "" {
+		lastErr = errText
+	}
+	return []string{name, source, state, strconv.Itoa(up), strconv.Itoa(down), strconv.Itoa(unknown), lastErr}
 }
 
 // formatNodeStubs renders the node list table.

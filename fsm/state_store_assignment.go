@@ -94,6 +94,7 @@ func (s *StateStore) UpdateAssignmentApplied(index uint64, req *structs.NodeAssi
 		a = raw.(*structs.NodeAssignment).Copy()
 	}
 	a.AppliedHash, a.AppliedError, a.AppliedAt = req.Hash, req.Error, req.AppliedAt
+	a.Instances = req.Instances
 	a.ModifyIndex = index
 	if err := txn.Insert(tableAssignments, a); err != nil {
 		return fmt.Errorf("assignment insert failed: %w", err)
@@ -109,6 +110,11 @@ func (s *StateStore) UpdateAssignmentApplied(index uint64, req *structs.NodeAssi
 // fires when it changes.
 func (s *StateStore) AssignmentByNode(ws memdb.WatchSet, nodeID string) (*structs.NodeAssignment, error) {
 	return first[structs.NodeAssignment](s, ws, tableAssignments, "id", nodeID)
+}
+
+// Assignments returns every node's assignment, by node ID.
+func (s *StateStore) Assignments(ws memdb.WatchSet) ([]*structs.NodeAssignment, error) {
+	return list[structs.NodeAssignment](s, ws, tableAssignments, "")
 }
 
 // AssignmentRestore restores one assignment from a snapshot.

@@ -3,6 +3,7 @@ package nomadlike
 import (
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
@@ -65,7 +66,7 @@ func (n *NodeEndpoint) GetAssignment(args *structs.NodeAssignmentRequest, reply 
 		if err != nil {
 			return err
 		}
-		reply.Assignment, reply.Pipelines = nil, nil
+		reply.Assignment, reply.Pipelines, reply.Configs = nil, nil, nil
 		if a == nil {
 			// Not scheduled yet: an empty assignment at the node's own
 			// index, so that the node's next query blocks until the
@@ -87,6 +88,24 @@ func (n *NodeEndpoint) GetAssignment(args *structs.NodeAssignmentRequest, reply 
 			}
 		}
 		reply.Index = max(a.ModifyIndex, node.ModifyIndex)
+		// A config's contents can change without its assignment
+		// changing: watch each one. Contents (secrets in clear) go to
+		// the node itself only.
+		for _, name := range a.Configs {
+			if args.SecretID == "" {
+				break
+			}
+			c, err := state.ConfigByName(ws, name)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				reply.Configs = append(reply.Configs, &structs.AssignedConfig{
+					Name: c.Name, Contents: c.Contents, ModifyIndex: c.ModifyIndex,
+				})
+				reply.Index = max(reply.Index, c.ModifyIndex)
+			}
+		}
 		return nil
 	})
 }
@@ -108,7 +127,8 @@ func (n *NodeEndpoint) UpdateAssignmentApplied(args *structs.NodeAssignmentAppli
 	if err != nil {
 		return err
 	}
-	if cur != nil && cur.AppliedHash == args.Hash && cur.AppliedError == args.Error {
+	if cur != nil && cur.AppliedHash == args.Hash && cur.AppliedError == args.Error &&
+		slices.EqualFunc(cur.Instances, args.Instances, (*structs.MetricsInstanceStatus).Equal) {
 		reply.Index = cur.ModifyIndex
 		return nil
 	}

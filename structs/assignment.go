@@ -24,8 +24,12 @@ type NodeAssignment struct {
 	AppliedHash  string
 	AppliedError string
 	AppliedAt    time.Time
-	CreateIndex  uint64
-	ModifyIndex  uint64
+	// Instances are the metrics instances the node last reported running
+	// (its assigned configs and its local ones), with their targets'
+	// health.
+	Instances   []*MetricsInstanceStatus
+	CreateIndex uint64
+	ModifyIndex uint64
 }
 
 // Applied tells whether the node runs what it is assigned.
@@ -41,7 +45,37 @@ func (a *NodeAssignment) Copy() *NodeAssignment {
 	c := *a
 	c.PipelineIDs = slices.Clone(a.PipelineIDs)
 	c.Configs = slices.Clone(a.Configs)
+	c.Instances = make([]*MetricsInstanceStatus, len(a.Instances))
+	for i, in := range a.Instances {
+		cp := *in
+		c.Instances[i] = &cp
+	}
+	if a.Instances == nil {
+		c.Instances = nil
+	}
 	return &c
+}
+
+// MetricsInstanceStatus is one metrics instance as its node reports it.
+type MetricsInstanceStatus struct {
+	Name string
+	// Source is "assigned" (a config of the config API) or "local" (the
+	// agent's own config).
+	Source string
+	// State is running, draining (stopped, still sending its WAL) or
+	// failed.
+	State          string
+	Error          string
+	TargetsUp      int
+	TargetsDown    int
+	TargetsUnknown int
+	// LastError is one down target's scrape error.
+	LastError string
+}
+
+// Equal tells whether two reports say the same.
+func (s *MetricsInstanceStatus) Equal(o *MetricsInstanceStatus) bool {
+	return s == o || (s != nil && o != nil && *s == *o)
 }
 
 // Scheduler types, the values of enabled_schedulers.
@@ -93,6 +127,8 @@ type NodeAssignmentAppliedRequest struct {
 	SecretID string
 	Hash     string
 	Error    string
+	// Instances are the node's metrics instances now.
+	Instances []*MetricsInstanceStatus
 	// AppliedAt is decided by the server that takes the report.
 	AppliedAt time.Time
 	WriteRequest
@@ -114,13 +150,22 @@ type AssignedPipeline struct {
 	ModifyIndex uint64
 }
 
+// AssignedConfig is an agent instance config as its node needs it.
+type AssignedConfig struct {
+	Name        string
+	Contents    string
+	ModifyIndex uint64
+}
+
 // NodeAssignmentResponse is a node's assignment with the contents of its
-// pipelines, read from the same state snapshot.
+// pipelines and configs, read from the same state snapshot.
 type NodeAssignmentResponse struct {
 	Assignment *NodeAssignment
 	// Pipelines are the assigned pipelines in PipelineIDs order; one that
 	// was deleted since the assignment was written is left out.
 	Pipelines []*AssignedPipeline
+	// Configs are the assigned configs in Configs order, likewise.
+	Configs []*AssignedConfig
 	QueryMeta
 }
 

@@ -69,3 +69,21 @@ type ConfigRevisionsResponse struct {
 	Revisions []*ConfigRevision
 	QueryMeta
 }
+
+// ConfigNodeStatus is one node that is assigned a config, or runs it.
+type ConfigNodeStatus struct {
+	NodeID     string
+	NodeName   string
+	NodeStatus string
+	// Instance is what the node last reported of the config's instance;
+	// nil when it has not reported it yet.
+	Instance *MetricsInstanceStatus
+}
+
+// ConfigStatusResponse says where a config runs and how its targets are.
+type ConfigStatusResponse struct {
+	Name string
+	// Nodes are the nodes assigned the config, by node name.
+	Nodes []*ConfigNodeStatus
+	QueryMeta
+}

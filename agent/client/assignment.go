@@ -147,19 +147,14 @@ func (c *Client) applyAssignment(resp *structs.NodeAssignmentResponse) error {
 		st.mu.Unlock()
 	}
 	st.mu.Lock()
-	errText := st.status.Error
+	st.status.Configs = resp.Assignment.Configs
 	st.mu.Unlock()
+	c.applyConfigs(resp.Configs)
 	// The answer carries what the servers last took from this node: report
 	// only when that differs (a report the answering server has not
 	// applied yet is sent again and taken as a no-op by the leader).
-	if a := resp.Assignment; a.AppliedHash != hash || a.AppliedError != errText {
-		var out structs.GenericResponse
-		if err := c.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{
-			NodeID: c.node.ID, SecretID: c.node.SecretID, Hash: hash, Error: errText,
-			WriteRequest: structs.WriteRequest{Region: c.config.Region, AuthToken: c.config.Token},
-		}, &out); err != nil {
-			return fmt.Errorf("reporting applied assignment: %w", err)
-		}
+	if err := c.reportApplied(resp.Assignment); err != nil {
+		return err
 	}
 	if applyErr != nil {
 		// Try again after a pause, even if nothing changes.

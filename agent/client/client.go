@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	metrics "github.com/hashicorp/go-metrics/compat"
 
+	instances "github.com/nomadlike/nomadlike/agent/metrics"
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -66,6 +67,12 @@ type Config struct {
 	EnableDebug bool
 	// TLS, when set, is used to dial servers (tls { rpc = true }).
 	TLS *tls.Config
+	// Metrics runs the assigned configs, with LocalMetrics (the agent's
+	// own instances) beside them; nil runs none. StatusInterval is how
+	// often instance health is checked for changes to report.
+	Metrics        MetricsRunner
+	LocalMetrics   []instances.Spec
+	StatusInterval time.Duration
 }
 
 // Client is a running client agent.
@@ -86,6 +93,14 @@ type Client struct {
 
 	assignment assignmentState
 	httpClient *http.Client
+
+	// metricsMu serializes applies; metricsKey names what was applied.
+	metricsMu      sync.Mutex
+	metricsKey     string
+	metricsApplied bool
+	// reportMu serializes reports; lastReport is the last one sent.
+	reportMu   sync.Mutex
+	lastReport *structs.NodeAssignment
 
 	shutdownCh chan struct{}
 	wg         sync.WaitGroup
@@ -134,9 +149,10 @@ func NewClient(config *Config) (*Client, error) {
 	if err := c.setupNodeRPC(); err != nil {
 		return nil, err
 	}
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go func() { defer c.wg.Done(); c.run() }()
 	go func() { defer c.wg.Done(); c.watchAssignment() }()
+	go func() { defer c.wg.Done(); c.reportInstances() }()
 	c.logger.Info("client started", "node_id", id, "name", config.NodeName, "servers", strings.Join(config.Servers, ","))
 	return c, nil
 }

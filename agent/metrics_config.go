@@ -1,0 +1,157 @@
+package agent
+
+import (
+	"fmt"
+	"github.com/nomadlike/nomadlike/agent/client"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/common/model"
+	yaml "go.yaml.in/yaml/v2"
+
+	"github.com/nomadlike/nomadlike/agent/metrics"
+)
+
+// validate checks client { metrics {} }; each error names the field.
+func (m *MetricsConfig) validate(add func(string, ...any)) {
+	durations := map[string]*string{"scrape_interval": m.ScrapeInterval, "scrape_timeout": m.ScrapeTimeout,
+		"status_interval": m.StatusInterval}
+	for _, key := range []string{"scrape_interval", "scrape_timeout", "status_interval"} {
+		d, err := model.ParseDuration(*durations[key])
+		if err != nil || d <= 0 {
+			add("client.metrics.%s: %q must be a positive duration such as 15s", key, *durations[key])
+		}
+	}
+	iv, err1 := model.ParseDuration(*m.ScrapeInterval)
+	to, err2 := model.ParseDuration(*m.ScrapeTimeout)
+	if err1 == nil && err2 == nil && to > iv {
+		add("client.metrics.scrape_timeout: %s must not be longer than scrape_interval %s", to, iv)
+	}
+	for k := range m.ExternalLabels {
+		if !model.LabelName(k).IsValid() || k == "" {
+			add("client.metrics.external_labels: %q is not a valid label name", k)
+		}
+	}
+	seen := map[string]bool{}
+	for _, in := range m.Instances {
+		where := fmt.Sprintf("client.metrics.instance %q", in.Name)
+		if in.Name == "" {
+			add("client.metrics.instance: needs a name label")
+		}
+		if seen[in.Name] {
+			add("%s: defined twice", where)
+		}
+		seen[in.Name] = true
+		if (in.Config == nil) == (in.ConfigFile == nil) {
+			add("%s: set exactly one of config (inline YAML) or config_file", where)
+		}
+	}
+}
+
+// global is the section every instance shares.
+func (m *MetricsConfig) global() metrics.Global {
+	iv, _ := model.ParseDuration(*m.ScrapeInterval)
+	to, _ := model.ParseDuration(*m.ScrapeTimeout)
+	return metrics.Global{ScrapeInterval: time.Duration(iv), ScrapeTimeout: time.Duration(to), ExternalLabels: m.ExternalLabels}
+}
+
+// walDir is where instance WALs live.
+func (m *MetricsConfig) walDir(dataDir string) string {
+	if *m.WALDirectory != "" {
+		return *m.WALDirectory
+	}
+	return filepath.Join(dataDir, "metrics")
+}
+
+// localSpecs reads the local instances; selfAddr is this agent's HTTP
+// address for agent_integration.
+func (m *MetricsConfig) localSpecs(selfAddr, token string, https bool) ([]metrics.Spec, error) {
+	var specs []metrics.Spec
+	for _, in := range m.Instances {
+		var text []byte
+		if in.ConfigFile != nil {
+			b, err := os.ReadFile(*in.ConfigFile)
+			if err != nil {
+				return nil, fmt.Errorf("client.metrics.instance %q: %w", in.Name, err)
+			}
+			text = b
+		} else {
+			text = []byte(*in.Config)
+		}
+		if in.AgentIntegration != nil && *in.AgentIntegration {
+			var err error
+			if text, err = withAgentJob(text, selfAddr, token, https); err != nil {
+				return nil, fmt.Errorf("client.metrics.instance %q: %w", in.Name, err)
+			}
+		}
+		specs = append(specs, metrics.Spec{Name: in.Name, YAML: text, Source: "local"})
+	}
+	return specs, nil
+}
+
+// withAgentJob adds Grafana Agent's "agent" integration to an instance
+// config: a scrape job for this agent's own telemetry.
+func withAgentJob(text []byte, selfAddr, token string, https bool) ([]byte, error) {
+	var doc yaml.MapSlice
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, err
+	}
+	job := yaml.MapSlice{
+		{Key: "job_name", Value: "integrations/agent"},
+		{Key: "metrics_path", Value: "/v1/metrics"},
+		{Key: "params", Value: map[string][]string{"format": {"prometheus"}}},
+		{Key: "static_configs", Value: []map[string][]string{{"targets": {selfAddr}}}},
+	}
+	if https {
+		job = append(job, yaml.MapItem{Key: "scheme", Value: "https"})
+	}
+	if token != "" {
+		job = append(job, yaml.MapItem{Key: "authorization", Value: map[string]string{"credentials": token}})
+	}
+	found := false
+	for i, item := range doc {
+		if item.Key == "scrape_configs" {
+			list, _ := item.Value.([]any)
+			doc[i].Value = append(list, job)
+			found = true
+		}
+	}
+	if !found {
+		doc = append(doc, yaml.MapItem{Key: "scrape_configs", Value: []any{job}})
+	}
+	return yaml.Marshal(doc)
+}
+
+// setupMetrics starts the metrics runtime with the local instances, before
+// the client registers: scraping does not wait for the servers. A local
+// instance that does not start fails the agent's start.
+func (a *Agent) setupMetrics(cc *client.Config) error {
+	mc := a.config.Client.Metrics
+	m, err := metrics.New(metrics.Options{
+		WALDir:    mc.walDir(*a.config.DataDir),
+		Global:    mc.global(),
+		Logger:    a.logger,
+		HostNames: []string{*a.config.NodeName},
+	})
+	if err != nil {
+		return err
+	}
+	local, err := mc.localSpecs(a.advertise.http, *a.config.Client.Token, *a.config.TLS.EnableHTTP)
+	if err != nil {
+		m.Close()
+		return err
+	}
+	if err := m.Apply(local); err != nil {
+		m.Close()
+		return err
+	}
+	a.metrics = m
+	// The instances' own series (scrapes, WAL, remote_write queues) go
+	// out with the agent's telemetry, labelled instance_name.
+	a.AddMetricsGatherer(m)
+	cc.Metrics, cc.LocalMetrics = m, local
+	iv, _ := model.ParseDuration(*mc.StatusInterval)
+	cc.StatusInterval = time.Duration(iv)
+	return nil
+}
