@@ -36,6 +36,7 @@ func TestInstances_LocalAndAssigned(t *testing.T) {
 	exp := metricstest.Exporter(t, "local_metric 1\n")
 	a := TestAgent(t, func(c *Config) {
 		c.Client.Metrics.StatusInterval = ptr("100ms")
+		c.Telemetry.CollectionInterval = ptr("100ms")
 		c.Client.Metrics.Instances = []*MetricsInstance{{Name: "local",
 			Config: ptr(metricstest.InstanceYAML("local_job", exp.URL, sink.URL()))}}
 	})
@@ -117,6 +118,18 @@ func TestInstances_LocalAndAssigned(t *testing.T) {
 		t.Fatalf("status of a missing config: %d %s", code, body)
 	}
 
+	// The instances' figures are in the JSON telemetry too.
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		_, body := getBody(t, a.URL()+"/v1/metrics")
+		for _, want := range []string{`"nomadlike.client.metrics.samples_appended"`, `"nomadlike.client.metrics.remote_sent"`,
+			`"nomadlike.client.metrics.wal_bytes"`, `"instance":"local"`} {
+			if !strings.Contains(body, want) {
+				return fmt.Errorf("/v1/metrics lacks %s", want)
+			}
+		}
+		return nil
+	})
+
 	// The remote_write receiver: unknown instance, garbage, a real write.
 	post := func(instance string, body []byte) (int, string) {
 		resp, err := http.Post(a.URL()+"/agent/api/v1/metrics/instance/"+instance+"/write", "application/x-protobuf", bytes.NewReader(body))
@@ -144,6 +157,28 @@ func TestInstances_LocalAndAssigned(t *testing.T) {
 		}
 		if len(sink.Timestamps(`__name__="pushed"`, `via="receiver"`)) == 0 {
 			return fmt.Errorf("pushed sample not at the sink yet")
+		}
+		return nil
+	})
+}
+
+// TestInstances_AgentIntegration scrapes the agent's own /v1/metrics from
+// a local instance (Grafana Agent's "agent" integration).
+func TestInstances_AgentIntegration(t *testing.T) {
+	sink := metricstest.NewSink(t)
+	a := TestAgent(t, func(c *Config) {
+		c.Client.Metrics.ScrapeInterval = ptr("200ms")
+		c.Client.Metrics.ScrapeTimeout = ptr("150ms")
+		c.Client.Metrics.Instances = []*MetricsInstance{{Name: "self", AgentIntegration: ptr(true),
+			Config: ptr("remote_write:\n  - url: " + sink.URL() + "\n    queue_config: {batch_send_deadline: 100ms}\n")}}
+	})
+	WaitForAgentLeader(t, a)
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		if len(sink.Timestamps(`__name__="go_goroutines"`, `job="integrations/agent"`)) == 0 {
+			return fmt.Errorf("no self-scraped go_goroutines at the sink")
+		}
+		if len(sink.Timestamps(`__name__="up"`, `job="integrations/agent"`)) == 0 {
+			return fmt.Errorf("no up series")
 		}
 		return nil
 	})

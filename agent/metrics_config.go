@@ -150,6 +150,12 @@ func (a *Agent) setupMetrics(cc *client.Config) error {
 	// The instances' own series (scrapes, WAL, remote_write queues) go
 	// out with the agent's telemetry, labelled instance_name.
 	a.AddMetricsGatherer(m)
+	// And their main figures as go-metrics gauges, for the JSON form.
+	every, err := time.ParseDuration(*a.config.Telemetry.CollectionInterval)
+	if err != nil || every <= 0 {
+		every = time.Second
+	}
+	go m.EmitFigures(every, a.shutdownCh)
 	cc.Metrics, cc.LocalMetrics = m, local
 	iv, _ := model.ParseDuration(*mc.StatusInterval)
 	cc.StatusInterval = time.Duration(iv)
