@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/storage/remote"
 	"github.com/prometheus/prometheus/tsdb/agent"
+	"github.com/prometheus/prometheus/tsdb/wlog"
 )
 
 // specFile is the instance config kept beside its WAL, so that a WAL
@@ -49,11 +51,23 @@ type instance struct {
 	scrape    *scrape.Manager
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
-	filter    *hostFilter
+	// filter is read by filterGroups without in.mu, which a config
+	// change holds while discovery may be waiting on filterGroups.
+	filter atomic.Pointer[hostFilter]
 
 	// started is when it was started; scrapeReady closes once the
 	// scrape manager runs.
 	started time.Time
+
+	// catchingUp is set while a catch-up after a restart holds the
+	// remote_write queues back (catchup.go); catchupCancel ends it and
+	// catchupDone closes when it has.
+	catchingUp    bool
+	catchupCancel context.CancelFunc
+	catchupDone   chan struct{}
+	// sentStop ends the marker writer, sentDone closes after it.
+	sentStop chan struct{}
+	sentDone chan struct{}
 
 	// drainStop ends a drain, drainDone closes when it has ended.
 	drainStop chan struct{}
@@ -89,6 +103,12 @@ func (in *instance) openStorage(ref *scrapeManagerRef) error {
 	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"instance_name": in.name}, in.reg)
 	in.remote = remote.NewStorage(slogger.With("component", "remote"), wrapped,
 		(*agent.DB)(nil).StartTime, in.dir, in.cfg.wal.RemoteFlushDeadline, ref, false)
+	// A WAL written by a previous process: catch up from the markers of
+	// what its queues had sent (none: from max_wal_time ago) before the
+	// queues start.
+	sent := readSent(in.dir)
+	first, last, segErr := wlog.Segments(filepath.Join(in.dir, "wal"))
+	catchUp := segErr == nil && last >= 0 && len(in.cfg.prom.RemoteWriteConfigs) > 0
 	opts := agent.DefaultOptions()
 	opts.TruncateFrequency = in.cfg.wal.TruncateFrequency
 	opts.MinWALTime = in.cfg.wal.MinWALTime.Milliseconds()
@@ -100,12 +120,24 @@ func (in *instance) openStorage(ref *scrapeManagerRef) error {
 	}
 	in.db = db
 	db.SetWriteNotified(in.remote)
-	if err := in.remote.ApplyConfig(in.cfg.prom); err != nil {
-		db.Close()
-		in.remote.Close()
-		return fmt.Errorf("remote_write: %w", err)
+	if !catchUp {
+		if err := in.remote.ApplyConfig(in.cfg.prom); err != nil {
+			db.Close()
+			in.remote.Close()
+			return fmt.Errorf("remote_write: %w", err)
+		}
 	}
 	in.storage = storage.NewFanout(slogger, db, in.remote)
+	if catchUp {
+		ctx, cancel := context.WithCancel(context.Background())
+		in.catchingUp, in.catchupCancel, in.catchupDone = true, cancel, make(chan struct{})
+		go func() {
+			defer close(in.catchupDone)
+			in.catchUp(ctx, in.cfg, sent, first)
+		}()
+	}
+	in.sentStop, in.sentDone = make(chan struct{}), make(chan struct{})
+	go in.writeSentMarkers()
 	in.write = remote.NewWriteHandler(slogger.With("component", "receiver"), wrapped, in.storage,
 		remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType}, false, false)
 	return nil
@@ -134,7 +166,7 @@ func (in *instance) startScraping(ref *scrapeManagerRef) error {
 	ref.set(sm)
 	in.mu.Lock()
 	in.discovery, in.scrape, in.cancel = dm, sm, cancel
-	in.filter = newHostFilter(in.cfg)
+	in.filter.Store(newHostFilter(in.cfg))
 	err = in.applyScrape(in.cfg)
 	in.mu.Unlock()
 	if err != nil {
@@ -175,10 +207,7 @@ func (in *instance) filterGroups(ctx context.Context, from <-chan map[string][]*
 		case <-ctx.Done():
 			return
 		case tsets := <-from:
-			in.mu.Lock()
-			f := in.filter
-			in.mu.Unlock()
-			if f != nil {
+			if f := in.filter.Load(); f != nil {
 				tsets = f.apply(tsets)
 			}
 			select {
@@ -210,11 +239,13 @@ func (in *instance) applyScrape(cfg *parsed) error {
 func (in *instance) apply(cfg *parsed) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if err := in.remote.ApplyConfig(cfg.prom); err != nil {
-		return fmt.Errorf("remote_write: %w", err)
+	if !in.catchingUp {
+		if err := in.remote.ApplyConfig(cfg.prom); err != nil {
+			return fmt.Errorf("remote_write: %w", err)
+		}
 	}
 	if in.scrape != nil {
-		in.filter = newHostFilter(cfg)
+		in.filter.Store(newHostFilter(cfg))
 		if err := in.applyScrape(cfg); err != nil {
 			return err
 		}
@@ -241,12 +272,37 @@ func (in *instance) stopScraping() {
 // closeStorage stops the remote_write queues (each flushing for up to
 // remote_flush_deadline) and closes the WAL.
 func (in *instance) closeStorage() error {
+	if in.catchupCancel != nil {
+		in.catchupCancel()
+		<-in.catchupDone
+	}
+	if in.sentStop != nil {
+		close(in.sentStop)
+		<-in.sentDone
+	}
 	var errs []error
 	if in.storage != nil {
 		// The fanout closes the DB and the remote storage.
 		errs = append(errs, in.storage.Close())
 	}
+	// What the queues sent while flushing counts too.
+	in.saveSent()
 	return errors.Join(errs...)
+}
+
+// writeSentMarkers keeps sentFile current while the instance runs.
+func (in *instance) writeSentMarkers() {
+	defer close(in.sentDone)
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-in.sentStop:
+			return
+		case <-t.C:
+			in.saveSent()
+		}
+	}
 }
 
 // drained tells whether every sample the instance appended has been
@@ -255,6 +311,12 @@ func (in *instance) closeStorage() error {
 func (in *instance) drained() bool {
 	if len(in.cfg.prom.RemoteWriteConfigs) == 0 {
 		return true
+	}
+	in.mu.Lock()
+	catchingUp := in.catchingUp
+	in.mu.Unlock()
+	if catchingUp {
+		return false
 	}
 	var appended, pending float64
 	sent := -1.0

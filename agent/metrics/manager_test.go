@@ -239,3 +239,64 @@ func TestManager_WriteReceiverAppendsToInstanceWAL(t *testing.T) {
 func instanceYAML(job, target, url string) []byte {
 	return []byte(metricstest.InstanceYAML(job, target, url))
 }
+
+// TestManager_RestartSendsWhatWasUnsent stops a manager while the store
+// is down and starts another on the same WAL: what was scraped before the
+// restart and never sent reaches the store once it is back, and the
+// series go on.
+func TestManager_RestartSendsWhatWasUnsent(t *testing.T) {
+	s := metricstest.NewSink(t)
+	exp := metricstest.Exporter(t, "restart_me 1\n")
+	dir := t.TempDir()
+	spec := Spec{Name: "r", YAML: []byte(metricstest.InstanceYAML("r", exp.URL, s.URL()) + "remote_flush_deadline: 200ms\n")}
+	m1, err := New(Options{WALDir: dir, Logger: hclog.NewNullLogger(), Global: Global{ScrapeInterval: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m1.Apply([]Spec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "first samples", func() bool { return len(s.Timestamps(`restart_me`)) > 0 })
+	s.Down.Store(true)
+	// Scrapes go on into the WAL while the store is down.
+	var downAt int64
+	waitFor(t, 20*time.Second, "samples appended while the store is down", func() bool {
+		if downAt == 0 {
+			downAt = time.Now().UnixMilli()
+		}
+		f := m1.Figures()["r"]
+		return f.RemoteFailed > 0 || time.Now().UnixMilli()-downAt > 2000
+	})
+	if err := m1.Close(); err != nil {
+		t.Logf("close: %v", err)
+	}
+	stoppedAt := time.Now().UnixMilli()
+	before := s.Timestamps(`restart_me`)
+
+	m2, err := New(Options{WALDir: dir, Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}),
+		Global: Global{ScrapeInterval: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m2.Close() })
+	if err := m2.Apply([]Spec{spec}); err != nil {
+		t.Fatal(err)
+	}
+	s.Down.Store(false)
+	waitFor(t, 30*time.Second, "samples scraped before the restart, and new ones", func() bool {
+		var old, fresh int
+		for _, ts := range s.Timestamps(`restart_me`) {
+			switch {
+			case ts > downAt && ts < stoppedAt:
+				old++
+			case ts > stoppedAt:
+				fresh++
+			}
+		}
+		if old < 2 || fresh < 2 {
+			t.Logf("old %d fresh %d (before restart the sink had %d) %+v %v", old, fresh, len(before), m2.Figures()["r"], m2.Status())
+			return false
+		}
+		return true
+	})
+}
