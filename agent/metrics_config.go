@@ -64,9 +64,18 @@ func (m *MetricsConfig) walDir(dataDir string) string {
 	return filepath.Join(dataDir, "metrics")
 }
 
-// localSpecs reads the local instances; selfAddr is this agent's HTTP
+// selfScrape is how an instance reaches this agent's own HTTP API for
+// agent_integration: its address, the client's token, and the CA to trust
+// when the API is HTTPS ("" when it is plain HTTP).
+type selfScrape struct {
+	addr, token string
+	https       bool
+	caFile      string
+}
+
+// localSpecs reads the local instances; self is this agent's HTTP API
 // address for agent_integration.
-func (m *MetricsConfig) localSpecs(selfAddr, token string, https bool) ([]metrics.Spec, error) {
+func (m *MetricsConfig) localSpecs(self selfScrape) ([]metrics.Spec, error) {
 	var specs []metrics.Spec
 	for _, in := range m.Instances {
 		var text []byte
@@ -81,7 +90,7 @@ func (m *MetricsConfig) localSpecs(selfAddr, token string, https bool) ([]metric
 		}
 		if in.AgentIntegration != nil && *in.AgentIntegration {
 			var err error
-			if text, err = withAgentJob(text, selfAddr, token, https); err != nil {
+			if text, err = withAgentJob(text, self); err != nil {
 				return nil, fmt.Errorf("client.metrics.instance %q: %w", in.Name, err)
 			}
 		}
@@ -92,7 +101,7 @@ func (m *MetricsConfig) localSpecs(selfAddr, token string, https bool) ([]metric
 
 // withAgentJob adds Grafana Agent's "agent" integration to an instance
 // config: a scrape job for this agent's own telemetry.
-func withAgentJob(text []byte, selfAddr, token string, https bool) ([]byte, error) {
+func withAgentJob(text []byte, self selfScrape) ([]byte, error) {
 	var doc yaml.MapSlice
 	if err := yaml.Unmarshal(text, &doc); err != nil {
 		return nil, err
@@ -101,13 +110,16 @@ func withAgentJob(text []byte, selfAddr, token string, https bool) ([]byte, erro
 		{Key: "job_name", Value: "integrations/agent"},
 		{Key: "metrics_path", Value: "/v1/metrics"},
 		{Key: "params", Value: map[string][]string{"format": {"prometheus"}}},
-		{Key: "static_configs", Value: []map[string][]string{{"targets": {selfAddr}}}},
+		{Key: "static_configs", Value: []map[string][]string{{"targets": {self.addr}}}},
 	}
-	if https {
+	if self.https {
 		job = append(job, yaml.MapItem{Key: "scheme", Value: "https"})
+		if self.caFile != "" {
+			job = append(job, yaml.MapItem{Key: "tls_config", Value: map[string]string{"ca_file": self.caFile}})
+		}
 	}
-	if token != "" {
-		job = append(job, yaml.MapItem{Key: "authorization", Value: map[string]string{"credentials": token}})
+	if self.token != "" {
+		job = append(job, yaml.MapItem{Key: "authorization", Value: map[string]string{"credentials": self.token}})
 	}
 	found := false
 	for i, item := range doc {
@@ -137,7 +149,8 @@ func (a *Agent) setupMetrics(cc *client.Config) error {
 	if err != nil {
 		return err
 	}
-	local, err := mc.localSpecs(a.advertise.http, *a.config.Client.Token, *a.config.TLS.EnableHTTP)
+	local, err := mc.localSpecs(selfScrape{addr: a.advertise.http, token: *a.config.Client.Token,
+		https: *a.config.TLS.EnableHTTP, caFile: *a.config.TLS.CAFile})
 	if err != nil {
 		m.Close()
 		return err

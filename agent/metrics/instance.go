@@ -55,10 +55,6 @@ type instance struct {
 	// change holds while discovery may be waiting on filterGroups.
 	filter atomic.Pointer[hostFilter]
 
-	// started is when it was started; scrapeReady closes once the
-	// scrape manager runs.
-	started time.Time
-
 	// catchingUp is set while a catch-up after a restart holds the
 	// remote_write queues back (catchup.go); catchupCancel ends it and
 	// catchupDone closes when it has.

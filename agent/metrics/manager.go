@@ -229,12 +229,11 @@ func (m *Manager) start(cfg *parsed, scrape bool) (*instance, error) {
 		return nil, err
 	}
 	in := &instance{
-		name:    cfg.name,
-		dir:     dir,
-		logger:  m.logger.Named("metrics").With("instance", cfg.name),
-		reg:     prometheus.NewRegistry(),
-		cfg:     cfg,
-		started: time.Now(),
+		name:   cfg.name,
+		dir:    dir,
+		logger: m.logger.Named("metrics").With("instance", cfg.name),
+		reg:    prometheus.NewRegistry(),
+		cfg:    cfg,
 	}
 	ref := &scrapeManagerRef{}
 	if err := in.openStorage(ref); err != nil {
