@@ -36,6 +36,12 @@ func runCLI(args []string, ui cli.Ui, helpOut, errOut io.Writer) int {
 		HelpFunc:    cli.BasicHelpFunc("nomadlike"),
 		HelpWriter:  helpOut,
 		ErrorWriter: errOut,
+		// Shell completion as Nomad's CLI has it: -autocomplete-install
+		// adds `complete -C <binary> nomadlike` to the shell's rc file,
+		// and the shell then runs the binary with COMP_LINE set.
+		Autocomplete:          true,
+		AutocompleteInstall:   "autocomplete-install",
+		AutocompleteUninstall: "autocomplete-uninstall",
 	}
 	code, err := c.Run()
 	if err != nil {
