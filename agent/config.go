@@ -45,6 +45,13 @@ type Config struct {
 	// log format.
 	LogLevel *string `hcl:"log_level,optional"`
 	LogJSON  *bool   `hcl:"log_json,optional"`
+	// LogFile also writes the log to a file (a directory gets
+	// nomadlike.log), rotated by size and age, with at most
+	// LogRotateMaxFiles archives kept (0: all): Nomad's log_file keys.
+	LogFile           *string `hcl:"log_file,optional"`
+	LogRotateBytes    *int    `hcl:"log_rotate_bytes,optional"`
+	LogRotateDuration *string `hcl:"log_rotate_duration,optional"`
+	LogRotateMaxFiles *int    `hcl:"log_rotate_max_files,optional"`
 	// EnableDebug mounts the profiling endpoints without ACLs.
 	EnableDebug *bool `hcl:"enable_debug,optional"`
 	// LeaveOnInt and LeaveOnTerm make the agent leave the cluster
@@ -371,13 +378,14 @@ func ptr[T any](v T) *T { return &v }
 func DefaultConfig() *Config {
 	hostname, _ := os.Hostname()
 	return &Config{
-		Region:      ptr("global"),
-		Datacenter:  ptr("dc1"),
-		NodeName:    ptr(hostname),
-		DataDir:     ptr(""),
-		BindAddr:    ptr("0.0.0.0"),
-		LogLevel:    ptr("INFO"),
-		LogJSON:     ptr(false),
+		Region:     ptr("global"),
+		Datacenter: ptr("dc1"),
+		NodeName:   ptr(hostname),
+		DataDir:    ptr(""),
+		BindAddr:   ptr("0.0.0.0"),
+		LogLevel:   ptr("INFO"),
+		LogJSON:    ptr(false),
+		LogFile:    ptr(""), LogRotateBytes: ptr(0), LogRotateDuration: ptr("24h"), LogRotateMaxFiles: ptr(0),
 		EnableDebug: ptr(false),
 		LeaveOnInt:  ptr(false),
 		LeaveOnTerm: ptr(false),
@@ -589,6 +597,15 @@ func (c *Config) Validate() error {
 		if _, err := decodeGossipKey(*s.Encrypt); err != nil {
 			add("server.encrypt: %v", err)
 		}
+	}
+	if d, err := time.ParseDuration(*c.LogRotateDuration); err != nil || d < 0 {
+		add("log_rotate_duration: %q must be a duration such as 24h", *c.LogRotateDuration)
+	}
+	if *c.LogRotateBytes < 0 {
+		add("log_rotate_bytes: %d must be 0 (no size limit) or more", *c.LogRotateBytes)
+	}
+	if *c.LogRotateMaxFiles < 0 {
+		add("log_rotate_max_files: %d must be 0 (keep all) or more", *c.LogRotateMaxFiles)
 	}
 	c.Client.Metrics.validate(add)
 	c.validateTLS(add)

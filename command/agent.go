@@ -65,6 +65,12 @@ Options:
   -meta=KEY=VALUE        Node metadata for a client; repeatable.
   -log-level=LEVEL       trace, debug, info, warn or error.
   -log-json              Log JSON lines.
+  -log-file=<path>       Also write the log to this file (a directory gets nomadlike.log).
+  -log-rotate-bytes=<n>  Rotate the log file past n bytes (default 0: no size limit).
+  -log-rotate-duration=<d>
+                         Rotate the log file when it is this old (default 24h).
+  -log-rotate-max-files=<n>
+                         Keep at most n rotated files (default 0: keep all).
   -enable-debug          Enable debug endpoints without ACLs.
   -leave-on-interrupt    Leave the cluster gracefully on SIGINT.
   -leave-on-terminate    Leave the cluster gracefully on SIGTERM.
@@ -78,7 +84,17 @@ func (c *AgentCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error in agent configuration:\n%s", err))
 		return 1
 	}
-	logger := agent.NewLogger(config, os.Stdout)
+	var out io.Writer = os.Stdout
+	logFile, err := agent.OpenLogFile(config)
+	if err != nil {
+		c.Ui.Error(fmt.Sprintf("Error in agent configuration: %s", err))
+		return 1
+	}
+	if logFile != nil {
+		defer logFile.Close()
+		out = io.MultiWriter(os.Stdout, logFile)
+	}
+	logger := agent.NewLogger(config, out)
 	a, err := agent.NewAgent(config, logger)
 	if err != nil {
 		c.Ui.Error(fmt.Sprintf("Error starting agent: %s", err))
