@@ -106,7 +106,7 @@ func (m *Manager) Apply(specs []Spec) error {
 			failed[s.Name] = failure{source: s.Source, err: "given twice"}
 			continue
 		}
-		p, err := parseSpec(s, m.opts.Global, slogLogger(m.logger))
+		p, err := parseSpec(s, m.opts.Global)
 		if err != nil {
 			errs = append(errs, err)
 			failed[s.Name] = failure{source: s.Source, err: err.Error()}
@@ -327,7 +327,7 @@ func (m *Manager) drainOrphans(want map[string]*parsed) {
 			m.logger.Warn("metrics WAL without its config; leaving it", "dir", dir, "error", err)
 			continue
 		}
-		cfg, err := parseSpec(Spec{Name: name, YAML: text, Source: "orphan"}, m.opts.Global, slogLogger(m.logger))
+		cfg, err := parseSpec(Spec{Name: name, YAML: text, Source: "orphan"}, m.opts.Global)
 		if err != nil {
 			m.logger.Warn("metrics WAL with a config that no longer parses; leaving it", "dir", dir, "error", err)
 			continue
