@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/nomadlike/nomadlike/nomadlike/hclogslog"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -116,7 +117,7 @@ func (in *instance) catchUp(ctx context.Context, cfg *parsed, sent map[string]in
 	oldest := time.Now().Add(-cfg.wal.MaxWALTime).UnixMilli()
 	series := map[chunks.HeadSeriesRef]labels.Labels{}
 	var batch []record.RefSample
-	dec := record.NewDecoder(labels.NewSymbolTable(), slogLogger(in.logger))
+	dec := record.NewDecoder(labels.NewSymbolTable(), hclogslog.New(in.logger))
 	total := 0
 	flush := func() bool {
 		for _, c := range clients {
@@ -158,7 +159,7 @@ func (in *instance) catchUp(ctx context.Context, cfg *parsed, sent map[string]in
 			}
 			return
 		}
-		lr := wlog.NewLiveReader(slogLogger(in.logger), nil, f)
+		lr := wlog.NewLiveReader(hclogslog.New(in.logger), nil, f)
 		for {
 			for lr.Next() {
 				rec := lr.Record()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nomadlike/nomadlike/nomadlike/hclogslog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func (r *scrapeManagerRef) set(m *scrape.Manager) {
 // openStorage opens the WAL of dir and the remote_write queues that
 // tail it, configured by cfg.
 func (in *instance) openStorage(ref *scrapeManagerRef) error {
-	slogger := slogLogger(in.logger)
+	slogger := hclogslog.New(in.logger)
 	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"instance_name": in.name}, in.reg)
 	in.remote = remote.NewStorage(slogger.With("component", "remote"), wrapped,
 		(*agent.DB)(nil).StartTime, in.dir, in.cfg.wal.RemoteFlushDeadline, ref, false)
@@ -141,7 +142,7 @@ func (in *instance) openStorage(ref *scrapeManagerRef) error {
 
 // startScraping starts discovery and the scrape manager.
 func (in *instance) startScraping(ref *scrapeManagerRef) error {
-	slogger := slogLogger(in.logger)
+	slogger := hclogslog.New(in.logger)
 	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"instance_name": in.name}, in.reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(wrapped)

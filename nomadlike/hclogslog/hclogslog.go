@@ -1,4 +1,5 @@
-package metrics
+// Package hclogslog logs log/slog records through an hclog.Logger.
+package hclogslog
 
 import (
 	"context"
@@ -7,10 +8,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// slogLogger gives Prometheus' packages, which log through log/slog, the
+// New gives Prometheus' packages, which log through log/slog, the
 // agent's hclog logger, so that their lines have the agent's format,
 // level and destination.
-func slogLogger(l hclog.Logger) *slog.Logger {
+func New(l hclog.Logger) *slog.Logger {
 	return slog.New(&hclogHandler{l: l})
 }
 
