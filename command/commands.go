@@ -147,6 +147,12 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"collector status": func() (cli.Command, error) {
 			return &CollectorStatusCommand{Meta: meta}, nil
 		},
+		"metrics": func() (cli.Command, error) {
+			return &MetricsCommand{Meta: meta}, nil
+		},
+		"metrics query": func() (cli.Command, error) {
+			return &MetricsQueryCommand{Meta: meta}, nil
+		},
 		"monitor": func() (cli.Command, error) {
 			return &MonitorCommand{Meta: meta}, nil
 		},
