@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,8 +24,7 @@ const (
 	maxInspectBody = 4 << 20
 	// dockerParallel bounds the per-container calls in flight.
 	dockerParallel = 8
-	// dockerCallTimeout bounds one call; stats?stream=false waits for two
-	// samples (about a second) on the daemon side.
+	// dockerCallTimeout bounds one call.
 	dockerCallTimeout = 5 * time.Second
 )
 
@@ -33,11 +33,16 @@ const (
 // (and no daemon is too new or too old for the fields read here).
 type docker struct {
 	client *http.Client
+
+	// prevCPU is each running container's previous cpu_stats, the
+	// baseline of its CPU% when the daemon answers one-shot.
+	mu      sync.Mutex
+	prevCPU map[string]dockerCPUStats
 }
 
 func newDocker(socket string) *docker {
 	dialer := &net.Dialer{Timeout: 2 * time.Second}
-	return &docker{client: &http.Client{Transport: &http.Transport{
+	return &docker{prevCPU: map[string]dockerCPUStats{}, client: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "unix", socket)
 		},
@@ -171,6 +176,13 @@ func (d *docker) containers(ctx context.Context, maxContainers int) ([]structs.C
 		}()
 	}
 	wg.Wait()
+	live := make(map[string]bool, len(running))
+	for _, i := range running {
+		live[list[i].ID] = true
+	}
+	d.mu.Lock()
+	maps.DeleteFunc(d.prevCPU, func(id string, _ dockerCPUStats) bool { return !live[id] })
+	d.mu.Unlock()
 	var err error
 	if truncated {
 		err = fmt.Errorf("more than %d containers: the rest are left out", maxContainers)
@@ -216,8 +228,17 @@ func containerName(dc dockerContainer) string {
 func (d *docker) service(ctx context.Context, id, name string) structs.ServiceMetrics {
 	sm := structs.ServiceMetrics{ContainerName: name, State: ptr("running")}
 	esc := url.PathEscape(id)
+	// one-shot: answer at once instead of after a second sample (API
+	// 1.41+; older daemons ignore it and send the pair).
 	var st dockerStats
-	if err := d.get(ctx, "/containers/"+esc+"/stats?stream=false", maxStatsBody, &st); err == nil {
+	if err := d.get(ctx, "/containers/"+esc+"/stats?stream=false&one-shot=true", maxStatsBody, &st); err == nil {
+		d.mu.Lock()
+		prev, ok := d.prevCPU[id]
+		d.prevCPU[id] = st.CPUStats
+		d.mu.Unlock()
+		if st.PreCPUStats.SystemUsage == 0 && ok {
+			st.PreCPUStats = prev
+		}
 		applyStats(&sm, &st)
 	}
 	var in dockerInspect
@@ -266,7 +287,9 @@ func applyStats(sm *structs.ServiceMetrics, st *dockerStats) {
 
 // dockerCPUPercent is the docker CLI's calculateCPUPercentUnix: the
 // container's share of the host's CPU time between the two samples, times
-// the online CPUs (100 = one CPU). nil without a previous sample.
+// the online CPUs (100 = one CPU). The previous sample is the daemon's
+// precpu_stats or, answered one-shot, our own previous reading; nil
+// without either.
 func dockerCPUPercent(st *dockerStats) *float64 {
 	cur, pre := st.CPUStats, st.PreCPUStats
 	if pre.SystemUsage == 0 || cur.SystemUsage <= pre.SystemUsage || cur.CPUUsage.TotalUsage < pre.CPUUsage.TotalUsage {

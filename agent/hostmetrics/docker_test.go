@@ -50,6 +50,12 @@ const (
  "cpu_stats":{"cpu_usage":{"total_usage":5000000,"percpu_usage":[2500000,2500000]},"system_cpu_usage":20000000000},
  "precpu_stats":{"cpu_usage":{"total_usage":0},"system_cpu_usage":0},
  "memory_stats":{"usage":10485760,"stats":{"total_inactive_file":1048576,"inactive_file":1048576},"limit":9223372036854771712}}`
+	// cache, a collection later: 0.02 s of CPU while the host's 2 CPUs
+	// used 1 s.
+	cacheStats2 = `{"read":"2026-04-15T12:00:11Z","preread":"0001-01-01T00:00:00Z",
+ "cpu_stats":{"cpu_usage":{"total_usage":25000000,"percpu_usage":[12500000,12500000]},"system_cpu_usage":21000000000},
+ "precpu_stats":{"cpu_usage":{"total_usage":0},"system_cpu_usage":0},
+ "memory_stats":{"usage":10485760,"stats":{"total_inactive_file":1048576},"limit":9223372036854771712}}`
 	webInspect   = `{"Id":"8dfafdbc3a40aaaa","Name":"/web","RestartCount":2,"State":{"Status":"running","Running":true,"Health":{"Status":"healthy","FailingStreak":0,"Log":[]}}}`
 	cacheInspect = `{"Id":"abcdef0123456789","Name":"/cache","RestartCount":0,"State":{"Status":"running","Running":true}}`
 )
@@ -75,6 +81,7 @@ func fakeDocker(t *testing.T, h http.Handler) string {
 }
 
 func dockerEngine(calls *atomic.Int32) http.Handler {
+	var cacheCalls atomic.Int32
 	answers := map[string]string{
 		"/containers/json":                   dockerList,
 		"/containers/8dfafdbc3a40aaaa/stats": webStats, "/containers/8dfafdbc3a40aaaa/json": webInspect,
@@ -86,11 +93,14 @@ func dockerEngine(calls *atomic.Int32) http.Handler {
 			http.Error(w, "want all=1", http.StatusBadRequest)
 			return
 		}
-		if strings.HasSuffix(r.URL.Path, "/stats") && r.URL.Query().Get("stream") != "false" {
-			http.Error(w, "want stream=false", http.StatusBadRequest)
+		if q := r.URL.Query(); strings.HasSuffix(r.URL.Path, "/stats") && (q.Get("stream") != "false" || q.Get("one-shot") != "true") {
+			http.Error(w, "want stream=false&one-shot=true", http.StatusBadRequest)
 			return
 		}
 		body, ok := answers[r.URL.Path]
+		if r.URL.Path == "/containers/abcdef0123456789/stats" && cacheCalls.Add(1) > 1 {
+			body = cacheStats2
+		}
 		if !ok {
 			http.Error(w, `{"message":"No such container"}`, http.StatusNotFound)
 			return
@@ -161,6 +171,17 @@ func TestHostMetrics_DockerContainers(t *testing.T) {
 	}
 	if n := calls.Load(); n != 5 {
 		t.Errorf("%d calls to the engine, want 5 (list, and stats and inspect of 2 running)", n)
+	}
+
+	// The next collection has our own previous reading of cache as the
+	// baseline: (25e6-5e6) / (21e9-20e9) * 2 CPUs * 100 = 4%.
+	m = c.Collect(context.Background())
+	roundTrip(t, m)
+	if len(m.Services) != 2 || m.Services[1].CPUPercent == nil || *m.Services[1].CPUPercent != 4 {
+		t.Errorf("cache's CPU%% from the previous reading: %+v", m.Services)
+	}
+	if m.Services[0].CPUPercent == nil || *m.Services[0].CPUPercent != 40 {
+		t.Errorf("web's CPU%% from the daemon's precpu_stats: %+v", m.Services[0])
 	}
 }
 
