@@ -174,6 +174,9 @@ type ClientConfig struct {
 	ReloadURL *string `hcl:"reload_url,optional"`
 	// Metrics configures the metrics instances the client runs.
 	Metrics *MetricsConfig `hcl:"metrics,block"`
+	// HostMetrics configures the host metrics the client pushes (spec
+	// 004's payload).
+	HostMetrics *HostMetricsConfig `hcl:"host_metrics,block"`
 }
 
 // MetricsConfig is client { metrics {} }: where instance WALs live, the
@@ -420,7 +423,8 @@ func DefaultConfig() *Config {
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr(""),
 			PipelineFile: ptr(""), ReloadURL: ptr(""),
 			Metrics: &MetricsConfig{WALDirectory: ptr(""), ScrapeInterval: ptr("1m"), ScrapeTimeout: ptr("10s"),
-				ExternalLabels: map[string]string{}, StatusInterval: ptr("10s")}},
+				ExternalLabels: map[string]string{}, StatusInterval: ptr("10s")},
+			HostMetrics: defaultHostMetrics()},
 		ACL: &ACLConfig{Enabled: ptr(false)},
 		TLS: &TLSConfig{EnableHTTP: ptr(false), EnableRPC: ptr(false), CAFile: ptr(""), CertFile: ptr(""),
 			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
@@ -608,6 +612,7 @@ func (c *Config) Validate() error {
 		add("log_rotate_max_files: %d must be 0 (keep all) or more", *c.LogRotateMaxFiles)
 	}
 	c.Client.Metrics.validate(add)
+	c.Client.HostMetrics.validate(add)
 	c.validateTLS(add)
 	c.Limits.validate(add)
 	c.Telemetry.validate(add)
