@@ -205,6 +205,12 @@ type HostMetricsIngestResponse struct {
 	Samples int
 	// Server is the name of the server that stored it.
 	Server string
+	// Rejected is set, and nothing stored, when the push is refused in
+	// spec 004's error model (bad payload, unknown or foreign token,
+	// rate limit, no storage): a refusal is an answer, not an RPC
+	// failure, so it crosses the RPC layer with its code and field and
+	// the caller never retries it on another server.
+	Rejected *IngestError `json:",omitempty"`
 }
 
 // HostMetricsLatest is the latest payload a server holds for a node.
