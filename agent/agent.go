@@ -15,9 +15,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	sockaddr "github.com/hashicorp/go-sockaddr"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
 
 	"github.com/nomadlike/nomadlike/agent/client"
 	"github.com/nomadlike/nomadlike/agent/metrics"
+	"github.com/nomadlike/nomadlike/agent/promapi"
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -44,8 +47,34 @@ type Agent struct {
 	telemetry *processTelemetry
 	gatherers agentGatherers
 
+	// hostMetricsReg holds the series of the host metrics store and of
+	// the PromQL engine (servers); engine is that engine, one per process.
+	hostMetricsReg *prometheus.Registry
+	engineOnce     sync.Once
+	engine         *promql.Engine
+
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
+}
+
+// hostMetricsRegistry is the registry of the host metrics store and the
+// PromQL engine, served with the agent's own metrics.
+func (a *Agent) hostMetricsRegistry() *prometheus.Registry {
+	if a.hostMetricsReg == nil {
+		a.hostMetricsReg = prometheus.NewRegistry()
+		a.AddMetricsGatherer(a.hostMetricsReg)
+	}
+	return a.hostMetricsReg
+}
+
+// promqlEngine is the process's PromQL engine: one, so that its metrics
+// and its concurrency limit are the process's.
+func (a *Agent) promqlEngine() *promql.Engine {
+	a.engineOnce.Do(func() {
+		a.engine = promapi.NewEngine(promapi.EngineOptions{Logger: a.logger.Named("promql"),
+			Registerer: a.hostMetricsRegistry()})
+	})
+	return a.engine
 }
 
 // NewAgent starts an agent from a finalized, validated config: server
@@ -198,6 +227,10 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.RaftLogStore = *c.Server.RaftLogStore.Backend
 	sc.NumSchedulers = *c.Server.NumSchedulers
 	sc.EnabledSchedulers = c.Server.EnabledSchedulers
+	sc.HostMetrics = c.Server.HostMetrics.serverConfig()
+	// The TSDB's, remote_write's and the PromQL engine's own series, on
+	// /v1/metrics?format=prometheus.
+	sc.HostMetrics.Registerer = a.hostMetricsRegistry()
 	sc.NodeGCThreshold = mustDuration(c.Server.NodeGCThreshold)
 	sc.StatsCollectionInterval = c.Telemetry.collectionInterval()
 	c.Limits.applyToServer(sc)

@@ -146,6 +146,8 @@ type ServerConfig struct {
 	// NodeGCThreshold is how long a node stays down before the _core
 	// scheduler deletes it, as Nomad's node_gc_threshold.
 	NodeGCThreshold *string `hcl:"node_gc_threshold,optional"`
+	// HostMetrics configures the store of the host metrics nodes push.
+	HostMetrics *ServerHostMetricsConfig `hcl:"host_metrics,block"`
 }
 
 // RaftLogStoreConfig is the server{ raft_logstore{} } block, as Nomad's.
@@ -419,6 +421,7 @@ func DefaultConfig() *Config {
 			NumSchedulers:              ptr(runtime.NumCPU()),
 			EnabledSchedulers:          slices.Clone(structs.SchedulerTypes),
 			NodeGCThreshold:            ptr("24h"),
+			HostMetrics:                defaultServerHostMetrics(),
 		},
 		Client: &ClientConfig{Enabled: ptr(false), Meta: map[string]string{}, Token: ptr(""),
 			PipelineFile: ptr(""), ReloadURL: ptr(""),
@@ -613,6 +616,7 @@ func (c *Config) Validate() error {
 	}
 	c.Client.Metrics.validate(add)
 	c.Client.HostMetrics.validate(add)
+	c.Server.HostMetrics.validate(add)
 	c.validateTLS(add)
 	c.Limits.validate(add)
 	c.Telemetry.validate(add)

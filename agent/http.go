@@ -21,6 +21,7 @@ import (
 	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"github.com/nomadlike/nomadlike/acl"
+	"github.com/nomadlike/nomadlike/agent/promapi"
 	"github.com/nomadlike/nomadlike/agent/proto/pipeline/v1/pipelinev1connect"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -38,10 +39,17 @@ const (
 	// familyPipeline is Fleet Management's Connect API: errors are
 	// Connect's {"code":...,"message":...} with its status mapping.
 	familyPipeline
+	// familyIngest is spec 004's metrics ingest: errors are
+	// {"code","message","field","hint","requestId"}.
+	familyIngest
+	// familyPrometheus is Prometheus' query API: errors are
+	// {"status":"error","errorType","error"}.
+	familyPrometheus
 )
 
 // familyNames are the names rate_limit blocks use.
-var familyNames = map[string]family{"nomad": familyNomad, "config": familyConfig, "pipeline": familyPipeline}
+var familyNames = map[string]family{"nomad": familyNomad, "config": familyConfig, "pipeline": familyPipeline,
+	"ingest": familyIngest, "prometheus": familyPrometheus}
 
 // maxRequestBytes bounds a request body read by the agent (Connect
 // messages, instance configs).
@@ -204,6 +212,7 @@ func (s *HTTPServer) registerHandlers() {
 	}
 	s.mux.Handle(pipelineServicePrefix, s.wrap(route{pattern: pipelineServicePrefix, family: familyPipeline, handler: unknownProcedure}))
 	s.registerCollectorRoutes()
+	s.registerHostMetricsRoutes()
 
 	s.mux.Handle("/", s.wrap(route{pattern: "/", family: familyNomad, handler: notFound}))
 }
@@ -342,6 +351,15 @@ func writeError(resp http.ResponseWriter, req *http.Request, f family, err error
 		ce := toConnectError(err, tokenFromRequest(req) == "")
 		writeConnectError(resp, ce)
 		return ce.status, ce.msg
+	case familyIngest:
+		ie := toIngestError(err, tokenFromRequest(req) == "")
+		ie.RequestID = resp.Header().Get("X-Request-Id")
+		writeJSON(resp, req, ie.Status, ie)
+		return ie.Status, ie.Message
+	case familyPrometheus:
+		code, msg := structs.ErrorStatus(err)
+		promapi.WriteError(resp, code, prometheusErrorType(code), msg)
+		return code, msg
 	default: // familyNomad: status code and the bare message.
 		code, msg := structs.ErrorStatus(err)
 		resp.Header().Set("Content-Type", "text/plain; charset=utf-8")

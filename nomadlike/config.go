@@ -61,6 +61,10 @@ type Config struct {
 	// Build is the version string published in gossip tags.
 	Build string
 
+	// HostMetrics configures the store of the host metrics nodes push
+	// (spec 004): retention and remote_write.
+	HostMetrics HostMetricsConfig
+
 	// RPCHoldTimeout is how long a request waits for a leader (and retries
 	// a leader that cannot be reached) before failing with "No cluster
 	// leader". It covers an election.

@@ -4,14 +4,15 @@ package nomadlike
 // server, one type per resource.
 func (s *Server) registerEndpoints() error {
 	for name, ep := range map[string]any{
-		"Status":    &Status{srv: s},
-		"Node":      &NodeEndpoint{srv: s},
-		"Operator":  &Operator{srv: s},
-		"ACL":       &ACLEndpoint{srv: s},
-		"Pipeline":  &PipelineEndpoint{srv: s},
-		"Config":    &ConfigEndpoint{srv: s},
-		"Collector": &CollectorEndpoint{srv: s},
-		"Agent":     &AgentEndpoint{srv: s},
+		"Status":      &Status{srv: s},
+		"Node":        &NodeEndpoint{srv: s},
+		"Operator":    &Operator{srv: s},
+		"ACL":         &ACLEndpoint{srv: s},
+		"Pipeline":    &PipelineEndpoint{srv: s},
+		"Config":      &ConfigEndpoint{srv: s},
+		"Collector":   &CollectorEndpoint{srv: s},
+		"Agent":       &AgentEndpoint{srv: s},
+		"HostMetrics": &HostMetricsEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

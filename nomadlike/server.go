@@ -23,6 +23,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
+	"github.com/nomadlike/nomadlike/nomadlike/hostmetrics"
 	"github.com/nomadlike/nomadlike/nomadlike/validate"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -61,6 +62,9 @@ type Server struct {
 
 	heartbeats *heartbeats
 	aclCache   aclCache
+
+	// hostMetrics is the store of the host metrics pushed to this server.
+	hostMetrics *hostmetrics.Store
 
 	// evalBroker queues evaluations on the leader; workers run them.
 	evalBroker *evalBroker
@@ -133,16 +137,22 @@ func NewServer(config *Config) (*Server, error) {
 		EventBufferSize: config.EventBufferSize, Logger: s.logger.Named("events"),
 	})
 	s.fsm.SetEventBroker(s.broker)
+	if s.hostMetrics, err = s.openHostMetrics(); err != nil {
+		return nil, err
+	}
 	if err := s.registerEndpoints(); err != nil {
+		s.hostMetrics.Close()
 		return nil, err
 	}
 	s.registerStreamingHandlers()
 	if err := s.setupRPCListener(); err != nil {
+		s.hostMetrics.Close()
 		return nil, err
 	}
 	s.setupTLS()
 	if err := s.setupRaft(); err != nil {
 		s.rpcListener.Close()
+		s.hostMetrics.Close()
 		return nil, fmt.Errorf("raft setup failed: %w", err)
 	}
 	s.wg.Add(1)
@@ -408,6 +418,9 @@ func (s *Server) Shutdown() error {
 	}
 	s.connPool.Shutdown()
 	s.wg.Wait()
+	if err := s.hostMetrics.Close(); err != nil {
+		s.logger.Error("closing host metrics store", "error", err)
+	}
 	// Ends every event subscription, so streaming handlers return.
 	s.stopBroker()
 	return nil

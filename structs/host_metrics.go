@@ -167,7 +167,7 @@ const (
 // IngestError is spec 004's error body. Status is the HTTP status it is
 // answered with (not on the wire).
 type IngestError struct {
-	Status    int    `json:"-"`
+	Status    int    `json:"-" codec:"Status"`
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	Field     string `json:"field,omitempty"`
@@ -205,6 +205,9 @@ type HostMetricsIngestResponse struct {
 	Samples int
 	// Server is the name of the server that stored it.
 	Server string
+	// Ignored are the paths of the payload's fields the schema does not
+	// know, which were not stored.
+	Ignored []string `json:",omitempty"`
 	// Rejected is set, and nothing stored, when the push is refused in
 	// spec 004's error model (bad payload, unknown or foreign token,
 	// rate limit, no storage): a refusal is an answer, not an RPC
@@ -244,13 +247,30 @@ type HostMetricsLatestResponse struct {
 // protobuf encoding (prompb.ReadRequest), sent by a server to a peer for
 // the series in the peer's own TSDB.
 type HostMetricsReadRequest struct {
+	// Op is HostMetricsReadSelect (series and samples),
+	// HostMetricsReadLabelNames or HostMetricsReadLabelValues (of
+	// LabelName); the last two take the time range and matchers of
+	// ReadRequest's one query and Limit.
+	Op          string
 	ReadRequest []byte
+	LabelName   string
+	Limit       int
 	QueryOptions
 }
 
-// HostMetricsReadResponse is the peer's prompb.ReadResponse, encoded.
+// The operations of a HostMetricsReadRequest.
+const (
+	HostMetricsReadSelect      = "select"
+	HostMetricsReadLabelNames  = "label_names"
+	HostMetricsReadLabelValues = "label_values"
+)
+
+// HostMetricsReadResponse is the peer's prompb.ReadResponse, encoded, or
+// the label names or values asked for, with the peer's own warnings.
 type HostMetricsReadResponse struct {
 	ReadResponse []byte
+	Labels       []string
+	Warnings     []string
 }
 
 // NodeTokenCreateRequest mints an agent token bound to a node name, for a

@@ -1,13 +1,14 @@
 package promapi
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/promql"
+
+	"github.com/nomadlike/nomadlike/nomadlike/hclogslog"
 )
 
 // Engine defaults, Prometheus' own (--query.timeout, --query.max-samples,
@@ -67,57 +68,5 @@ func slogFrom(l hclog.Logger) *slog.Logger {
 	if l == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(&hclogHandler{l: l})
-}
-
-// hclogHandler is a slog.Handler writing to an hclog.Logger.
-type hclogHandler struct {
-	l     hclog.Logger
-	attrs []any
-}
-
-func (h *hclogHandler) Enabled(_ context.Context, level slog.Level) bool {
-	switch {
-	case level >= slog.LevelError:
-		return h.l.IsError()
-	case level >= slog.LevelWarn:
-		return h.l.IsWarn()
-	case level >= slog.LevelInfo:
-		return h.l.IsInfo()
-	default:
-		return h.l.IsDebug()
-	}
-}
-
-func (h *hclogHandler) Handle(_ context.Context, r slog.Record) error {
-	args := append([]any(nil), h.attrs...)
-	r.Attrs(func(a slog.Attr) bool {
-		args = append(args, a.Key, a.Value.Any())
-		return true
-	})
-	switch {
-	case r.Level >= slog.LevelError:
-		h.l.Error(r.Message, args...)
-	case r.Level >= slog.LevelWarn:
-		h.l.Warn(r.Message, args...)
-	case r.Level >= slog.LevelInfo:
-		h.l.Info(r.Message, args...)
-	default:
-		h.l.Debug(r.Message, args...)
-	}
-	return nil
-}
-
-func (h *hclogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	n := &hclogHandler{l: h.l, attrs: append([]any(nil), h.attrs...)}
-	for _, a := range attrs {
-		n.attrs = append(n.attrs, a.Key, a.Value.Any())
-	}
-	return n
-}
-
-// WithGroup names the logger instead of nesting keys: the engine uses no
-// groups, so flat keys lose nothing.
-func (h *hclogHandler) WithGroup(name string) slog.Handler {
-	return &hclogHandler{l: h.l.Named(name), attrs: h.attrs}
+	return hclogslog.New(l)
 }
