@@ -254,10 +254,11 @@ func (a *Agent) setupClient() error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	if hm := c.Client.HostMetrics; hm != nil && hm.Enabled != nil && *hm.Enabled {
-		// The client fills in its own server health, Collect and Send.
+		// The client fills in its own server health, Collect, Send and
+		// logger.
 		cc.HostMetrics = &client.HostMetricsConfig{
 			Collector: hm.collectorConfig(structs.VersionString(), nil),
-			Pusher:    hm.pusherConfig(nil, nil, a.logger),
+			Pusher:    hm.pusherConfig(nil, nil, nil),
 		}
 	}
 	if a.server != nil {
