@@ -286,6 +286,14 @@ func (a *Agent) setupClient() error {
 	if err := a.setupMetrics(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	if hm := c.Client.HostMetrics; hm != nil && hm.Enabled != nil && *hm.Enabled {
+		// The client fills in its own server health, Collect, Send and
+		// logger.
+		cc.HostMetrics = &client.HostMetricsConfig{
+			Collector: hm.collectorConfig(structs.VersionString(), nil),
+			Pusher:    hm.pusherConfig(nil, nil, nil),
+		}
+	}
 	if a.server != nil {
 		// A client beside a server talks to it in memory and lists it.
 		cc.RPCHandler = a.server

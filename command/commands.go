@@ -159,6 +159,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"node": func() (cli.Command, error) {
 			return &NodeCommand{Meta: meta}, nil
 		},
+		"node metrics": func() (cli.Command, error) {
+			return &NodeMetricsCommand{Meta: meta}, nil
+		},
 		"node status": func() (cli.Command, error) {
 			return &NodeStatusCommand{Meta: meta}, nil
 		},

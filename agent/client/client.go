@@ -73,6 +73,9 @@ type Config struct {
 	Metrics        MetricsRunner
 	LocalMetrics   []instances.Spec
 	StatusInterval time.Duration
+	// HostMetrics, when set, collects spec 004's payload and pushes it
+	// to the servers (host_metrics.go).
+	HostMetrics *HostMetricsConfig
 }
 
 // Client is a running client agent.
@@ -90,6 +93,12 @@ type Client struct {
 	registered    bool
 	heartbeatTTL  time.Duration
 	lastHeartbeat time.Time
+	// heartbeatFailed: the last heartbeat round found no server to take
+	// it (serverHealthy).
+	heartbeatFailed bool
+
+	// hostMetrics is nil when host metrics are off.
+	hostMetrics *hostMetrics
 
 	assignment assignmentState
 	httpClient *http.Client
@@ -146,8 +155,16 @@ func NewClient(config *Config) (*Client, error) {
 		c.node.Meta = map[string]string{}
 	}
 	c.loadAppliedHash()
+	if config.HostMetrics != nil {
+		if err := c.newHostMetrics(config.HostMetrics); err != nil {
+			return nil, fmt.Errorf("host_metrics: %w", err)
+		}
+	}
 	if err := c.setupNodeRPC(); err != nil {
 		return nil, err
+	}
+	if c.hostMetrics != nil {
+		c.runHostMetrics()
 	}
 	c.wg.Add(3)
 	go func() { defer c.wg.Done(); c.run() }()
@@ -212,12 +229,11 @@ func (c *Client) SetServers(addrs []string) error {
 // Stats is the "client" section of /v1/agent/self.
 func (c *Client) Stats() map[string]string {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	last := "never"
 	if !c.lastHeartbeat.IsZero() {
 		last = time.Since(c.lastHeartbeat).String()
 	}
-	return map[string]string{
+	stats := map[string]string{
 		"node_id":         c.node.ID,
 		"known_servers":   strings.Join(c.servers.all(), ","),
 		"num_allocations": "0",
@@ -225,6 +241,9 @@ func (c *Client) Stats() map[string]string {
 		"heartbeat_ttl":   c.heartbeatTTL.String(),
 		"registered":      strconv.FormatBool(c.registered),
 	}
+	c.mu.Unlock()
+	c.hostMetricsStats(stats)
+	return stats
 }
 
 // RPC calls a server: the in-process one if there is one, otherwise the
@@ -300,6 +319,9 @@ func (c *Client) heartbeat() (err error) {
 		if err != nil {
 			metrics.IncrCounter([]string{"client", "heartbeat_error"}, 1)
 		}
+		c.mu.Lock()
+		c.heartbeatFailed = err != nil
+		c.mu.Unlock()
 	}(time.Now())
 	var resp structs.NodeUpdateResponse
 	c.mu.Lock()
