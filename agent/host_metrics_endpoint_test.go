@@ -191,7 +191,7 @@ func TestHostMetricsIngest_Refusals(t *testing.T) {
 	walk(example, "")
 	cases = append(cases, tc{name: "label value not a string", token: secret, status: 400, code: "VALIDATION_ERROR",
 		field: "containers[0].labels.additionalProperty",
-		body: mutated("containers[0].labels.additionalProperty", func(m map[string]any, k string) { m[k] = 1 })})
+		body:  mutated("containers[0].labels.additionalProperty", func(m map[string]any, k string) { m[k] = 1 })})
 	// Bad date-time, negative counts.
 	for _, bad := range []string{"2026-04-15 12:00:00", "2026-02-30T12:00:00Z", "2026-04-15T12:00:00+02:00", "yesterday"} {
 		cases = append(cases, tc{name: "checkedAt " + bad, token: secret, status: 400, code: "VALIDATION_ERROR",
