@@ -218,3 +218,34 @@ func TestNodeToken_ExternalNodeNeverGoesDown(t *testing.T) {
 		t.Fatal("external node collected")
 	}
 }
+
+// The config scheduler shards instance configs over client nodes only: an
+// external node runs no nomadlike agent.
+func TestNodeToken_ExternalNodeGetsNoConfigs(t *testing.T) {
+	s, _ := TestServer(t, nil)
+	WaitForLeader(t, s)
+	ext, err := createToken(s, "web-1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := testNode()
+	register(t, s, client)
+	for i := range 10 {
+		name := fmt.Sprintf("c%02d", i)
+		if err := s.RPC("Config.Put", &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: name,
+			Contents: fmt.Sprintf("scrape_configs:\n- job_name: j%d\n  static_configs:\n  - targets: ['127.0.0.1:1']\n", i)}},
+			&structs.ConfigApplyResponse{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		a, _ := s.State().AssignmentByNode(nil, client.ID)
+		if a == nil || len(a.Configs) != 10 {
+			return fmt.Errorf("client assignment %+v", a)
+		}
+		return nil
+	})
+	if a, _ := s.State().AssignmentByNode(nil, ext.NodeID); a != nil && len(a.Configs) != 0 {
+		t.Fatalf("external node got configs %v", a.Configs)
+	}
+}
