@@ -172,6 +172,7 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle("/v1/nodes", familyNomad, s.NodesRequest, get(capability(acl.NodeRead)))
 	s.handle("/v1/node/{id}", familyNomad, s.NodeSpecificRequest, get(capability(acl.NodeRead)))
 	s.handle("/v1/node/{id}/assignment", familyNomad, s.NodeAssignmentRequest, get(capability(acl.NodeRead)))
+	s.handle("/v1/node/token", familyNomad, s.NodeTokenCreateRequest, write(capability(acl.NodeWrite)))
 
 	s.handle("/v1/acl/bootstrap", familyNomad, s.ACLBootstrapRequest, write(none))
 	s.handle("/v1/acl/policies", familyNomad, s.ACLPoliciesRequest, get(management))

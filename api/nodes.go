@@ -38,6 +38,8 @@ type NodeListStub struct {
 	StatusDescription string
 	// HTTPAddr is the node agent's HTTP address.
 	HTTPAddr string
+	// External is set on a node registered by an agent token.
+	External bool
 	// Attributes are the fingerprinted attributes, such as "collector.os".
 	Attributes map[string]string
 	// Meta is the user-defined metadata.
@@ -58,6 +60,10 @@ type Node struct {
 	Datacenter string
 	// HTTPAddr is the node agent's HTTP address.
 	HTTPAddr string
+	// External is set on a node registered by an agent token
+	// (Nodes.CreateToken) rather than by a nomadlike client: it never
+	// heartbeats and stays "ready".
+	External bool
 	// Status is "initializing", "ready" or "down".
 	Status string
 	// StatusDescription says why the node has its status.

@@ -165,6 +165,12 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"node status": func() (cli.Command, error) {
 			return &NodeStatusCommand{Meta: meta}, nil
 		},
+		"node token": func() (cli.Command, error) {
+			return &NodeTokenCommand{Meta: meta}, nil
+		},
+		"node token create": func() (cli.Command, error) {
+			return &NodeTokenCreateCommand{Meta: meta}, nil
+		},
 		"operator": func() (cli.Command, error) {
 			return &OperatorCommand{Meta: meta}, nil
 		},

@@ -57,7 +57,8 @@ func TestRun_ParentCommandsPrintHelp(t *testing.T) {
 		"server":        {"force-leave", "join", "members"},
 		"operator":      {"raft"},
 		"operator raft": {"list-peers", "remove-peer"},
-		"node":          {"status"},
+		"node":          {"status", "token"},
+		"node token":    {"create"},
 	}
 	for parent, subs := range cases {
 		code, _, _, _, errOut := runTop(strings.Fields(parent)...)

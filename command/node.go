@@ -28,6 +28,10 @@ func (c *NodeCommand) Help() string {
 
       $ nomadlike node status <node-id>
 
+  Create an agent token for a host that runs another agent:
+
+      $ nomadlike node token create -name web-1
+
   Please see the individual subcommand help for detailed usage information.`
 }
 

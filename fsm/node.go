@@ -6,6 +6,29 @@ func init() {
 	register(structs.NodeRegisterRequestType, (*FSM).applyNodeRegister)
 	register(structs.NodeUpdateStatusRequestType, (*FSM).applyNodeUpdateStatus)
 	register(structs.NodeDeregisterRequestType, (*FSM).applyNodeDeregister)
+	register(structs.NodeTokenCreateRequestType, (*FSM).applyNodeTokenCreate)
+}
+
+// NodeTokenApplyResult is the node an agent token was minted for and the
+// token itself. The endpoint answers with it rather than with the IDs it
+// picked: a repeated request gets the first apply's answer, and a
+// rotation keeps the node's ID.
+type NodeTokenApplyResult struct {
+	NodeID   string
+	Name     string
+	SecretID string
+}
+
+func (f *FSM) applyNodeTokenCreate(buf []byte, index uint64) any {
+	var req structs.NodeTokenCreateRequest
+	decode(buf, &req, index)
+	node, err := f.State().CreateNodeToken(index, &req)
+	if err != nil {
+		// Never log the request: it carries the secret.
+		f.logger.Debug("node token create refused", "name", req.Name, "error", err)
+		return err
+	}
+	return &NodeTokenApplyResult{NodeID: node.ID, Name: node.Name, SecretID: node.SecretID}
 }
 
 func (f *FSM) applyNodeRegister(buf []byte, index uint64) any {

@@ -62,6 +62,7 @@ var resultTypes = map[structs.MessageType]func() any{
 	structs.CollectorUnregisterRequestType: func() any { return new(CollectorApplyResult) },
 	structs.ACLTokenUpsertRequestType:      func() any { return new(ACLTokenApplyResult) },
 	structs.ACLTokenBootstrapRequestType:   func() any { return new(ACLTokenApplyResult) },
+	structs.NodeTokenCreateRequestType:     func() any { return new(NodeTokenApplyResult) },
 }
 
 // newRequestRecord records the answer res of the entry at index.

@@ -77,6 +77,10 @@ func indexTableSchema() *memdb.TableSchema {
 	}
 }
 
+// Nodes are found by ID, by secret (the agent token a host pushes metrics
+// with) and by name (an agent token is minted for a name). Names are not
+// unique: two client agents may share a hostname. Both may be missing in
+// nodes of old logs, which the FSM never validated.
 func nodeTableSchema() *memdb.TableSchema {
 	return &memdb.TableSchema{
 		Name: tableNodes,
@@ -85,6 +89,17 @@ func nodeTableSchema() *memdb.TableSchema {
 				Name:    "id",
 				Unique:  true,
 				Indexer: &memdb.StringFieldIndex{Field: "ID"},
+			},
+			"secret": {
+				Name:         "secret",
+				Unique:       true,
+				AllowMissing: true,
+				Indexer:      &memdb.StringFieldIndex{Field: "SecretID"},
+			},
+			"name": {
+				Name:         "name",
+				AllowMissing: true,
+				Indexer:      &memdb.StringFieldIndex{Field: "Name"},
 			},
 		},
 	}

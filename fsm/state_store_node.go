@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"net/http"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -143,4 +144,110 @@ func (s *StateStore) Nodes(ws memdb.WatchSet, prefix string) ([]*structs.Node, e
 // NodeRestore restores one node from a snapshot.
 func (r *StateRestore) NodeRestore(node *structs.Node) error {
 	return r.txn.Insert(tableNodes, node)
+}
+
+// NodeBySecretID returns the node whose secret is secret (a client's own
+// SecretID, or an external node's agent token), or nil. The watch set
+// fires when that node changes.
+func (s *StateStore) NodeBySecretID(ws memdb.WatchSet, secret string) (*structs.Node, error) {
+	if secret == "" {
+		return nil, nil
+	}
+	n, err := first[structs.Node](s, ws, tableNodes, "secret", secret)
+	if err != nil || n == nil || n.SecretID != secret {
+		// The check guards against an index entry that another node's
+		// write replaced (a unique index does not refuse duplicates).
+		return nil, err
+	}
+	return n, nil
+}
+
+// NodesByName returns the nodes named name, in ID order.
+func (s *StateStore) NodesByName(ws memdb.WatchSet, name string) ([]*structs.Node, error) {
+	return nodesByName(s.db.Txn(false), ws, name)
+}
+
+func nodesByName(txn *memdb.Txn, ws memdb.WatchSet, name string) ([]*structs.Node, error) {
+	it, err := txn.Get(tableNodes, "name", name)
+	if err != nil {
+		return nil, fmt.Errorf("node lookup by name failed: %w", err)
+	}
+	ws.Add(it.WatchCh())
+	var out []*structs.Node
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*structs.Node))
+	}
+	return out, nil
+}
+
+// ExternalNodeAttribute marks an external node in its attributes, so that
+// pipeline matchers can select or exclude such hosts.
+const ExternalNodeAttribute = "nomadlike.external"
+
+// CreateNodeToken gives the node named req.Name the agent token
+// req.SecretID. With no node of that name it creates an external node
+// with req.NodeID; an external node of that name keeps its ID and gets
+// the new secret (the old one stops working); a client node of that name
+// is a conflict. Deciding here, in the apply, makes two racing requests
+// for one name rotate one node instead of creating two. A request whose
+// secret is already the node's writes nothing, so a repeat is harmless.
+func (s *StateStore) CreateNodeToken(index uint64, req *structs.NodeTokenCreateRequest) (*structs.Node, error) {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+
+	named, err := nodesByName(txn, nil, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	var node *structs.Node
+	for _, n := range named {
+		if !n.External {
+			return nil, structs.NewErrCoded(http.StatusConflict,
+				"node name %q belongs to a client node (ID %s) registered by a nomadlike agent: its agent pushes with its own node secret; pick another name for an agent token", req.Name, n.ID)
+		}
+		if node == nil {
+			node = n
+		}
+	}
+	if node != nil && node.SecretID == req.SecretID {
+		return node, nil
+	}
+	holder, err := txn.First(tableNodes, "secret", req.SecretID)
+	if err != nil {
+		return nil, fmt.Errorf("node lookup failed: %w", err)
+	}
+	if holder != nil {
+		return nil, structs.NewErrCoded(http.StatusConflict, "node secret already in use")
+	}
+	if node != nil {
+		node = node.Copy()
+		node.SecretID = req.SecretID
+	} else {
+		if other, err := txn.First(tableNodes, "id", req.NodeID); err != nil {
+			return nil, fmt.Errorf("node lookup failed: %w", err)
+		} else if other != nil {
+			return nil, structs.NewErrCoded(http.StatusConflict, "node ID %s is already in use", req.NodeID)
+		}
+		node = &structs.Node{
+			ID:                req.NodeID,
+			SecretID:          req.SecretID,
+			Name:              req.Name,
+			Datacenter:        req.Datacenter,
+			Attributes:        map[string]string{ExternalNodeAttribute: "true"},
+			External:          true,
+			Status:            structs.NodeStatusReady,
+			StatusDescription: structs.NodeStatusDescriptionExternal,
+			StatusUpdatedAt:   req.UpdatedAt,
+			CreateIndex:       index,
+		}
+	}
+	node.ModifyIndex = index
+	if err := txn.Insert(tableNodes, node); err != nil {
+		return nil, fmt.Errorf("node insert failed: %w", err)
+	}
+	if err := setIndex(txn, tableNodes, index); err != nil {
+		return nil, err
+	}
+	txn.Commit()
+	return node, nil
 }

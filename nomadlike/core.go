@@ -32,7 +32,8 @@ func (s *Server) gcNodes(submitting func() error) error {
 	cutoff := time.Now().Add(-s.config.NodeGCThreshold).Unix()
 	var gone []string
 	for _, n := range nodes {
-		if n.Status == structs.NodeStatusDown && n.StatusUpdatedAt <= cutoff {
+		// External nodes are the operator's: only deleting them ends them.
+		if n.Status == structs.NodeStatusDown && n.StatusUpdatedAt <= cutoff && !n.External {
 			gone = append(gone, n.ID)
 		}
 	}

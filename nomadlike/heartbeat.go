@@ -21,7 +21,8 @@ func newHeartbeats(s *Server) *heartbeats {
 	return &heartbeats{s: s, timers: map[string]*time.Timer{}}
 }
 
-// initialize starts a timer for every node that is not down.
+// initialize starts a timer for every node that is not down. External
+// nodes get none: they never heartbeat, and stay ready.
 func (h *heartbeats) initialize() {
 	nodes, err := h.s.fsm.State().Nodes(nil, "")
 	if err != nil {
@@ -31,7 +32,7 @@ func (h *heartbeats) initialize() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, n := range nodes {
-		if n.Status == structs.NodeStatusDown {
+		if n.Status == structs.NodeStatusDown || n.External {
 			continue
 		}
 		h.resetLocked(n.ID, h.s.config.FailoverHeartbeatTTL)
@@ -85,6 +86,11 @@ func (h *heartbeats) expire(nodeID string) {
 	delete(h.timers, nodeID)
 	h.mu.Unlock()
 	if !h.s.IsLeader() {
+		return
+	}
+	// A timer armed for an external node (a heartbeat sent with its
+	// secret) must not mark it down.
+	if n, err := h.s.fsm.State().NodeByID(nil, nodeID); err == nil && n != nil && n.External {
 		return
 	}
 	h.s.logger.Warn("node TTL expired, marking down", "node_id", nodeID)

@@ -294,7 +294,8 @@ func (s *Server) scheduleConfigs(eval *structs.Evaluation, submitting func() err
 	}
 	var ready []string
 	for _, n := range nodes {
-		if n.Status == structs.NodeStatusReady {
+		// An external node runs no nomadlike agent, so no config.
+		if n.Status == structs.NodeStatusReady && !n.External {
 			ready = append(ready, n.ID)
 		}
 	}

@@ -56,6 +56,10 @@ const (
 	// CollectorUnregisterRequestType removes a collector
 	// (CollectorUnregisterRequest).
 	CollectorUnregisterRequestType MessageType = 14
+	// NodeTokenCreateRequestType creates an external node with its agent
+	// token, or gives an existing external node a new secret
+	// (NodeTokenCreateRequest).
+	NodeTokenCreateRequestType MessageType = 15
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does

@@ -23,7 +23,8 @@ func ValidNodeStatus(s string) bool {
 	return false
 }
 
-// Node is a client agent registered with the servers.
+// Node is a client agent registered with the servers, or an external
+// node (External) that an operator's agent token stands for.
 type Node struct {
 	// ID is generated once by the client and kept in its data dir.
 	ID string
@@ -40,6 +41,11 @@ type Node struct {
 	Attributes map[string]string
 	// Meta holds user-supplied key/value pairs (-meta).
 	Meta map[string]string
+	// External is set on a node registered by an operator's agent token
+	// (POST /v1/node/token), not by a nomadlike client: a host running some
+	// other agent that only pushes host metrics. It never heartbeats, so
+	// the heartbeat TTL never marks it down; its Status is "ready".
+	External bool
 	// Status is one of the NodeStatus constants.
 	Status            string
 	StatusDescription string
@@ -93,6 +99,7 @@ func (n *Node) Stub() *NodeListStub {
 		Name:              n.Name,
 		Datacenter:        n.Datacenter,
 		HTTPAddr:          n.HTTPAddr,
+		External:          n.External,
 		Status:            n.Status,
 		StatusDescription: n.StatusDescription,
 		Attributes:        maps.Clone(n.Attributes),
@@ -108,6 +115,7 @@ type NodeListStub struct {
 	Name              string
 	Datacenter        string
 	HTTPAddr          string
+	External          bool
 	Status            string
 	StatusDescription string
 	Attributes        map[string]string
@@ -182,6 +190,9 @@ type NodeListResponse struct {
 	Nodes []*NodeListStub
 	QueryMeta
 }
+
+// NodeStatusDescriptionExternal describes an external node's status.
+const NodeStatusDescriptionExternal = "external node: pushes host metrics with an agent token, never heartbeats"
 
 // NodeStatusDescription is the default description of a status change.
 func NodeStatusDescription(status string) string {
