@@ -247,4 +247,24 @@ func TestHostMetricsIngest_Refusals(t *testing.T) {
 	if got.status != 200 || !strings.Contains(got.raw, `"ignoredFields":["gpuPercent"]`) {
 		t.Fatalf("unknown field: %d %s", got.status, got.raw)
 	}
+
+	// A host without a nomadlike agent: an operator mints an agent token
+	// bound to a node name, and the host pushes as a node of its own.
+	code, out := do(t, http.MethodPost, a.URL()+"/v1/node/token", mgmt, map[string]string{"Name": "db-1"})
+	var tok struct{ NodeID, Name, SecretID string }
+	if code != 200 || json.Unmarshal(out, &tok) != nil || tok.SecretID == "" {
+		t.Fatalf("node token: %d %s", code, out)
+	}
+	got = pushRaw(t, a.URL(), "", tok.SecretID, "req-ext", good)
+	if got.status != 200 || got.body["node"] != "db-1" || got.body["nodeId"] != tok.NodeID {
+		t.Fatalf("push with a minted token: %d %s", got.status, got.raw)
+	}
+	code, out = do(t, http.MethodGet, a.URL()+"/v1/node/"+tok.NodeID+"/metrics", mgmt, nil)
+	var latest struct {
+		NodeName string
+		Payload  map[string]any
+	}
+	if code != 200 || json.Unmarshal(out, &latest) != nil || latest.NodeName != "db-1" || latest.Payload["agentVersion"] != "example" {
+		t.Fatalf("latest payload of db-1: %d %s", code, out)
+	}
 }

@@ -86,18 +86,9 @@ func (s *Server) hostMetricsNode(secret, wantID string) (*structs.Node, *structs
 
 // nodeBySecret finds the node whose secret is secret.
 func (s *Server) nodeBySecret(secret string) (*structs.Node, error) {
-	nodes, err := s.fsm.State().Nodes(nil, "") // TEMP until the SecretID index lands
-	if err != nil {
+	node, err := s.fsm.State().NodeBySecretID(nil, secret)
+	if err != nil || node == nil {
 		return nil, err
-	}
-	var node *structs.Node
-	for _, n := range nodes {
-		if n.SecretID == secret {
-			node = n
-		}
-	}
-	if node == nil {
-		return nil, nil
 	}
 	// The index matched on the secret's bytes; compare once more in
 	// constant time so that the lookup's timing is all it could leak.
