@@ -268,3 +268,35 @@ func TestHostMetricsIngest_Refusals(t *testing.T) {
 		t.Fatalf("latest payload of db-1: %d %s", code, out)
 	}
 }
+
+// Over its rate limit the ingest family answers 429 RATE_LIMITED in
+// spec 004's model, with the X-RateLimit-* headers on every answer.
+func TestHostMetricsIngest_RateLimited(t *testing.T) {
+	a := TestAgent(t, func(c *Config) {
+		c.Client.Enabled = ptr(false)
+		c.RateLimits = []*RateLimitConfig{{Family: "ingest", RequestsPerSecond: ptr(0.5), Burst: ptr(1)}}
+	})
+	WaitForAgentLeader(t, a)
+	var last *http.Response
+	var body []byte
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest(http.MethodPost, a.URL()+"/api/metrics/ingest", strings.NewReader(`{}`))
+		req.Header.Set("Authorization", "Bearer d2f1c0b9-0000-4000-8000-00000000beef")
+		req.Header.Set("X-Request-Id", fmt.Sprintf("rl-%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("X-RateLimit-Limit") == "" || resp.Header.Get("X-RateLimit-Remaining") == "" ||
+			resp.Header.Get("X-RateLimit-Reset") == "" {
+			t.Fatalf("answer %d without X-RateLimit-* headers: %v", i, resp.Header)
+		}
+		last = resp
+	}
+	var e structs.IngestError
+	if last.StatusCode != 429 || json.Unmarshal(body, &e) != nil || e.Code != "RATE_LIMITED" || e.RequestID != "rl-1" {
+		t.Fatalf("over the limit: %d %s", last.StatusCode, body)
+	}
+}

@@ -1,0 +1,150 @@
+package hostmetrics
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+func openTestStore(t *testing.T, dir string, now func() time.Time) *Store {
+	t.Helper()
+	s, err := OpenStore(StoreConfig{Dir: dir, Now: now})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return s
+}
+
+func decodeOK(t *testing.T, body []byte) *structs.HostMetrics {
+	t.Helper()
+	p, _, ierr := Decode(body)
+	if ierr != nil {
+		t.Fatalf("decode: %v", ierr)
+	}
+	return p
+}
+
+// A payload's samples land at its collectedAt, the latest payload is the
+// newest by that time, and both survive a restart.
+func TestStore_IngestLatestAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	s := openTestStore(t, dir, func() time.Time { return now })
+	nl := NodeLabels{NodeID: "n1", Node: "web-1", Datacenter: "dc1"}
+
+	newer := []byte(`{"cpuPercent": 50, "collectedAt": "` + now.Add(-time.Minute).UTC().Format(time.RFC3339) + `"}`)
+	older := []byte(`{"cpuPercent": 10, "collectedAt": "` + now.Add(-2*time.Minute).UTC().Format(time.RFC3339) + `"}`)
+	for _, b := range [][]byte{newer, older} { // out of order, within the window
+		if n, err := s.Ingest(nl, decodeOK(t, b), b, now, "s1"); err != nil || n == 0 {
+			t.Fatalf("ingest: %d %v", n, err)
+		}
+	}
+	if l := s.Latest("n1"); l == nil || string(l.Payload) != string(newer) || l.Server != "s1" {
+		t.Fatalf("latest: %+v", l)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTestStore(t, dir, func() time.Time { return now })
+	defer s.Close()
+	if l := s.Latest("n1"); l == nil || string(l.Payload) != string(newer) {
+		t.Fatalf("latest after restart: %+v", l)
+	}
+	// Both samples are there, in time order.
+	q, _ := s.Querier(now.Add(-time.Hour).UnixMilli(), now.UnixMilli())
+	defer q.Close()
+	ss := q.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", MetricHostCPUUsageRatio))
+	var vals []float64
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() != 0 {
+			_, v := it.At()
+			vals = append(vals, v)
+		}
+	}
+	if len(vals) != 2 || vals[0] != 0.1 || vals[1] != 0.5 {
+		t.Fatalf("samples: %v", vals)
+	}
+}
+
+// A payload too old for the out-of-order window, or from the future, is
+// refused whole with the field named; nothing of it is stored.
+func TestStore_CollectedAtBounds(t *testing.T) {
+	now := time.Now()
+	s := openTestStore(t, t.TempDir(), func() time.Time { return now })
+	defer s.Close()
+	for _, at := range []time.Time{now.Add(-MaxPayloadAge - time.Minute), now.Add(MaxClockSkew + time.Minute)} {
+		b := []byte(`{"cpuPercent": 5, "collectedAt": "` + at.UTC().Format(time.RFC3339) + `"}`)
+		_, err := s.Ingest(NodeLabels{NodeID: "n1"}, decodeOK(t, b), b, now, "s1")
+		var ie *structs.IngestError
+		if !errors.As(err, &ie) || ie.Status != 400 || ie.Field != "collectedAt" {
+			t.Fatalf("collectedAt %s: %v", at, err)
+		}
+	}
+	if n := s.DB().Head().NumSeries(); n != 0 || s.Latest("n1") != nil {
+		t.Fatalf("refused payloads stored %d series", n)
+	}
+}
+
+// A query merges this store with its peers' through the read codec; a peer
+// that fails leaves a warning, not an error.
+func TestStore_PeerQueriesMergeAndWarn(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	local, peer := openTestStore(t, t.TempDir(), clock), openTestStore(t, t.TempDir(), clock)
+	defer local.Close()
+	defer peer.Close()
+	body := []byte(`{"cpuPercent": 20}`)
+	local.Ingest(NodeLabels{NodeID: "a", Node: "a"}, decodeOK(t, body), body, now, "local")
+	body2 := []byte(`{"cpuPercent": 70}`)
+	peer.Ingest(NodeLabels{NodeID: "b", Node: "b"}, decodeOK(t, body2), body2, now, "peer")
+
+	working := func(ctx context.Context, args *structs.HostMetricsReadRequest, reply *structs.HostMetricsReadResponse) error {
+		return peer.Read(ctx, args, reply)
+	}
+	broken := func(context.Context, *structs.HostMetricsReadRequest, *structs.HostMetricsReadResponse) error {
+		return errors.New("connection refused")
+	}
+	queryable := storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		l, err := local.Querier(mint, maxt)
+		if err != nil {
+			return nil, err
+		}
+		return storage.NewMergeQuerier([]storage.Querier{l}, []storage.Querier{
+			NewPeerQuerier("peer", mint, maxt, working), NewPeerQuerier("down", mint, maxt, broken),
+		}, storage.ChainedSeriesMerge), nil
+	})
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
+	q, err := engine.NewInstantQuery(context.Background(), queryable, nil, "max by (node) ("+MetricHostCPUUsageRatio+")", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := q.Exec(context.Background())
+	if res.Err != nil {
+		t.Fatalf("query: %v", res.Err)
+	}
+	vec, _ := res.Vector()
+	if len(vec) != 2 {
+		t.Fatalf("want both nodes, got %v", vec)
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(res.Warnings.AsErrors()[0].Error(), "server down") {
+		t.Fatalf("want a warning naming the down server, got %v", res.Warnings)
+	}
+
+	// Label values come from every store as well.
+	qr, _ := queryable.Querier(now.Add(-time.Hour).UnixMilli(), now.UnixMilli())
+	defer qr.Close()
+	vals, ws, err := qr.LabelValues(context.Background(), "node", nil)
+	if err != nil || strings.Join(vals, ",") != "a,b" || len(ws) == 0 {
+		t.Fatalf("label values: %v %v %v", vals, ws, err)
+	}
+}
