@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -100,7 +99,7 @@ func (c *Client) sendHostMetrics(ctx context.Context, body []byte) error {
 		if err := c.pool.RPC(addr, "HostMetrics.Ingest", req, &resp); err != nil {
 			return err
 		}
-		if r := resp.Rejected; r != nil && ingestStatus(r) >= 500 {
+		if r := resp.Rejected; r != nil && r.Status >= 500 {
 			c.logger.Debug("server cannot take host metrics, rotating", "server", addr, "error", r)
 			c.servers.demote(addr)
 		}
@@ -116,36 +115,9 @@ func (c *Client) sendHostMetrics(ctx context.Context, body []byte) error {
 		return err
 	}
 	if r := resp.Rejected; r != nil {
-		r.Status = ingestStatus(r)
 		return r
 	}
 	return nil
-}
-
-// ingestStatus is the HTTP status of a refusal. IngestError.Status is
-// tagged json:"-" and go-msgpack honours json tags, so it does not cross
-// the RPC (in memory either: Server.RPC copies through msgpack); the
-// code does, and spec 004 gives each code its status.
-func ingestStatus(e *structs.IngestError) int {
-	if e.Status != 0 {
-		return e.Status
-	}
-	switch e.Code {
-	case structs.IngestValidationError:
-		return http.StatusBadRequest
-	case structs.IngestUnauthorized:
-		return http.StatusUnauthorized
-	case structs.IngestForbiddenScope:
-		return http.StatusForbidden
-	case structs.IngestNotFound:
-		return http.StatusNotFound
-	case structs.IngestRateLimited:
-		return http.StatusTooManyRequests
-	case structs.IngestServiceUnavailable:
-		return http.StatusServiceUnavailable
-	default:
-		return http.StatusInternalServerError
-	}
 }
 
 // serverHealthy is the collector's serverHealthy: the last heartbeat

@@ -54,11 +54,8 @@ func (l *ingestLog) ingest(server string, args *structs.HostMetricsIngestRequest
 	l.calls = append(l.calls, ingest{server: server, req: req})
 	n := len(l.calls)
 	l.mu.Unlock()
-	// Status does not cross the RPC (json:"-" and msgpack): leave it out
-	// as a server's answer arrives.
 	if r := l.answer(server, n); r != nil {
 		rej := *r
-		rej.Status = 0
 		reply.Rejected = &rej
 	} else {
 		reply.NodeID, reply.Server = args.NodeID, server
@@ -376,7 +373,7 @@ func TestClient_HostMetricsRotatesServers(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if server == "A" && !aAccepts {
-			return &structs.IngestError{Code: structs.IngestServiceUnavailable, Message: "no storage"}
+			return &structs.IngestError{Status: 503, Code: structs.IngestServiceUnavailable, Message: "no storage"}
 		}
 		return nil
 	})
