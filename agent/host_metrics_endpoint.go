@@ -15,12 +15,6 @@ import (
 	"github.com/nomadlike/nomadlike/structs"
 )
 
-// hostMetricsMaxBody bounds an ingest body. A realistic payload (20
-// containers, 10 processes per list, 5 checks of each kind) is ~22 KiB;
-// the schema's own bounds allow far more than any host sends, and 4 MiB
-// keeps a flood of large bodies from holding the server's memory.
-const hostMetricsMaxBody = 4 << 20
-
 func (s *HTTPServer) registerHostMetricsRoutes() {
 	// The agent token in the request is checked by the server that
 	// stores the payload, not by the ACL layer: it is a node's secret.
@@ -81,7 +75,7 @@ func (s *HTTPServer) HostMetricsIngestRequest(resp http.ResponseWriter, req *htt
 		return nil, &structs.IngestError{Status: http.StatusMethodNotAllowed, Code: structs.IngestValidationError,
 			Message: "method " + req.Method + " is not allowed", Hint: "POST the payload as JSON"}
 	}
-	body, err := readBody(req, hostMetricsMaxBody)
+	body, err := readBody(req, hostmetrics.MaxBodyBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,11 @@ import (
 // (http.MaxBytesReader) rather than buffer a larger body only for Decode to
 // refuse it.
 const (
-	MaxBodyBytes = 16 << 20
+	// MaxBodyBytes: a realistic payload (20 containers, 10 processes per
+	// list, 5 checks of each kind) is ~22 KiB; 4 MiB is far above any
+	// host's and keeps a flood of large bodies from holding the server's
+	// memory.
+	MaxBodyBytes = 4 << 20
 	// MaxStringBytes bounds every string, keys and unknown fields included,
 	// after unescaping.
 	MaxStringBytes = 4096
@@ -63,7 +67,7 @@ var dateTimeRE = regexp.MustCompile(`^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d
 func Decode(body []byte) (*structs.HostMetrics, []string, *structs.IngestError) {
 	if len(body) > MaxBodyBytes {
 		return nil, nil, &structs.IngestError{
-			Status:  400,
+			Status:  413,
 			Code:    structs.IngestValidationError,
 			Message: fmt.Sprintf("the body is %d bytes, more than the %d allowed", len(body), MaxBodyBytes),
 			Hint:    "send fewer containers, checks or labels in one payload",

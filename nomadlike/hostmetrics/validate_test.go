@@ -329,7 +329,7 @@ func TestDecode_Bad(t *testing.T) {
 			}
 			c["mounts"] = l
 		})},
-		{"5 MB string", "agentVersion", "longer than 4096 bytes", set(func(r map[string]any) { r["agentVersion"] = strings.Repeat("x", 5<<20) })},
+		{"3 MB string", "agentVersion", "longer than 4096 bytes", set(func(r map[string]any) { r["agentVersion"] = strings.Repeat("x", 3<<20) })},
 		{"long string in an unknown field", "future", "longer than 4096 bytes", raw(`{"future":"` + strings.Repeat("é", 2049) + `"}`)},
 		{"long label value", "containers[0].labels.big", "longer than 4096 bytes", set(func(r map[string]any) {
 			elem(r, "containers")["labels"] = map[string]any{"big": strings.Repeat("\\", 4097)}
@@ -367,7 +367,11 @@ func TestDecode_Bad(t *testing.T) {
 
 func TestDecode_BodyLimit(t *testing.T) {
 	body := append([]byte(`{"x":"`), bytes.Repeat([]byte("a"), MaxBodyBytes)...)
-	wantError(t, append(body, `"}`...), "", "more than the 16777216 allowed")
+	_, _, ierr := Decode(append(body, `"}`...))
+	if ierr == nil || ierr.Status != 413 || ierr.Code != structs.IngestValidationError ||
+		!strings.Contains(ierr.Message, "more than the 4194304 allowed") {
+		t.Fatalf("got %+v, want 413 VALIDATION_ERROR", ierr)
+	}
 }
 
 func TestDecode_Accepts(t *testing.T) {
