@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/nomadlike/nomadlike/structs"
@@ -91,6 +93,25 @@ const (
 // rest are appended, and the appender is still fit to Commit. Any other
 // error stops at once and the caller should Rollback.
 func AppendPayload(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, t int64) (int, error) {
+	n, _, err := AppendPayloadAfter(app, nl, p, t, nil)
+	return n, err
+}
+
+// Written is what one payload of a node wrote: each series' reference in
+// the storage, by the hash of its labels. Sixteen bytes a series, so a
+// server keeps it for every node.
+type Written map[uint64]storage.SeriesRef
+
+// AppendPayloadAfter appends p as AppendPayload does and then marks
+// stale, at t, every series of prev (what the node's previous payload
+// wrote) that p no longer has: a container gone, a state or an issuer
+// that changed, a process out of the top list. Prometheus' scrape does
+// the same for a target's vanished series; without it PromQL would show
+// the old series for its lookback (5 minutes) beside the new one. It
+// returns what p wrote, to pass as prev with the node's next payload.
+// The caller must pass prev only when t is after prev's time: a stale
+// marker in the middle of a series' history would cut it.
+func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, t int64, prev Written) (int, Written, error) {
 	w := seriesWriter{
 		nodeID:     labelValue(nl.NodeID),
 		node:       labelValue(nl.Node),
@@ -127,22 +148,34 @@ func AppendPayload(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, 
 
 	n := 0
 	var refused error
+	written := make(Written, len(w.out))
 	for _, s := range w.out {
-		if _, err := app.Append(0, s.ls, t, s.v); err != nil {
+		ref, err := app.Append(0, s.ls, t, s.v)
+		if err != nil {
 			if !sampleRefused(err) {
-				return n, fmt.Errorf("appending %s: %w", s.ls.Get(labels.MetricName), err)
+				return n, nil, fmt.Errorf("appending %s: %w", s.ls.Get(labels.MetricName), err)
 			}
 			if refused == nil {
 				refused = fmt.Errorf("appending %s: %w", s.ls.String(), err)
 			}
+			written[s.ls.Hash()] = 0 // still the node's series: no stale marker
 			continue
 		}
+		written[s.ls.Hash()] = ref
 		n++
 	}
-	if refused != nil {
-		return n, fmt.Errorf("%d of %d samples refused, the first: %w", len(w.out)-n, len(w.out), refused)
+	stale := math.Float64frombits(value.StaleNaN)
+	for h, ref := range prev {
+		if _, ok := written[h]; !ok && ref != 0 {
+			// A series the head has since dropped has no ref any more;
+			// it needs no marker then, and the error says so.
+			app.Append(ref, labels.EmptyLabels(), t, stale)
+		}
 	}
-	return n, nil
+	if refused != nil {
+		return n, written, fmt.Errorf("%d of %d samples refused, the first: %w", len(w.out)-n, len(w.out), refused)
+	}
+	return n, written, nil
 }
 
 // sampleRefused tells the errors about one sample, after which the

@@ -74,11 +74,19 @@ type Store struct {
 	mu     sync.Mutex
 	latest map[string]*structs.HostMetricsLatest
 	dirty  bool
+	// written is, per node, what its newest payload wrote and when, for
+	// the stale markers of the next (AppendPayloadAfter).
+	written map[string]nodeWritten
 
 	stop     chan struct{}
 	done     chan struct{}
 	closeErr error
 	once     sync.Once
+}
+
+type nodeWritten struct {
+	t      int64
+	series Written
 }
 
 // OpenStore opens (or creates) the store under cfg.Dir.
@@ -107,7 +115,7 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("opening host metrics TSDB %s: %w", cfg.Dir, err)
 	}
 	s := &Store{cfg: cfg, logger: cfg.Logger, db: db, appends: db,
-		latest: map[string]*structs.HostMetricsLatest{}, stop: make(chan struct{}), done: make(chan struct{})}
+		latest: map[string]*structs.HostMetricsLatest{}, written: map[string]nodeWritten{}, stop: make(chan struct{}), done: make(chan struct{})}
 	if len(cfg.RemoteWrite) > 0 {
 		// The queues tail the TSDB's own WAL (Prometheus' way): a sample
 		// is shipped once it is durable here, and a restart resumes
@@ -157,8 +165,15 @@ func (s *Store) Ingest(nl NodeLabels, p *structs.HostMetrics, raw []byte, receiv
 			Message: fmt.Sprintf("collectedAt %s is more than %s in the future", at.UTC().Format(time.RFC3339), MaxClockSkew),
 			Hint:    "check the host's clock (NTP)"}
 	}
+	t := at.UnixMilli()
+	s.mu.Lock()
+	var prev Written
+	if w, ok := s.written[nl.NodeID]; ok && t > w.t {
+		prev = w.series // an older payload (backfill) marks nothing stale
+	}
+	s.mu.Unlock()
 	app := s.appends.Appender(context.Background())
-	n, err := AppendPayload(app, nl, p, at.UnixMilli())
+	n, written, err := AppendPayloadAfter(app, nl, p, t, prev)
 	if err != nil && !sampleRefused(err) {
 		app.Rollback()
 		return 0, err
@@ -172,6 +187,9 @@ func (s *Store) Ingest(nl NodeLabels, p *structs.HostMetrics, raw []byte, receiv
 		return 0, fmt.Errorf("committing host metrics: %w", cerr)
 	}
 	s.mu.Lock()
+	if w, ok := s.written[nl.NodeID]; !ok || t >= w.t {
+		s.written[nl.NodeID] = nodeWritten{t: t, series: written}
+	}
 	if old := s.latest[nl.NodeID]; old == nil || !old.ReceivedAt.After(at) {
 		s.latest[nl.NodeID] = &structs.HostMetricsLatest{NodeID: nl.NodeID, NodeName: nl.Node,
 			ReceivedAt: at.UTC(), Server: server, Payload: append([]byte(nil), raw...)}
@@ -249,6 +267,11 @@ func (s *Store) flushLatest() error {
 			continue
 		}
 		out = append(out, l)
+	}
+	for id, w := range s.written {
+		if w.t < cutoff.UnixMilli() {
+			delete(s.written, id)
+		}
 	}
 	s.dirty = false
 	s.mu.Unlock()

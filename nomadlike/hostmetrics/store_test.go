@@ -148,3 +148,45 @@ func TestStore_PeerQueriesMergeAndWarn(t *testing.T) {
 		t.Fatalf("label values: %v %v %v", vals, ws, err)
 	}
 }
+
+// A series the node's next payload no longer has (a container gone, a
+// state that changed) is marked stale at once, as a scrape marks a
+// vanished series, instead of lingering for the lookback; a backfilled
+// older payload marks nothing.
+func TestStore_StaleMarkers(t *testing.T) {
+	now := time.Now()
+	s := openTestStore(t, t.TempDir(), func() time.Time { return now })
+	defer s.Close()
+	nl := NodeLabels{NodeID: "n1", Node: "web-1"}
+	push := func(at time.Time, services string) {
+		t.Helper()
+		b := []byte(`{"collectedAt":"` + at.UTC().Format(time.RFC3339) + `","services":[` + services + `]}`)
+		if _, err := s.Ingest(nl, decodeOK(t, b), b, now, "s1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func(at time.Time) int {
+		t.Helper()
+		engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
+		q, err := engine.NewInstantQuery(context.Background(), storage.QueryableFunc(s.Querier), nil,
+			MetricContainerState, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := q.Exec(context.Background()).Vector()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(v)
+	}
+	t0 := now.Add(-10 * time.Minute)
+	push(t0, `{"containerName":"a","state":"running"},{"containerName":"b","state":"running"}`)
+	push(t0.Add(-time.Minute), `{"containerName":"a","state":"running"}`) // backfill: marks nothing
+	if n := count(t0.Add(10 * time.Second)); n != 2 {
+		t.Fatalf("after the first payload: %d container series, want 2", n)
+	}
+	push(t0.Add(20*time.Second), `{"containerName":"a","state":"restarting"}`)
+	if n := count(t0.Add(30 * time.Second)); n != 1 {
+		t.Fatalf("after a changed payload: %d container series, want 1 (the others stale)", n)
+	}
+}
