@@ -10,12 +10,12 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics/compat"
 
+	"github.com/nomadlike/nomadlike/nomadlike/atomicfile"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -190,42 +190,10 @@ func (c *Client) writeAndReload(content string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file beside path, syncs it
-// and renames it over path, so readers see the old file or the new one.
+// writeFileAtomic writes data so that readers see the old file or the
+// new one.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o644)
 }
 
 // Assignment is what the client last applied.

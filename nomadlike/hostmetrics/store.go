@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/storage/remote"
 	"github.com/prometheus/prometheus/tsdb"
 
+	"github.com/nomadlike/nomadlike/nomadlike/atomicfile"
 	"github.com/nomadlike/nomadlike/nomadlike/hclogslog"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -279,24 +280,7 @@ func (s *Store) flushLatest() error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(s.cfg.Dir, latestFile)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(filepath.Join(s.cfg.Dir, latestFile), b, 0o600)
 }
 
 // loadLatest reads latest.json; a missing or unreadable file only loses
