@@ -161,10 +161,13 @@ func prometheusErrorType(code int) string {
 
 // nodeMetrics is GET /v1/node/{id}/metrics.
 type nodeMetrics struct {
-	NodeID     string
-	NodeName   string
-	ReceivedAt time.Time
-	Server     string
+	NodeID   string
+	NodeName string
+	// CollectedAt is the payload's time (its collectedAt, or when it was
+	// received); ReceivedAt when the first nomadlike agent got it.
+	CollectedAt time.Time
+	ReceivedAt  time.Time
+	Server      string
 	// Payload is the body exactly as the node sent it.
 	Payload  json.RawMessage
 	Warnings []string `json:",omitempty"`
@@ -202,6 +205,6 @@ func (s *HTTPServer) NodeMetricsRequest(resp http.ResponseWriter, req *http.Requ
 		return nil, structs.NewErrCoded(http.StatusNotFound, "%s", msg)
 	}
 	l := out.Latest
-	return &nodeMetrics{NodeID: l.NodeID, NodeName: nout.Node.Name, ReceivedAt: l.ReceivedAt, Server: l.Server,
+	return &nodeMetrics{NodeID: l.NodeID, NodeName: nout.Node.Name, CollectedAt: l.CollectedAt, ReceivedAt: l.ReceivedAt, Server: l.Server,
 		Payload: json.RawMessage(l.Payload), Warnings: out.Warnings}, nil
 }

@@ -165,8 +165,10 @@ type ProcessStats struct {
 type NodeMetrics struct {
 	NodeID   string
 	NodeName string
-	// ReceivedAt is when a server received the payload.
-	ReceivedAt time.Time
+	// CollectedAt is the payload's time: its collectedAt, or when it was
+	// received. ReceivedAt is when the first nomadlike agent got it.
+	CollectedAt time.Time
+	ReceivedAt  time.Time
 	// Server is the name of the server that received it.
 	Server string
 	// Payload is the payload decoded (nil if the answer had none).

@@ -84,7 +84,7 @@ func (h *HostMetricsEndpoint) Latest(args *structs.HostMetricsLatestRequest, rep
 	}
 	found, warnings := s.latestFromPeers(args.Context(), args.NodeID, args.AuthToken)
 	for _, l := range found {
-		if reply.Latest == nil || l.ReceivedAt.After(reply.Latest.ReceivedAt) {
+		if reply.Latest == nil || l.CollectedAt.After(reply.Latest.CollectedAt) {
 			reply.Latest = l
 		}
 	}

@@ -218,8 +218,13 @@ type HostMetricsIngestResponse struct {
 
 // HostMetricsLatest is the latest payload a server holds for a node.
 type HostMetricsLatest struct {
-	NodeID     string
-	NodeName   string
+	NodeID   string
+	NodeName string
+	// CollectedAt is the payload's time: its collectedAt, or ReceivedAt
+	// when it has none. The samples are at this time, and the newest
+	// payload by it is the latest.
+	CollectedAt time.Time
+	// ReceivedAt is when the first nomadlike agent got it.
 	ReceivedAt time.Time
 	// Server that received it.
 	Server  string

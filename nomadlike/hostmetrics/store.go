@@ -191,9 +191,9 @@ func (s *Store) Ingest(nl NodeLabels, p *structs.HostMetrics, raw []byte, receiv
 	if w, ok := s.written[nl.NodeID]; !ok || t >= w.t {
 		s.written[nl.NodeID] = nodeWritten{t: t, series: written}
 	}
-	if old := s.latest[nl.NodeID]; old == nil || !old.ReceivedAt.After(at) {
+	if old := s.latest[nl.NodeID]; old == nil || !old.CollectedAt.After(at) {
 		s.latest[nl.NodeID] = &structs.HostMetricsLatest{NodeID: nl.NodeID, NodeName: nl.Node,
-			ReceivedAt: at.UTC(), Server: server, Payload: append([]byte(nil), raw...)}
+			CollectedAt: at.UTC(), ReceivedAt: receivedAt.UTC(), Server: server, Payload: append([]byte(nil), raw...)}
 		s.dirty = true
 	}
 	s.mu.Unlock()
@@ -201,7 +201,6 @@ func (s *Store) Ingest(nl NodeLabels, p *structs.HostMetrics, raw []byte, receiv
 }
 
 // Latest is the latest payload this server holds for nodeID, or nil. Its
-// ReceivedAt is the payload's own time (collectedAt, or when received).
 func (s *Store) Latest(nodeID string) *structs.HostMetricsLatest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,7 +262,7 @@ func (s *Store) flushLatest() error {
 	cutoff := s.cfg.Now().Add(-s.cfg.Retention)
 	out := make([]*structs.HostMetricsLatest, 0, len(s.latest))
 	for id, l := range s.latest {
-		if l.ReceivedAt.Before(cutoff) {
+		if l.CollectedAt.Before(cutoff) {
 			delete(s.latest, id)
 			continue
 		}
@@ -300,7 +299,7 @@ func (s *Store) loadLatest() {
 	}
 	cutoff := s.cfg.Now().Add(-s.cfg.Retention)
 	for _, l := range list {
-		if l != nil && l.NodeID != "" && !l.ReceivedAt.Before(cutoff) {
+		if l != nil && l.NodeID != "" && !l.CollectedAt.Before(cutoff) {
 			s.latest[l.NodeID] = l
 		}
 	}
