@@ -137,6 +137,7 @@ func (a *Agent) selfConfig() map[string]any {
 			"NumSchedulers":              *c.Server.NumSchedulers,
 			"EnabledSchedulers":          c.Server.EnabledSchedulers,
 			"NodeGCThreshold":            *c.Server.NodeGCThreshold,
+			"HostMetrics":                c.Server.HostMetrics.self(),
 		},
 		"Client": map[string]any{
 			"Enabled":      *c.Client.Enabled,
@@ -145,6 +146,8 @@ func (a *Agent) selfConfig() map[string]any {
 			"Token":        redact(*c.Client.Token),
 			"PipelineFile": *c.Client.PipelineFile,
 			"ReloadURL":    *c.Client.ReloadURL,
+			"HostMetrics": map[string]any{"Enabled": *c.Client.HostMetrics.Enabled,
+				"Interval": *c.Client.HostMetrics.Interval, "Checks": len(c.Client.HostMetrics.Checks)},
 		},
 		"ACL":       map[string]any{"Enabled": *c.ACL.Enabled},
 		"TLSConfig": c.tlsSelf(),

@@ -128,3 +128,18 @@ func (h *ServerHostMetricsConfig) serverConfig() nomadlike.HostMetricsConfig {
 	}
 	return out
 }
+
+// self is the block for /v1/agent/self: credentials are left out, and a
+// URL's user info is redacted.
+func (h *ServerHostMetricsConfig) self() map[string]any {
+	var rws []map[string]string
+	for _, rw := range h.RemoteWrite {
+		u := rw.URL
+		if p, err := url.Parse(u); err == nil && p.User != nil {
+			p.User = url.User(redact("x"))
+			u = p.String()
+		}
+		rws = append(rws, map[string]string{"URL": u, "Name": deref(rw.Name)})
+	}
+	return map[string]any{"Retention": deref(h.Retention), "RemoteWrite": rws}
+}
