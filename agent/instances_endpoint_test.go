@@ -167,8 +167,10 @@ func TestInstances_LocalAndAssigned(t *testing.T) {
 func TestInstances_AgentIntegration(t *testing.T) {
 	sink := metricstest.NewSink(t)
 	a := TestAgent(t, func(c *Config) {
-		c.Client.Metrics.ScrapeInterval = ptr("200ms")
-		c.Client.Metrics.ScrapeTimeout = ptr("150ms")
+		// A timeout that a loaded -race run of the whole suite meets:
+		// the agent's /v1/metrics is hundreds of families.
+		c.Client.Metrics.ScrapeInterval = ptr("1s")
+		c.Client.Metrics.ScrapeTimeout = ptr("900ms")
 		c.Client.Metrics.Instances = []*MetricsInstance{{Name: "self", AgentIntegration: ptr(true),
 			Config: ptr("remote_write:\n  - url: " + sink.URL() + "\n    queue_config: {batch_send_deadline: 100ms}\n")}}
 	})

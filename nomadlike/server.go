@@ -252,6 +252,11 @@ func (s *Server) setupRaft() error {
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  rlog,
+		// No pipelining: raft 1.7.3's pipeline can deadlock the
+		// replication to a follower (and then raft's shutdown) when the
+		// follower refuses an append while another is in flight; see
+		// DESIGN.md "Raft replication without pipelining".
+		MaxRPCsInFlight: 1,
 	})
 
 	rc := *s.config.RaftConfig
