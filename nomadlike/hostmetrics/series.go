@@ -93,7 +93,7 @@ const (
 // rest are appended, and the appender is still fit to Commit. Any other
 // error stops at once and the caller should Rollback.
 func AppendPayload(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, t int64) (int, error) {
-	n, _, err := AppendPayloadAfter(app, nl, p, t, nil)
+	n, _, err := AppendPayloadAfter(app, nl, p, t, nil, false)
 	return n, err
 }
 
@@ -102,16 +102,19 @@ func AppendPayload(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, 
 // server keeps it for every node.
 type Written map[uint64]storage.SeriesRef
 
-// AppendPayloadAfter appends p as AppendPayload does and then marks
-// stale, at t, every series of prev (what the node's previous payload
-// wrote) that p no longer has: a container gone, a state or an issuer
-// that changed, a process out of the top list. Prometheus' scrape does
-// the same for a target's vanished series; without it PromQL would show
-// the old series for its lookback (5 minutes) beside the new one. It
-// returns what p wrote, to pass as prev with the node's next payload.
-// The caller must pass prev only when t is after prev's time: a stale
-// marker in the middle of a series' history would cut it.
-func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, t int64, prev Written) (int, Written, error) {
+// AppendPayloadAfter appends p as AppendPayload does, given prev, what
+// the node's previous payload wrote. Its references spare the storage the
+// lookup of each series by its labels (the largest cost of an append, as
+// for a scrape, whose cache this is). With markStale it then marks stale,
+// at t, every series of prev that p no longer has: a container gone, a
+// state or an issuer that changed, a process out of the top list.
+// Prometheus' scrape does the same for a target's vanished series;
+// without it PromQL would show the old series for its lookback (5
+// minutes) beside the new one. The caller must ask for markStale only
+// when t is after prev's time: a stale marker in the middle of a series'
+// history would cut it. It returns what p wrote, to pass as prev with the
+// node's next payload.
+func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, t int64, prev Written, markStale bool) (int, Written, error) {
 	w := seriesWriter{
 		nodeID:     labelValue(nl.NodeID),
 		node:       labelValue(nl.Node),
@@ -150,7 +153,10 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 	var refused error
 	written := make(Written, len(w.out))
 	for _, s := range w.out {
-		ref, err := app.Append(0, s.ls, t, s.v)
+		h := s.h
+		// A reference the head has since dropped finds no series; the
+		// storage then falls back to the labels.
+		ref, err := app.Append(prev[h], s.ls, t, s.v)
 		if err != nil {
 			if !sampleRefused(err) {
 				return n, nil, fmt.Errorf("appending %s: %w", s.ls.Get(labels.MetricName), err)
@@ -158,15 +164,15 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 			if refused == nil {
 				refused = fmt.Errorf("appending %s: %w", s.ls.String(), err)
 			}
-			written[s.ls.Hash()] = 0 // still the node's series: no stale marker
+			written[h] = prev[h] // still the node's series: no stale marker
 			continue
 		}
-		written[s.ls.Hash()] = ref
+		written[h] = ref
 		n++
 	}
 	stale := math.Float64frombits(value.StaleNaN)
 	for h, ref := range prev {
-		if _, ok := written[h]; !ok && ref != 0 {
+		if _, ok := written[h]; !ok && ref != 0 && markStale {
 			// A series the head has since dropped has no ref any more;
 			// it needs no marker then, and the error says so.
 			app.Append(ref, labels.EmptyLabels(), t, stale)
@@ -187,6 +193,7 @@ func sampleRefused(err error) bool {
 
 type sample struct {
 	ls labels.Labels
+	h  uint64 // ls.Hash()
 	v  float64
 }
 
@@ -227,7 +234,7 @@ func (w *seriesWriter) add(name string, v float64, kv ...string) {
 		return
 	}
 	w.seen[h] = len(w.out)
-	w.out = append(w.out, sample{ls: ls, v: v})
+	w.out = append(w.out, sample{ls: ls, h: h, v: v})
 }
 
 // addOpt records a sample of an optional figure, scaled to base units.

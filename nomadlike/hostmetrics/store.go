@@ -168,13 +168,11 @@ func (s *Store) Ingest(nl NodeLabels, p *structs.HostMetrics, raw []byte, receiv
 	}
 	t := at.UnixMilli()
 	s.mu.Lock()
-	var prev Written
-	if w, ok := s.written[nl.NodeID]; ok && t > w.t {
-		prev = w.series // an older payload (backfill) marks nothing stale
-	}
+	w, ok := s.written[nl.NodeID]
 	s.mu.Unlock()
 	app := s.appends.Appender(context.Background())
-	n, written, err := AppendPayloadAfter(app, nl, p, t, prev)
+	// An older payload (a backfill) marks nothing stale.
+	n, written, err := AppendPayloadAfter(app, nl, p, t, w.series, ok && t > w.t)
 	if err != nil && !sampleRefused(err) {
 		app.Rollback()
 		return 0, err
