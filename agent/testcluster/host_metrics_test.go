@@ -344,13 +344,22 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 	promtool := peers.RequireBinary(t, "promtool", "prometheus")
 	ct := startCheckTargets(t)
 	dir := t.TempDir()
-	c := New(t, Options{Servers: 3, Clients: 2, ServerArgs: serverArgs(t, ""),
-		ClientArgs: []string{"-config", WriteConfig(t, dir, "host-metrics.hcl", ct.clientHCL(t, dir))}})
-	t.Logf("cluster up in %s", time.Since(start).Round(time.Millisecond))
+	c := New(t, Options{Servers: 3, ServerArgs: serverArgs(t, "")})
+	// A client pushes to the first server of its list: client-1 to
+	// server-1, client-2 to server-2, so that every server has to merge
+	// what its peers hold (server-3 holds nothing of its own).
+	hcl := WriteConfig(t, dir, "host-metrics.hcl", ct.clientHCL(t, dir))
+	for i := range 2 {
+		c.AddClient(fmt.Sprintf("client-%d", i+1), func(s []*Agent) []*Agent {
+			return append(slices.Clone(s[i:]), s[:i]...)
+		}, "-config", hcl)
+	}
 	ids := map[string]string{} // node name -> ID
 	for _, cl := range c.Clients {
 		ids[cl.Name] = cl.NodeID()
+		c.WaitForNodeStatus(ids[cl.Name], "ready")
 	}
+	t.Logf("cluster up in %s", time.Since(start).Round(time.Millisecond))
 	wantNodes := []string{"client-1", "client-2"}
 
 	// Every field of the payload, for both nodes, within 30 s.
@@ -389,7 +398,28 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 		return nil
 	})
 
-	// Kill a server that holds some node's data, a follower if one does.
+	// The CLI's two faces of the same data, on the server that holds none.
+	out, err := exec.Command(Binary(t), "metrics", "query", "-address", c.Servers[2].URL(), cpuByNode).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "client-1") || !strings.Contains(string(out), "client-2") {
+		t.Fatalf("nomadlike metrics query: %v\n%s", err, out)
+	}
+	// The text lists failing checks only: every check here succeeds.
+	out, err = exec.Command(Binary(t), "node", "metrics", "-address", c.Servers[2].URL(), ids["client-2"][:8]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "client-2") || !strings.Contains(string(out), "Top Processes by CPU") ||
+		strings.Contains(string(out), "Failing Checks") {
+		t.Fatalf("nomadlike node metrics: %v\n%s", err, out)
+	}
+	out, err = exec.Command(Binary(t), "node", "metrics", "-json", "-address", c.Servers[2].URL(), ids["client-2"]).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ct.HTTP.URL+"/health") ||
+		!strings.Contains(string(out), `"db-port"`) || !strings.Contains(string(out), `"web-cert"`) {
+		t.Fatalf("nomadlike node metrics -json: %v\n%s", err, out)
+	}
+
+	// Kill a server that holds a node's data, a follower if one does.
+	if latest["client-1"].Server != "server-1" || latest["client-2"].Server != "server-2" {
+		t.Logf("payloads went to %s and %s, not to the first server of each client's list",
+			latest["client-1"].Server, latest["client-2"].Server)
+	}
 	leader := c.WaitForLeader()
 	var victim *Agent
 	for _, s := range c.Servers {
@@ -437,9 +467,27 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 		clean++
 		return a, nil
 	}
+	// The other read paths never fail either: a dead peer is a warning.
+	otherReads := func(s *Agent) {
+		m := s.API().Metrics()
+		now := time.Now()
+		if _, err := m.QueryRange(cpuByNode, now.Add(-time.Minute), now, 5*time.Second, nil); err != nil {
+			t.Fatalf("query_range on %s after the kill: %v", s.Name, err)
+		}
+		if _, _, err := m.Series([]string{`nomadlike_host_uptime_seconds`}, now.Add(-time.Hour), now, nil); err != nil {
+			t.Fatalf("series on %s after the kill: %v", s.Name, err)
+		}
+		if _, _, err := m.Labels(nil, now.Add(-time.Hour), now, nil); err != nil {
+			t.Fatalf("labels on %s after the kill: %v", s.Name, err)
+		}
+		if _, _, err := m.LabelValues("node", nil, now.Add(-time.Hour), now, nil); err != nil {
+			t.Fatalf("label values on %s after the kill: %v", s.Name, err)
+		}
+	}
 	testutil.WaitForResult(t, 30*time.Second, func() error {
 		for _, s := range survivors {
 			a, _ := query(s)
+			otherReads(s)
 			if got := a.nodesIn(); !slices.Equal(got, wantNodes) {
 				return fmt.Errorf("%s answers for %v, want %v", s.Name, got, wantNodes)
 			}
@@ -447,6 +495,11 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 				nm, _, err := s.API().Nodes().Metrics(id, staleQuery)
 				if err != nil {
 					return fmt.Errorf("%s: metrics of %s: %v", s.Name, name, err)
+				}
+				for _, w := range nm.Warnings {
+					if !strings.Contains(w, victim.Name) {
+						t.Fatalf("%s: metrics of %s: warning %q does not name %s", s.Name, name, w, victim.Name)
+					}
 				}
 				if !nm.ReceivedAt.After(killed) || nm.Server == victim.Name {
 					return fmt.Errorf("%s: %s's latest payload is from %s at %s, not a survivor since the kill",
@@ -469,6 +522,12 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	for _, s := range survivors {
+		out, err := promtoolInstant(promtool, s.URL(), cpuByNode)
+		if err != nil || !strings.Contains(out, `node="client-1"`) || !strings.Contains(out, `node="client-2"`) {
+			t.Fatalf("promtool on %s after the kill: %v: %s", s.Name, err, out)
+		}
+	}
 	t.Logf("no warnings %s after the kill; %d answers warned, %d did not; test took %s",
 		time.Since(killed).Round(time.Millisecond), warned, clean, time.Since(start).Round(time.Millisecond))
 }
