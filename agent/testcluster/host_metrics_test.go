@@ -336,9 +336,9 @@ const cpuByNode = `max by (node) (nomadlike_host_cpu_usage_ratio)`
 // test runs. Each node's latest payload has every field of the spec; every
 // server answers PromQL (asked with Debian's promtool) for both nodes,
 // whichever server each pushed to. A server holding a node's data is
-// killed: the other two keep answering (with a warning while memberlist
-// still counts the dead one as alive, none after), and both clients keep
-// pushing to them.
+// killed: the other two keep answering, with a warning naming it (asked
+// and not answering, then marked failed by gossip and not asked), and both
+// clients keep pushing to them. Restarted, it is merged in again.
 func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 	start := time.Now()
 	promtool := peers.RequireBinary(t, "promtool", "prometheus")
@@ -512,24 +512,71 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 	t.Logf("both nodes pushing to the survivors %s after the kill (%d answers with a warning so far)",
 		time.Since(killed).Round(time.Millisecond), warned)
 
-	// Once memberlist marks the dead server failed it is no longer asked:
-	// answers carry no warning.
+	// Once gossip marks the dead server failed it is no longer asked, but
+	// what it held is still missing: answers keep warning. Asked for a
+	// moment before the kill, the survivors lack what only the dead server
+	// stored.
 	testutil.WaitForResult(t, 40*time.Second, func() error {
-		for _, s := range survivors {
-			if _, err := query(s); err != nil {
-				return err
+		m, err := survivors[0].API().Agent().Members()
+		if err != nil {
+			return err
+		}
+		for _, mem := range m.Members {
+			if strings.HasPrefix(mem.Name, victim.Name+".") && mem.Status == "failed" {
+				return nil
 			}
 		}
-		return nil
+		return fmt.Errorf("%s is not failed yet in %s's gossip pool", victim.Name, survivors[0].Name)
 	})
+	failedAfter := time.Since(killed).Round(time.Millisecond)
+	beforeKill := killed.Add(-time.Second)
 	for _, s := range survivors {
+		if _, err := query(s); err == nil {
+			t.Fatalf("query on %s with %s failed: no warning, yet %s's series are missing", s.Name, victim.Name, victim.Name)
+		}
+		res, err := s.API().Metrics().Query(`nomadlike_host_uptime_seconds`, beforeKill, nil)
+		if err != nil {
+			t.Fatalf("query before the kill on %s: %v", s.Name, err)
+		}
+		if len(res.Warnings) == 0 || !strings.Contains(res.Warnings[0], victim.Name) {
+			t.Fatalf("query before the kill on %s: warnings %v, want %s named", s.Name, res.Warnings, victim.Name)
+		}
+		for name, id := range ids {
+			nm, _, err := s.API().Nodes().Metrics(id, staleQuery)
+			if err != nil || len(nm.Warnings) == 0 || !strings.Contains(nm.Warnings[0], victim.Name) {
+				t.Fatalf("%s: metrics of %s with %s failed: warnings %v, error %v", s.Name, name, victim.Name, nm.Warnings, err)
+			}
+		}
 		out, err := promtoolInstant(promtool, s.URL(), cpuByNode)
 		if err != nil || !strings.Contains(out, `node="client-1"`) || !strings.Contains(out, `node="client-2"`) {
 			t.Fatalf("promtool on %s after the kill: %v: %s", s.Name, err, out)
 		}
 	}
-	t.Logf("no warnings %s after the kill; %d answers warned, %d did not; test took %s",
-		time.Since(killed).Round(time.Millisecond), warned, clean, time.Since(start).Round(time.Millisecond))
+
+	// The dead server comes back on its data dir: no warnings, and the
+	// series only it held are in the survivors' answers again.
+	victim.Start()
+	testutil.WaitForResult(t, 40*time.Second, func() error {
+		for _, s := range survivors {
+			if _, err := query(s); err != nil {
+				return err
+			}
+			res, err := s.API().Metrics().Query(`max by (node) (nomadlike_host_uptime_seconds)`, beforeKill, nil)
+			if err != nil {
+				t.Fatalf("query before the kill on %s: %v", s.Name, err)
+			}
+			v, err := res.Vector()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v) != 2 || len(res.Warnings) != 0 {
+				return fmt.Errorf("%s before the kill: %d nodes, warnings %v", s.Name, len(v), res.Warnings)
+			}
+		}
+		return nil
+	})
+	t.Logf("%s failed in gossip %s after the kill, back %s after it; %d answers warned, %d did not; test took %s",
+		victim.Name, failedAfter, time.Since(killed).Round(time.Millisecond), warned, clean, time.Since(start).Round(time.Millisecond))
 }
 
 // TestHostMetrics_RemoteWriteToPrometheus has a server remote_write what
