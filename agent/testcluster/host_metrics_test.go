@@ -439,6 +439,21 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 	}
 	t.Logf("killing %s (leader: %v; holds client-1: %v, client-2: %v)", victim.Name, victim == leader,
 		latest["client-1"].Server == victim.Name, latest["client-2"].Server == victim.Name)
+	// A moment whose samples only the victim may hold (for one node),
+	// fixed once the whole fleet answers for it: the data is seconds old.
+	var beforeKill time.Time
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		at := time.Now().Add(-time.Second)
+		res, err := victim.API().Metrics().Query(`max by (node) (nomadlike_host_uptime_seconds)`, at, nil)
+		if err != nil {
+			return err
+		}
+		if v, err := res.Vector(); err != nil || len(v) != 2 {
+			return fmt.Errorf("%d nodes a second ago (%v)", len(v), err)
+		}
+		beforeKill = at
+		return nil
+	})
 	victim.Kill()
 	killed := time.Now()
 
@@ -529,7 +544,6 @@ func TestHostMetrics_FleetEndToEnd(t *testing.T) {
 		return fmt.Errorf("%s is not failed yet in %s's gossip pool", victim.Name, survivors[0].Name)
 	})
 	failedAfter := time.Since(killed).Round(time.Millisecond)
-	beforeKill := killed.Add(-time.Second)
 	for _, s := range survivors {
 		if _, err := query(s); err == nil {
 			t.Fatalf("query on %s with %s failed: no warning, yet %s's series are missing", s.Name, victim.Name, victim.Name)
