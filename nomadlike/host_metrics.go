@@ -111,6 +111,24 @@ func (s *Server) peerServers() []*member {
 	return out
 }
 
+// failedPeers are the other servers of this region that gossip marks
+// failed (not left): they are not asked, but what nodes pushed to them is
+// missing from every answer until they are back, so answers warn.
+func (s *Server) failedPeers() []*member {
+	var out []*member
+	for _, m := range s.members.list() {
+		if m.isServer && m.Status == statusFailed && m.region() == s.config.Region && m.rpcAddr() != s.RPCAddr() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// errPeerFailed is a failed peer's part of an answer.
+func errPeerFailed(m *member) error {
+	return fmt.Errorf("gossip marks it failed since %s", m.Since.UTC().Format(time.RFC3339))
+}
+
 // peerRPC calls method on a peer server with the caller's token and a
 // deadline.
 func (s *Server) peerRPC(ctx context.Context, addr, method string, args interface {
@@ -124,8 +142,9 @@ func (s *Server) peerRPC(ctx context.Context, addr, method string, args interfac
 
 // HostMetricsQueryable is the fleet's host metrics for PromQL: this
 // server's own TSDB merged with every alive peer's, read over RPC with
-// token. A peer that fails or times out leaves its nodes out of the answer
-// with a warning; only this server's own storage failing fails the query.
+// token. A peer that fails or times out, or that gossip marks failed,
+// leaves its nodes out of the answer with a warning; only this server's
+// own storage failing fails the query.
 func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
 		local, err := s.hostMetrics.Querier(mint, maxt)
@@ -141,6 +160,13 @@ func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 					return s.peerRPC(ctx, addr, "HostMetrics.Read", args, reply)
 				}))
 		}
+		for _, m := range s.failedPeers() {
+			err := errPeerFailed(m)
+			peers = append(peers, hostmetrics.NewPeerQuerier(m.Name, mint, maxt,
+				func(context.Context, *structs.HostMetricsReadRequest, *structs.HostMetricsReadResponse) error {
+					return err
+				}))
+		}
 		if len(peers) == 0 {
 			return local, nil
 		}
@@ -149,7 +175,8 @@ func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 }
 
 // latestFromPeers asks every alive peer for nodeID's latest payload and
-// keeps the newest; peers that do not answer are named in the warnings.
+// keeps the newest; peers that do not answer, and failed ones, are named
+// in the warnings.
 func (s *Server) latestFromPeers(ctx context.Context, nodeID, token string) ([]*structs.HostMetricsLatest, []string) {
 	peers := s.peerServers()
 	var (
@@ -178,6 +205,9 @@ func (s *Server) latestFromPeers(ctx context.Context, nodeID, token string) ([]*
 		}()
 	}
 	wg.Wait()
+	for _, m := range s.failedPeers() {
+		warnings = append(warnings, fmt.Sprintf("server %s did not answer: %v", m.Name, errPeerFailed(m)))
+	}
 	sort.Strings(warnings)
 	return found, warnings
 }
