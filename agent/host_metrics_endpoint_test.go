@@ -14,19 +14,16 @@ import (
 	"github.com/nomadlike/nomadlike/structs"
 )
 
-// specExample is spec 004's example request body, read from the spec.
+// specExample is spec 004's example request body (the spec's curl
+// --data, kept in hostmetrics' testdata).
 func specExample(t *testing.T) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("../../shared/seeds/004_745fdff35423237e.txt")
+	b, err := os.ReadFile("../nomadlike/hostmetrics/testdata/spec_example.json")
 	if err != nil {
-		t.Fatalf("reading spec 004: %v", err)
-	}
-	m := regexp.MustCompile(`--data '(.*?)'\n`).FindSubmatch(b)
-	if m == nil {
-		t.Fatal("no --data example in spec 004")
+		t.Fatalf("reading spec 004's example: %v", err)
 	}
 	var out map[string]any
-	if err := json.Unmarshal(m[1], &out); err != nil {
+	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("spec example: %v", err)
 	}
 	return out
