@@ -426,7 +426,14 @@ func readBody(req *http.Request, limit int64) ([]byte, error) {
 	if req.ContentLength > limit {
 		return nil, tooLarge
 	}
-	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	// Sized from Content-Length (bounded above), a body is read into one
+	// buffer instead of one that doubles its way up.
+	var buf bytes.Buffer
+	if req.ContentLength > 0 {
+		buf.Grow(int(req.ContentLength) + 1)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(req.Body, limit+1))
+	b := buf.Bytes()
 	if err != nil {
 		return nil, structs.NewErrCoded(http.StatusBadRequest, "reading request body: %v", err)
 	}

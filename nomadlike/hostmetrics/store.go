@@ -1,10 +1,13 @@
 package hostmetrics
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -273,11 +276,34 @@ func (s *Store) flushLatest() error {
 	}
 	s.dirty = false
 	s.mu.Unlock()
-	b, err := json.Marshal(out)
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(filepath.Join(s.cfg.Dir, latestFile), b, 0o600)
+	return atomicfile.WriteFunc(filepath.Join(s.cfg.Dir, latestFile), 0o600, func(w io.Writer) error {
+		for _, l := range out {
+			head, err := json.Marshal(latestHeader{l.NodeID, l.NodeName, l.CollectedAt, l.ReceivedAt, l.Server, len(l.Payload)})
+			if err != nil {
+				return err
+			}
+			for _, b := range [][]byte{head, newline, l.Payload, newline} {
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+var newline = []byte("\n")
+
+// latestHeader is the line before each payload in latest.json; the
+// payload follows as the bytes it was sent as (PayloadBytes of them) and a
+// newline, so it survives a restart byte for byte, without base64.
+type latestHeader struct {
+	NodeID       string
+	NodeName     string
+	CollectedAt  time.Time
+	ReceivedAt   time.Time
+	Server       string
+	PayloadBytes int
 }
 
 // loadLatest reads latest.json; a missing or unreadable file only loses
@@ -290,15 +316,35 @@ func (s *Store) loadLatest() {
 		}
 		return
 	}
-	var list []*structs.HostMetricsLatest
-	if err := json.Unmarshal(b, &list); err != nil {
-		s.logger.Warn("latest host metrics file is corrupt; starting without it", "error", err)
-		return
-	}
 	cutoff := s.cfg.Now().Add(-s.cfg.Retention)
-	for _, l := range list {
-		if l != nil && l.NodeID != "" && !l.CollectedAt.Before(cutoff) {
-			s.latest[l.NodeID] = l
+	r := bufio.NewReader(bytes.NewReader(b))
+	for {
+		line, err := r.ReadBytes('\n')
+		if err == io.EOF && len(line) == 0 {
+			return
+		}
+		var h latestHeader
+		if err == nil {
+			err = json.Unmarshal(line, &h)
+		}
+		if err == nil && (h.PayloadBytes < 0 || h.PayloadBytes > MaxBodyBytes) {
+			err = fmt.Errorf("payload size %d out of bounds", h.PayloadBytes)
+		}
+		var payload []byte
+		if err == nil {
+			payload = make([]byte, h.PayloadBytes+1)
+			_, err = io.ReadFull(r, payload)
+		}
+		if err == nil && payload[len(payload)-1] != '\n' {
+			err = errors.New("payload not followed by a newline")
+		}
+		if err != nil {
+			s.logger.Warn("latest host metrics file is corrupt; keeping what came before the fault", "error", err)
+			return
+		}
+		if h.NodeID != "" && !h.CollectedAt.Before(cutoff) {
+			s.latest[h.NodeID] = &structs.HostMetricsLatest{NodeID: h.NodeID, NodeName: h.NodeName,
+				CollectedAt: h.CollectedAt, ReceivedAt: h.ReceivedAt, Server: h.Server, Payload: payload[:len(payload)-1]}
 		}
 	}
 }

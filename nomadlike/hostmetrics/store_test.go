@@ -3,6 +3,7 @@ package hostmetrics
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,47 @@ func TestStore_StaleMarkers(t *testing.T) {
 	push(t0.Add(20*time.Second), `{"containerName":"a","state":"restarting"}`)
 	if n := count(t0.Add(30 * time.Second)); n != 1 {
 		t.Fatalf("after a changed payload: %d container series, want 1 (the others stale)", n)
+	}
+}
+
+// latest.json cut short (a disk that filled up, a hand edit) keeps the
+// nodes before the fault and never trusts a size it holds.
+func TestStore_LatestFileDamaged(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	s := openTestStore(t, dir, func() time.Time { return now })
+	for _, id := range []string{"a", "b"} {
+		b := []byte(`{"cpuPercent": 1}`)
+		s.Ingest(NodeLabels{NodeID: id}, decodeOK(t, b), b, now, "s1")
+	}
+	s.Close()
+	path := dir + "/" + latestFile
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		content []byte
+		want    int
+	}{
+		{"cut in the second payload", full[:len(full)-5], 1},
+		{"a huge size", []byte(`{"NodeID":"x","PayloadBytes":1099511627776}` + "\n"), 0},
+		{"not JSON", []byte("garbage\n"), 0},
+	} {
+		if err := os.WriteFile(path, c.content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := openTestStore(t, dir, func() time.Time { return now })
+		n := 0
+		for _, id := range []string{"a", "b", "x"} {
+			if s.Latest(id) != nil {
+				n++
+			}
+		}
+		s.Close()
+		if n != c.want {
+			t.Errorf("%s: %d nodes' latest kept, want %d", c.name, n, c.want)
+		}
 	}
 }
