@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
@@ -120,6 +121,8 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 		node:       labelValue(nl.Node),
 		datacenter: labelValue(nl.Datacenter),
 		b:          labels.NewScratchBuilder(8),
+		d:          xxhash.New(),
+		prev:       prev,
 		seen:       make(map[uint64]int, 256),
 		out:        make([]sample, 0, 256),
 	}
@@ -152,17 +155,22 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 	n := 0
 	var refused error
 	written := make(Written, len(w.out))
-	for _, s := range w.out {
+	for i := range w.out {
+		s := &w.out[i]
 		h := s.h
-		// A reference the head has since dropped finds no series; the
-		// storage then falls back to the labels.
-		ref, err := app.Append(prev[h], s.ls, t, s.v)
+		ref, err := app.Append(s.ref, s.ls, t, s.v)
+		if err != nil && s.ls.IsEmpty() && !sampleRefused(err) {
+			// The cached series is gone from the head (it went idle
+			// and was collected): find or create it by its labels.
+			s.ls = w.labels(s.name, s.kv)
+			ref, err = app.Append(0, s.ls, t, s.v)
+		}
 		if err != nil {
 			if !sampleRefused(err) {
-				return n, nil, fmt.Errorf("appending %s: %w", s.ls.Get(labels.MetricName), err)
+				return n, nil, fmt.Errorf("appending %s: %w", s.name, err)
 			}
 			if refused == nil {
-				refused = fmt.Errorf("appending %s: %w", s.ls.String(), err)
+				refused = fmt.Errorf("appending %s%v: %w", s.name, s.kv, err)
 			}
 			written[h] = prev[h] // still the node's series: no stale marker
 			continue
@@ -191,10 +199,15 @@ func sampleRefused(err error) bool {
 		errors.Is(err, storage.ErrTooOldSample) || errors.Is(err, storage.ErrDuplicateSampleForTimestamp)
 }
 
+// sample is one sample of a payload: its series is ref, the node's
+// previous payload's (ls empty), or else ls.
 type sample struct {
-	ls labels.Labels
-	h  uint64 // ls.Hash()
-	v  float64
+	name string
+	kv   []string
+	ls   labels.Labels
+	ref  storage.SeriesRef
+	h    uint64 // the series' key (seriesWriter.key)
+	v    float64
 }
 
 // seriesWriter gathers a payload's samples with their labels, deduplicated,
@@ -202,14 +215,49 @@ type sample struct {
 type seriesWriter struct {
 	nodeID, node, datacenter string
 
-	b    labels.ScratchBuilder
-	seen map[uint64]int // labels hash → index in out
+	b labels.ScratchBuilder
+	d *xxhash.Digest
+	// prev is what the node's previous payload wrote: a series found
+	// there needs neither its labels built nor a lookup by them.
+	prev Written
+	seen map[uint64]int // series key → index in out
 	out  []sample
 }
 
 // add records one sample; kv are label name/value pairs. An empty value is
 // left out, as Prometheus treats it as no label.
 func (w *seriesWriter) add(name string, v float64, kv ...string) {
+	h := w.key(name, kv)
+	if j, ok := w.seen[h]; ok {
+		w.out[j].v = v
+		return
+	}
+	w.seen[h] = len(w.out)
+	s := sample{name: name, kv: kv, h: h, v: v, ref: w.prev[h]}
+	if s.ref == 0 {
+		s.ls = w.labels(name, kv)
+	}
+	w.out = append(w.out, s)
+}
+
+// key identifies a series of the node: a hash of its name and label pairs
+// as given (every metric is added from one place, so its pairs always come
+// in one order). A collision inside one node's ~330 series has odds of
+// about 1 in 10^14 per payload; it would merge two series' samples.
+func (w *seriesWriter) key(name string, kv []string) uint64 {
+	w.d.Reset()
+	w.d.WriteString(name)
+	for i := 0; i+1 < len(kv); i += 2 {
+		w.d.WriteString("\xff")
+		w.d.WriteString(kv[i])
+		w.d.WriteString("\xff")
+		w.d.WriteString(labelValue(kv[i+1]))
+	}
+	return w.d.Sum64()
+}
+
+// labels builds a series' labels: the name, the node's labels and kv.
+func (w *seriesWriter) labels(name string, kv []string) labels.Labels {
 	w.b.Reset()
 	w.b.Add(labels.MetricName, name)
 	if w.nodeID != "" {
@@ -227,14 +275,7 @@ func (w *seriesWriter) add(name string, v float64, kv ...string) {
 		}
 	}
 	w.b.Sort()
-	ls := w.b.Labels()
-	h := ls.Hash()
-	if j, ok := w.seen[h]; ok && labels.Equal(w.out[j].ls, ls) {
-		w.out[j].v = v
-		return
-	}
-	w.seen[h] = len(w.out)
-	w.out = append(w.out, sample{ls: ls, h: h, v: v})
+	return w.b.Labels()
 }
 
 // addOpt records a sample of an optional figure, scaled to base units.

@@ -233,3 +233,30 @@ func TestStore_LatestFileDamaged(t *testing.T) {
 		}
 	}
 }
+
+// A cached series reference the head no longer knows (the series went
+// idle and was collected) falls back to the labels: nothing is lost.
+func TestAppendPayloadAfter_StaleCache(t *testing.T) {
+	s := openTestStore(t, t.TempDir(), nil)
+	defer s.Close()
+	p := decodeOK(t, RealisticPayload(1))
+	nl := NodeLabels{NodeID: "n1", Node: "web-1"}
+	now := time.Now().UnixMilli()
+	app := s.DB().Appender(context.Background())
+	n1, written, err := AppendPayloadAfter(app, nl, p, now-1000, nil, false)
+	if err != nil || app.Commit() != nil {
+		t.Fatal(err)
+	}
+	gone := Written{}
+	for h, ref := range written {
+		gone[h] = ref + 1<<40 // no such series
+	}
+	app = s.DB().Appender(context.Background())
+	n2, _, err := AppendPayloadAfter(app, nl, p, now, gone, true)
+	if err != nil || app.Commit() != nil || n2 != n1 {
+		t.Fatalf("with a stale cache: %d of %d samples, %v", n2, n1, err)
+	}
+	if got := s.DB().Head().NumSeries(); got != uint64(n1) {
+		t.Fatalf("%d series, want %d (the fallback made new ones?)", got, n1)
+	}
+}
