@@ -70,12 +70,12 @@ type settings struct {
 
 func readSettings(b *testing.B) settings {
 	s := settings{
-		nodes:      envInt(b, "HOSTBENCH_NODES", 2000),
-		run:        envDuration(b, "HOSTBENCH_RUN", 5*time.Second),
-		steady:     envDuration(b, "HOSTBENCH_STEADY", 20*time.Second),
-		queries:    envInt(b, "HOSTBENCH_QUERIES", 20),
-		step:       envDuration(b, "HOSTBENCH_BACKFILL_STEP", 0),
-		budget:     envDuration(b, "HOSTBENCH_BACKFILL_BUDGET", 20*time.Minute),
+		nodes:      peers.EnvInt(b, "HOSTBENCH_NODES", 2000),
+		run:        peers.EnvDuration(b, "HOSTBENCH_RUN", 5*time.Second),
+		steady:     peers.EnvDuration(b, "HOSTBENCH_STEADY", 20*time.Second),
+		queries:    peers.EnvInt(b, "HOSTBENCH_QUERIES", 20),
+		step:       peers.EnvDuration(b, "HOSTBENCH_BACKFILL_STEP", 0),
+		budget:     peers.EnvDuration(b, "HOSTBENCH_BACKFILL_BUDGET", 20*time.Minute),
 		cpuprofile: os.Getenv("HOSTBENCH_CPUPROFILE"),
 	}
 	if s.nodes < 1 || s.run <= 0 || s.steady <= 0 || s.queries < 1 || s.step < 0 || s.budget <= 0 {
@@ -785,30 +785,6 @@ func fmtDur(d time.Duration) string {
 	default:
 		return d.Round(100 * time.Microsecond).String()
 	}
-}
-
-func envInt(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		b.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return n
-}
-
-func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil {
-		b.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return d
 }
 
 // TestPayloads checks that the variants keep RealisticPayload's shape

@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -78,10 +77,10 @@ func (r result) samplesPerSec() float64 { return float64(r.samples) / r.window.S
 // on the same targets and sink, and prints one table.
 func BenchmarkScrape(b *testing.B) {
 	w := &workload{
-		targets:   envInt(b, "METRICSBENCH_TARGETS", 100),
-		intervals: envInt(b, "METRICSBENCH_INTERVALS", 4),
+		targets:   peers.EnvInt(b, "METRICSBENCH_TARGETS", 100),
+		intervals: peers.EnvInt(b, "METRICSBENCH_INTERVALS", 4),
 	}
-	series := envInt(b, "METRICSBENCH_SERIES", 100000)
+	series := peers.EnvInt(b, "METRICSBENCH_SERIES", 100000)
 	if w.targets < 1 || series < w.targets || w.intervals < 1 {
 		b.Fatalf("METRICSBENCH_SERIES=%d must be >= METRICSBENCH_TARGETS=%d >= 1, METRICSBENCH_INTERVALS=%d >= 1", series, w.targets, w.intervals)
 	}
@@ -243,18 +242,6 @@ func sum(xs []uint64) uint64 {
 		s += x
 	}
 	return s
-}
-
-func envInt(b *testing.B, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		b.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return n
 }
 
 // TestPrintTable checks the per-100k and per-minute arithmetic and the
