@@ -3,7 +3,9 @@ package hostmetrics
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/tsdb"
 
@@ -78,4 +80,36 @@ func BenchmarkAppendPayload(b *testing.B) {
 		t += 10_000
 	}
 	b.ReportMetric(float64(n), "samples/op")
+}
+
+// BenchmarkStore_Ingest is the server's whole ingest of a realistic
+// payload after validation: append with the node's series cache, commit,
+// latest payload, over 200 nodes in turn.
+func BenchmarkStore_Ingest(b *testing.B) {
+	base := time.Now().Add(-50 * time.Minute)
+	s, err := OpenStore(StoreConfig{Dir: b.TempDir(), Now: func() time.Time { return base.Add(40 * time.Minute) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	body := RealisticPayload(1)
+	p, _, ierr := Decode(body)
+	if ierr != nil {
+		b.Fatal(ierr)
+	}
+	p.CollectedAt = nil // the samples' time is the loop's
+	const nodes = 200
+	nls := make([]NodeLabels, nodes)
+	for i := range nls {
+		id := fmt.Sprintf("node-%03d", i)
+		nls[i] = NodeLabels{NodeID: id, Node: id, Datacenter: "dc1"}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		at := base.Add(time.Duration(i/nodes) * 10 * time.Millisecond)
+		if _, err := s.Ingest(nls[i%nodes], p, body, at, "s1"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

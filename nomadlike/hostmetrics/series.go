@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -116,16 +117,10 @@ type Written map[uint64]storage.SeriesRef
 // history would cut it. It returns what p wrote, to pass as prev with the
 // node's next payload.
 func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, t int64, prev Written, markStale bool) (int, Written, error) {
-	w := seriesWriter{
-		nodeID:     labelValue(nl.NodeID),
-		node:       labelValue(nl.Node),
-		datacenter: labelValue(nl.Datacenter),
-		b:          labels.NewScratchBuilder(8),
-		d:          xxhash.New(),
-		prev:       prev,
-		seen:       make(map[uint64]int, 256),
-		out:        make([]sample, 0, 256),
-	}
+	w := writers.Get().(*seriesWriter)
+	defer w.release()
+	w.nodeID, w.node, w.datacenter = labelValue(nl.NodeID), labelValue(nl.Node), labelValue(nl.Datacenter)
+	w.prev = prev
 	w.host(p, t)
 	for i := range p.Services {
 		w.service(&p.Services[i])
@@ -154,7 +149,7 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 
 	n := 0
 	var refused error
-	written := make(Written, len(w.out))
+	written := make(Written, len(w.out)+len(w.out)/8)
 	for i := range w.out {
 		s := &w.out[i]
 		h := s.h
@@ -162,7 +157,7 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 		if err != nil && s.ls.IsEmpty() && !sampleRefused(err) {
 			// The cached series is gone from the head (it went idle
 			// and was collected): find or create it by its labels.
-			s.ls = w.labels(s.name, s.kv)
+			s.ls = w.labels(s.name, w.kvs[s.kv0:s.kv1])
 			ref, err = app.Append(0, s.ls, t, s.v)
 		}
 		if err != nil {
@@ -170,7 +165,7 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 				return n, nil, fmt.Errorf("appending %s: %w", s.name, err)
 			}
 			if refused == nil {
-				refused = fmt.Errorf("appending %s%v: %w", s.name, s.kv, err)
+				refused = fmt.Errorf("appending %s%v: %w", s.name, w.kvs[s.kv0:s.kv1], err)
 			}
 			written[h] = prev[h] // still the node's series: no stale marker
 			continue
@@ -203,11 +198,12 @@ func sampleRefused(err error) bool {
 // previous payload's (ls empty), or else ls.
 type sample struct {
 	name string
-	kv   []string
-	ls   labels.Labels
-	ref  storage.SeriesRef
-	h    uint64 // the series' key (seriesWriter.key)
-	v    float64
+	// kv0:kv1 are the sample's label pairs in seriesWriter.kvs.
+	kv0, kv1 int
+	ls       labels.Labels
+	ref      storage.SeriesRef
+	h        uint64 // the series' key (seriesWriter.key)
+	v        float64
 }
 
 // seriesWriter gathers a payload's samples with their labels, deduplicated,
@@ -222,6 +218,30 @@ type seriesWriter struct {
 	prev Written
 	seen map[uint64]int // series key → index in out
 	out  []sample
+	kvs  []string // every sample's label pairs, one after another
+}
+
+// writers are reused: a realistic payload's ~330 samples, their index
+// and scratch space are most of what an ingest would allocate otherwise.
+var writers = sync.Pool{New: func() any {
+	return &seriesWriter{b: labels.NewScratchBuilder(8), d: xxhash.New(),
+		seen: make(map[uint64]int, 512), out: make([]sample, 0, 512), kvs: make([]string, 0, 2048)}
+}}
+
+// release empties w (dropping its references into the payload) and
+// returns it to the pool; a writer grown by an outsized payload is left
+// to the garbage collector.
+func (w *seriesWriter) release() {
+	if cap(w.out) > 4096 || cap(w.kvs) > 16384 {
+		return
+	}
+	clear(w.out)
+	w.out = w.out[:0]
+	clear(w.kvs)
+	w.kvs = w.kvs[:0]
+	clear(w.seen)
+	w.prev = nil
+	writers.Put(w)
 }
 
 // add records one sample; kv are label name/value pairs. An empty value is
@@ -233,7 +253,9 @@ func (w *seriesWriter) add(name string, v float64, kv ...string) {
 		return
 	}
 	w.seen[h] = len(w.out)
-	s := sample{name: name, kv: kv, h: h, v: v, ref: w.prev[h]}
+	s := sample{name: name, kv0: len(w.kvs), h: h, v: v, ref: w.prev[h]}
+	w.kvs = append(w.kvs, kv...) // a copy: kv itself stays on the caller's stack
+	s.kv1 = len(w.kvs)
 	if s.ref == 0 {
 		s.ls = w.labels(name, kv)
 	}

@@ -140,7 +140,8 @@ func OpenStore(cfg StoreConfig) (*Store, error) {
 	return s, nil
 }
 
-// Ingest stores one validated payload of node nl: its series at the
+// Ingest stores one validated payload of node nl (raw is kept as the
+// node's latest: the caller must not change it after): its series at the
 // payload's collectedAt (receivedAt when it has none), and the payload as
 // the node's latest when it is the newest. It returns the number of
 // samples appended; an error is a *structs.IngestError for a payload
@@ -194,7 +195,7 @@ func (s *Store) Ingest(nl NodeLabels, p *structs.HostMetrics, raw []byte, receiv
 	}
 	if old := s.latest[nl.NodeID]; old == nil || !old.CollectedAt.After(at) {
 		s.latest[nl.NodeID] = &structs.HostMetricsLatest{NodeID: nl.NodeID, NodeName: nl.Node,
-			CollectedAt: at.UTC(), ReceivedAt: receivedAt.UTC(), Server: server, Payload: append([]byte(nil), raw...)}
+			CollectedAt: at.UTC(), ReceivedAt: receivedAt.UTC(), Server: server, Payload: raw}
 		s.dirty = true
 	}
 	s.mu.Unlock()
