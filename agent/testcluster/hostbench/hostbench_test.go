@@ -357,6 +357,18 @@ type row struct {
 	note              string
 }
 
+// collect gathers the workers' latencies, error counts and first error.
+func (r *row) collect(lats [][]time.Duration, errs []int, firstErr *atomic.Pointer[string]) {
+	for w := range lats {
+		r.lat = append(r.lat, lats[w]...)
+		r.errs += errs[w]
+	}
+	r.n = len(r.lat)
+	if p := firstErr.Load(); p != nil {
+		r.firstErr = *p
+	}
+}
+
 func (r row) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
 // idle reads the server's CPU time and RSS over d without load: its
@@ -413,14 +425,7 @@ func closedLoop(b *testing.B, hc *http.Client, url string, want, conc int, d tim
 	self1 := procStat(b, os.Getpid())
 	r.serverCPU, r.selfCPU = srv1.CPU-srv0.CPU, self1.CPU-self0.CPU
 	r.rss, r.hwm = srv1.RSS, srv1.HWM
-	for w := range lats {
-		r.lat = append(r.lat, lats[w]...)
-		r.errs += errs[w]
-	}
-	r.n = len(r.lat)
-	if p := firstErr.Load(); p != nil {
-		r.firstErr = *p
-	}
+	r.collect(lats, errs, &firstErr)
 	return r
 }
 
@@ -529,14 +534,7 @@ func backfill(b *testing.B, hc *http.Client, srv *testcluster.Agent, tokens []st
 	srv1 := procStat(b, pid)
 	res.serverCPU = srv1.CPU - srv0.CPU
 	res.rss, res.hwm = srv1.RSS, srv1.HWM
-	for w := range lats {
-		res.lat = append(res.lat, lats[w]...)
-		res.errs += errs[w]
-	}
-	res.n = len(res.lat)
-	if p := firstErr.Load(); p != nil {
-		res.firstErr = *p
-	}
+	res.row.collect(lats, errs, &firstErr)
 	if res.note == "" {
 		res.note = "caught up with the clock"
 	}
@@ -615,14 +613,7 @@ func steady(b *testing.B, hc *http.Client, url string, tokens []string, pl *payl
 	srv1, self1 := procStat(b, pid), procStat(b, os.Getpid())
 	r.serverCPU, r.selfCPU = srv1.CPU-srv0.CPU, self1.CPU-self0.CPU
 	r.rss, r.hwm = srv1.RSS, srv1.HWM
-	for w := range lats {
-		r.lat = append(r.lat, lats[w]...)
-		r.errs += errs[w]
-	}
-	r.n = len(r.lat)
-	if p := firstErr.Load(); p != nil {
-		r.firstErr = *p
-	}
+	r.collect(lats, errs, &firstErr)
 	r.note = fmt.Sprintf("target %.0f/s", float64(nodes)/pushInterval.Seconds())
 	if blocked > 0 {
 		r.note += fmt.Sprintf(", pacer blocked %d times", blocked)
