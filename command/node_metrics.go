@@ -89,29 +89,15 @@ func (c *NodeMetricsCommand) Run(args []string) int {
 // resolveNode turns a node ID prefix into one node's ID, as node status
 // does; a non-zero code means it printed why it could not.
 func (c *NodeMetricsCommand) resolveNode(client *api.Client, prefix string) (string, int) {
-	stubs, _, err := client.Nodes().PrefixList(prefix)
+	id, miss, err := nodeByPrefix(client, prefix, false)
 	if err != nil {
 		return "", c.errorf("querying nodes", err)
 	}
-	var matches []*api.NodeListStub
-	for _, s := range stubs {
-		if s.ID == prefix {
-			return s.ID, 0
-		}
-		if strings.HasPrefix(s.ID, prefix) {
-			matches = append(matches, s)
-		}
-	}
-	switch len(matches) {
-	case 0:
-		c.Ui.Error(fmt.Sprintf("No node(s) with prefix %q found", prefix))
-		return "", 1
-	case 1:
-		return matches[0].ID, 0
-	default:
-		c.Ui.Error(fmt.Sprintf("Prefix matched multiple nodes\n\n%s", formatNodeStubs(matches, false)))
+	if miss != "" {
+		c.Ui.Error(miss)
 		return "", 1
 	}
+	return id, 0
 }
 
 // formatNodeMetrics renders the summary; now is the time ages are

@@ -79,19 +79,19 @@ func (c *NodeStatusCommand) list(client *api.Client, verbose bool) int {
 	return 0
 }
 
-// detail resolves prefix to one node and prints it.
-func (c *NodeStatusCommand) detail(client *api.Client, prefix string, verbose bool) int {
+// nodeByPrefix resolves a node ID prefix to one node's ID. When none or
+// several match, id is empty and miss says so (listing the matches).
+func nodeByPrefix(client *api.Client, prefix string, verbose bool) (id, miss string, err error) {
 	stubs, _, err := client.Nodes().PrefixList(prefix)
 	if err != nil {
-		return c.errorf("querying node info", err)
+		return "", "", err
 	}
 	// Keep only true prefix matches, in case the server widened the prefix
 	// (an odd-length UUID prefix may be rounded down).
 	matches := make([]*api.NodeListStub, 0, len(stubs))
 	for _, s := range stubs {
 		if s.ID == prefix {
-			matches = []*api.NodeListStub{s}
-			break
+			return s.ID, "", nil
 		}
 		if strings.HasPrefix(s.ID, prefix) {
 			matches = append(matches, s)
@@ -99,15 +99,26 @@ func (c *NodeStatusCommand) detail(client *api.Client, prefix string, verbose bo
 	}
 	switch len(matches) {
 	case 0:
-		c.Ui.Error(fmt.Sprintf("No node(s) with prefix %q found", prefix))
-		return 1
+		return "", fmt.Sprintf("No node(s) with prefix %q found", prefix), nil
 	case 1:
+		return matches[0].ID, "", nil
 	default:
-		c.Ui.Error(fmt.Sprintf("Prefix matched multiple nodes\n\n%s", formatNodeStubs(matches, verbose)))
+		return "", fmt.Sprintf("Prefix matched multiple nodes\n\n%s", formatNodeStubs(matches, verbose)), nil
+	}
+}
+
+// detail resolves prefix to one node and prints it.
+func (c *NodeStatusCommand) detail(client *api.Client, prefix string, verbose bool) int {
+	id, miss, err := nodeByPrefix(client, prefix, verbose)
+	if err != nil {
+		return c.errorf("querying node info", err)
+	}
+	if miss != "" {
+		c.Ui.Error(miss)
 		return 1
 	}
 
-	node, _, err := client.Nodes().Info(matches[0].ID, nil)
+	node, _, err := client.Nodes().Info(id, nil)
 	if err != nil {
 		return c.errorf("querying node info", err)
 	}

@@ -98,30 +98,23 @@ func (s *Server) nodeBySecret(secret string) (*structs.Node, error) {
 	return node, nil
 }
 
-// peerServers are the other alive servers of this region, by name and RPC
-// address.
-func (s *Server) peerServers() []*member {
-	var out []*member
+// peerServers are the other servers of this region: alive ones, which
+// are asked, and those gossip marks failed (not left), which are not, but
+// whose nodes' metrics are missing from every answer until they are back,
+// so answers warn.
+func (s *Server) peerServers() (alive, failed []*member) {
 	for _, m := range s.members.list() {
-		if m.isServer && m.Status == statusAlive && m.region() == s.config.Region &&
-			m.rpcAddr() != "" && m.rpcAddr() != s.RPCAddr() {
-			out = append(out, m)
+		if !m.isServer || m.region() != s.config.Region || m.rpcAddr() == "" || m.rpcAddr() == s.RPCAddr() {
+			continue
+		}
+		switch m.Status {
+		case statusAlive:
+			alive = append(alive, m)
+		case statusFailed:
+			failed = append(failed, m)
 		}
 	}
-	return out
-}
-
-// failedPeers are the other servers of this region that gossip marks
-// failed (not left): they are not asked, but what nodes pushed to them is
-// missing from every answer until they are back, so answers warn.
-func (s *Server) failedPeers() []*member {
-	var out []*member
-	for _, m := range s.members.list() {
-		if m.isServer && m.Status == statusFailed && m.region() == s.config.Region && m.rpcAddr() != s.RPCAddr() {
-			out = append(out, m)
-		}
-	}
-	return out
+	return alive, failed
 }
 
 // errPeerFailed is a failed peer's part of an answer.
@@ -151,8 +144,9 @@ func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 		if err != nil {
 			return nil, err
 		}
+		alive, failed := s.peerServers()
 		var peers []storage.Querier
-		for _, m := range s.peerServers() {
+		for _, m := range alive {
 			addr := m.rpcAddr()
 			peers = append(peers, hostmetrics.NewPeerQuerier(m.Name, mint, maxt,
 				func(ctx context.Context, args *structs.HostMetricsReadRequest, reply *structs.HostMetricsReadResponse) error {
@@ -160,7 +154,7 @@ func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 					return s.peerRPC(ctx, addr, "HostMetrics.Read", args, reply)
 				}))
 		}
-		for _, m := range s.failedPeers() {
+		for _, m := range failed {
 			err := errPeerFailed(m)
 			peers = append(peers, hostmetrics.NewPeerQuerier(m.Name, mint, maxt,
 				func(context.Context, *structs.HostMetricsReadRequest, *structs.HostMetricsReadResponse) error {
@@ -178,7 +172,7 @@ func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 // keeps the newest; peers that do not answer, and failed ones, are named
 // in the warnings.
 func (s *Server) latestFromPeers(ctx context.Context, nodeID, token string) ([]*structs.HostMetricsLatest, []string) {
-	peers := s.peerServers()
+	peers, failed := s.peerServers()
 	var (
 		mu       sync.Mutex
 		wg       sync.WaitGroup
@@ -205,7 +199,7 @@ func (s *Server) latestFromPeers(ctx context.Context, nodeID, token string) ([]*
 		}()
 	}
 	wg.Wait()
-	for _, m := range s.failedPeers() {
+	for _, m := range failed {
 		warnings = append(warnings, fmt.Sprintf("server %s did not answer: %v", m.Name, errPeerFailed(m)))
 	}
 	sort.Strings(warnings)
