@@ -87,9 +87,11 @@ func (s *HTTPServer) HostMetricsIngestRequest(resp http.ResponseWriter, req *htt
 		RequestID:  resp.Header().Get("X-Request-Id"),
 	}
 	if s.agent.server == nil {
-		if _, _, ierr := hostmetrics.Decode(body); ierr != nil {
+		_, _, release, ierr := hostmetrics.DecodePooled(body)
+		if ierr != nil {
 			return nil, ierr
 		}
+		release()
 	}
 	var reply structs.HostMetricsIngestResponse
 	if err := s.agent.RPC("HostMetrics.Ingest", args, &reply); err != nil {

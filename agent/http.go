@@ -427,10 +427,12 @@ func readBody(req *http.Request, limit int64) ([]byte, error) {
 		return nil, tooLarge
 	}
 	// Sized from Content-Length (bounded above), a body is read into one
-	// buffer instead of one that doubles its way up.
+	// buffer instead of one that doubles its way up. ReadFrom wants
+	// bytes.MinRead free before each read, the last one (which sees EOF)
+	// included: with less it would reallocate at twice the size.
 	var buf bytes.Buffer
 	if req.ContentLength > 0 {
-		buf.Grow(int(req.ContentLength) + 1)
+		buf.Grow(int(req.ContentLength) + bytes.MinRead)
 	}
 	_, err := buf.ReadFrom(io.LimitReader(req.Body, limit+1))
 	b := buf.Bytes()

@@ -305,3 +305,31 @@ func TestHTTP_ThreeServerCluster(t *testing.T) {
 		})
 	}
 }
+
+// TestReadBody_OneBuffer checks that a body with a Content-Length is read
+// into one buffer of about its size, not one that doubled on the final
+// read, and that the limit holds with or without a Content-Length.
+func TestReadBody_OneBuffer(t *testing.T) {
+	// 24,575 bytes and one more fill a size class exactly (24 KiB).
+	body := strings.Repeat("x", 24_575)
+	req, err := http.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := readBody(req, 1<<20)
+	if err != nil || string(b) != body {
+		t.Fatalf("readBody = %d bytes, %v", len(b), err)
+	}
+	if cap(b) >= 3*len(body)/2 {
+		t.Fatalf("cap %d for a body of %d: the buffer grew past Content-Length", cap(b), len(body))
+	}
+	for _, cl := range []int64{int64(len(body)), -1} {
+		req, _ := http.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		req.ContentLength = cl
+		if _, err := readBody(req, 1000); err == nil {
+			t.Fatalf("Content-Length %d over the limit: no error", cl)
+		} else if code, _ := structs.ErrorStatus(err); code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("Content-Length %d over the limit: %v", cl, err)
+		}
+	}
+}

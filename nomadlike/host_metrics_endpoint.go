@@ -35,10 +35,11 @@ func (h *HostMetricsEndpoint) Ingest(args *structs.HostMetricsIngestRequest, rep
 	if ierr != nil {
 		return reject(ierr)
 	}
-	p, ignored, ierr := hostmetrics.Decode(args.Payload)
+	p, ignored, release, ierr := hostmetrics.DecodePooled(args.Payload)
 	if ierr != nil {
 		return reject(ierr)
 	}
+	defer release()
 	received := args.ReceivedAt
 	if received.IsZero() {
 		received = time.Now()

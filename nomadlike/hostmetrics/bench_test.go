@@ -25,6 +25,21 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodePooled is BenchmarkDecode with the storage reused, as
+// the ingest endpoint decodes.
+func BenchmarkDecodePooled(b *testing.B) {
+	body := RealisticPayload(1)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _, release, err := DecodePooled(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		release()
+	}
+}
+
 // BenchmarkDecode_encodingJSON is the baseline DESIGN.md compares with:
 // encoding/json's typed decode alone, which checks none of the schema.
 func BenchmarkDecode_encodingJSON(b *testing.B) {

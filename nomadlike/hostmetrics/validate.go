@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -63,8 +65,30 @@ var dateTimeRE = regexp.MustCompile(`^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d
 // encoding/json: encoding/json matches keys case-insensitively, takes the
 // last of duplicate keys, cannot tell a missing required field from its
 // zero value, and would need a second pass for unknown fields; see DESIGN.md
-// for the measurements.
+// for the measurements. The payload's strings share body's bytes: body
+// must not change while the payload or its error is in use.
 func Decode(body []byte) (*structs.HostMetrics, []string, *structs.IngestError) {
+	return decode(body, nil)
+}
+
+// DecodePooled is Decode into storage reused from one payload to the next
+// (its lists, each container's ports, mounts and labels, the optional
+// fields' values): the decoded payload of every push is garbage a
+// moment later, and its allocations were a fifth of an ingest's cost.
+// release gives the storage back; p must not be used after it. Lists that
+// came empty may be empty rather than nil, which encodes the same.
+func DecodePooled(body []byte) (p *structs.HostMetrics, ignored []string, release func(), err *structs.IngestError) {
+	sc := scratches.Get().(*scratch)
+	sc.reset()
+	p, ignored, err = decode(body, sc)
+	if err != nil {
+		sc.release()
+		return nil, nil, nil, err
+	}
+	return p, ignored, sc.release, nil
+}
+
+func decode(body []byte, sc *scratch) (*structs.HostMetrics, []string, *structs.IngestError) {
 	if len(body) > MaxBodyBytes {
 		return nil, nil, &structs.IngestError{
 			Status:  413,
@@ -73,11 +97,21 @@ func Decode(body []byte) (*structs.HostMetrics, []string, *structs.IngestError) 
 			Hint:    "send fewer containers, checks or labels in one payload",
 		}
 	}
-	// One copy of the body backs every string of the payload (substrings),
-	// instead of one allocation per string.
-	d := decoder{s: string(body)}
+	// The body itself backs every string of the payload (substrings),
+	// instead of one allocation per string or a copy of the body: the
+	// caller keeps it unchanged for as long as it keeps the payload, as
+	// Store keeps it as the node's latest payload anyway.
+	d := decoder{s: unsafe.String(unsafe.SliceData(body), len(body)), sc: sc}
 	p := new(structs.HostMetrics)
-	if !d.document(p) {
+	if sc != nil {
+		p = &sc.p
+		d.floats, d.strs = sc.floats, sc.strs
+	}
+	ok := d.document(p)
+	if sc != nil {
+		sc.floatsUsed, sc.strsUsed = d.floatsUsed, d.strsUsed
+	}
+	if !ok {
 		if !d.syntax {
 			q := decoder{s: d.s, syntaxOnly: true}
 			if !q.document(nil) {
@@ -88,6 +122,41 @@ func Decode(body []byte) (*structs.HostMetrics, []string, *structs.IngestError) 
 	}
 	sort.Strings(d.unknown)
 	return p, d.unknown, nil
+}
+
+// scratch is DecodePooled's storage. Entries past a list's length keep
+// the strings of an earlier payload until they are reused: a pool holds
+// a few bodies more than it would, never more.
+type scratch struct {
+	p   structs.HostMetrics
+	top structs.TopProcesses
+	// floats and strs are the optional fields' values, sized from the
+	// largest payload decoded into this scratch so far.
+	floats               []float64
+	strs                 []string
+	floatsUsed, strsUsed int
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+func (sc *scratch) reset() {
+	p := &sc.p
+	*p = structs.HostMetrics{Services: p.Services[:0], ServiceHealthChecks: p.ServiceHealthChecks[:0],
+		TCPCheckResults: p.TCPCheckResults[:0], CertCheckResults: p.CertCheckResults[:0], Containers: p.Containers[:0]}
+	sc.top = structs.TopProcesses{ByCPU: sc.top.ByCPU[:0], ByMemory: sc.top.ByMemory[:0]}
+	sc.floatsUsed, sc.strsUsed = 0, 0
+}
+
+func (sc *scratch) release() {
+	// The next payload takes its optional values from one arena when it
+	// is no larger than this one.
+	if sc.floatsUsed > len(sc.floats) {
+		sc.floats = make([]float64, sc.floatsUsed+chunk)
+	}
+	if sc.strsUsed > len(sc.strs) {
+		sc.strs = make([]string, sc.strsUsed+chunk)
+	}
+	scratches.Put(sc)
 }
 
 // kind is a field's JSON type in the schema table.
@@ -239,8 +308,11 @@ type decoder struct {
 
 	// Optional fields are pointers; these hand them out in chunks rather
 	// than one allocation per field.
-	floats []float64
-	strs   []string
+	floats               []float64
+	strs                 []string
+	floatsUsed, strsUsed int
+	// sc is DecodePooled's storage, nil for Decode.
+	sc *scratch
 }
 
 const chunk = 64
@@ -251,6 +323,7 @@ func (d *decoder) newFloat(v float64) *float64 {
 	}
 	f := &d.floats[0]
 	d.floats = d.floats[1:]
+	d.floatsUsed++
 	*f = v
 	return f
 }
@@ -261,6 +334,7 @@ func (d *decoder) newString(v string) *string {
 	}
 	s := &d.strs[0]
 	d.strs = d.strs[1:]
+	d.strsUsed++
 	*s = v
 	return s
 }
@@ -987,6 +1061,20 @@ func (d *decoder) optList(max int, example string, elem func(i int) bool) bool {
 	return ok
 }
 
+// appendContainer appends a zero container to s. In a list reused by
+// DecodePooled, the entry it reuses keeps its ports', mounts' and labels'
+// storage, emptied.
+func appendContainer(s []structs.ContainerInfo) []structs.ContainerInfo {
+	if len(s) == cap(s) {
+		return append(grow(s, 16), structs.ContainerInfo{})
+	}
+	s = s[:len(s)+1]
+	c := &s[len(s)-1]
+	clear(c.Labels)
+	*c = structs.ContainerInfo{Ports: c.Ports[:0], Mounts: c.Mounts[:0], Labels: c.Labels}
+	return s
+}
+
 // grow gives a list its first capacity, so that a usual list is one or
 // two allocations rather than one per doubling from 1.
 func grow[T any](s []T, first int) []T {
@@ -1064,7 +1152,7 @@ func (d *decoder) root(p *structs.HostMetrics) bool {
 			})
 		case "containers":
 			return d.once(&seen, 24) && d.optList(MaxListEntries, `{"id": "4f1c...", "name": "web", "image": "nginx:1.27", "imageId": "sha256:...", "state": "running", "status": "Up 3 hours", "created": 1776254400}`, func(i int) bool {
-				p.Containers = append(grow(p.Containers, 16), structs.ContainerInfo{})
+				p.Containers = appendContainer(p.Containers)
 				return d.container(&p.Containers[i])
 			})
 		case "topProcesses":
@@ -1075,7 +1163,11 @@ func (d *decoder) root(p *structs.HostMetrics) bool {
 			case 'n':
 				return d.lit("null")
 			case '{':
-				p.TopProcesses = new(structs.TopProcesses)
+				if d.sc != nil {
+					p.TopProcesses = &d.sc.top
+				} else {
+					p.TopProcesses = new(structs.TopProcesses)
+				}
 				return d.topProcesses(p.TopProcesses)
 			}
 			return d.typeErr("an object", `{"byCpu": [], "byMemory": [], "stats": {...}}`)

@@ -447,3 +447,39 @@ func TestDecode_UnknownFields(t *testing.T) {
 		t.Fatalf("%d unknown fields returned, want the first %d, sorted", len(unknown), MaxUnknownFields)
 	}
 }
+
+// TestDecodePooled_SameAsDecode decodes payloads of every shape one after
+// another into reused storage (larger, then smaller, then refused, then
+// larger again): each must encode exactly as Decode's fresh payload does,
+// with nothing left over from the one before.
+func TestDecodePooled_SameAsDecode(t *testing.T) {
+	bodies := [][]byte{RealisticPayload(1), specExample(t), []byte(`{}`), RealisticPayload(2),
+		[]byte(`{"containers":[{"id":"i","name":"n","image":"m","imageId":"d","state":"s","status":"u","created":0}]}`),
+		[]byte(`{"containers":[{"id":"i","name":"n","image":"m","imageId":"d","state":"s","status":"u","created":-1}]}`),
+		[]byte(`{"topProcesses":{"byCpu":[],"byMemory":[],"stats":{"total":0,"running":0,"sleeping":0,"stopped":0,"zombie":0}}}`),
+		[]byte(`{"topProcesses":null,"cpuPercent":3}`), RealisticPayload(3), RealisticPayload(3)}
+	for round := range 3 {
+		for i, body := range bodies {
+			fresh, freshIgnored, freshErr := Decode(body)
+			p, ignored, release, err := DecodePooled(body)
+			if (err == nil) != (freshErr == nil) {
+				t.Fatalf("round %d, body %d: pooled error %v, fresh error %v", round, i, err, freshErr)
+			}
+			if err != nil {
+				if !reflect.DeepEqual(err, freshErr) || release != nil || p != nil {
+					t.Fatalf("round %d, body %d: pooled refusal %+v, fresh %+v", round, i, err, freshErr)
+				}
+				continue
+			}
+			want, _ := json.Marshal(fresh)
+			got, _ := json.Marshal(p)
+			if !bytes.Equal(got, want) || !slices.Equal(ignored, freshIgnored) {
+				t.Fatalf("round %d, body %d: pooled payload\n%s\nfresh\n%s", round, i, got, want)
+			}
+			if (p.TopProcesses == nil) != (fresh.TopProcesses == nil) {
+				t.Fatalf("round %d, body %d: topProcesses present %v, fresh %v", round, i, p.TopProcesses != nil, fresh.TopProcesses != nil)
+			}
+			release()
+		}
+	}
+}
