@@ -99,10 +99,20 @@ func AppendPayload(app storage.Appender, nl NodeLabels, p *structs.HostMetrics, 
 	return n, err
 }
 
-// Written is what one payload of a node wrote: each series' reference in
-// the storage, by the hash of its labels. Sixteen bytes a series, so a
-// server keeps it for every node.
-type Written map[uint64]storage.SeriesRef
+// Written is what one payload of a node wrote: each series' key (the hash
+// of its labels) and reference in the storage, in the order the payload
+// added them. Sixteen bytes a series, so a server keeps it for every node.
+// A node's payloads have one shape from push to push, so the next
+// payload's n-th series is nearly always this one's n-th: found by
+// position, it costs no map operation (four per sample before: the
+// duplicate check, the lookup, the new map's insert, the stale check).
+type Written []WrittenSeries
+
+// WrittenSeries is one series of Written.
+type WrittenSeries struct {
+	Key uint64
+	Ref storage.SeriesRef
+}
 
 // AppendPayloadAfter appends p as AppendPayload does, given prev, what
 // the node's previous payload wrote. Its references spare the storage the
@@ -120,7 +130,7 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 	w := writers.Get().(*seriesWriter)
 	defer w.release()
 	w.nodeID, w.node, w.datacenter = labelValue(nl.NodeID), labelValue(nl.Node), labelValue(nl.Datacenter)
-	w.prev = prev
+	w.prev, w.inOrder = prev, true
 	w.host(p, t)
 	for i := range p.Services {
 		w.service(&p.Services[i])
@@ -149,7 +159,7 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 
 	n := 0
 	var refused error
-	written := make(Written, len(w.out)+len(w.out)/8)
+	written := make(Written, len(w.out))
 	for i := range w.out {
 		s := &w.out[i]
 		h := s.h
@@ -167,18 +177,26 @@ func AppendPayloadAfter(app storage.Appender, nl NodeLabels, p *structs.HostMetr
 			if refused == nil {
 				refused = fmt.Errorf("appending %s%v: %w", s.name, w.kvs[s.kv0:s.kv1], err)
 			}
-			written[h] = prev[h] // still the node's series: no stale marker
+			written[i] = WrittenSeries{h, s.ref} // still the node's series: no stale marker
 			continue
 		}
-		written[h] = ref
+		written[i] = WrittenSeries{h, ref}
 		n++
 	}
-	stale := math.Float64frombits(value.StaleNaN)
-	for h, ref := range prev {
-		if _, ok := written[h]; !ok && ref != 0 && markStale {
-			// A series the head has since dropped has no ref any more;
-			// it needs no marker then, and the error says so.
-			app.Append(ref, labels.EmptyLabels(), t, stale)
+	if markStale {
+		stale := math.Float64frombits(value.StaleNaN)
+		// In order, the series after this payload's last are the gone
+		// ones; otherwise seen has every series of this payload.
+		gone := prev[min(len(prev), len(w.out)):]
+		if !w.inOrder {
+			gone = prev
+		}
+		for _, ps := range gone {
+			if _, ok := w.seen[ps.Key]; !ok && ps.Ref != 0 {
+				// A series the head has since dropped has no ref any
+				// more; it needs no marker then, and the error says so.
+				app.Append(ps.Ref, labels.EmptyLabels(), t, stale)
+			}
 		}
 	}
 	if refused != nil {
@@ -216,16 +234,22 @@ type seriesWriter struct {
 	// prev is what the node's previous payload wrote: a series found
 	// there needs neither its labels built nor a lookup by them.
 	prev Written
-	seen map[uint64]int // series key → index in out
-	out  []sample
-	kvs  []string // every sample's label pairs, one after another
+	// inOrder holds while every series so far is prev's at the same
+	// position: none can then repeat an earlier one (prev's keys are
+	// unique), and seen and prevAt are left unbuilt.
+	inOrder bool
+	seen    map[uint64]int // series key → index in out, once !inOrder
+	prevAt  map[uint64]int // prev's key → index in prev, once !inOrder
+	out     []sample
+	kvs     []string // every sample's label pairs, one after another
 }
 
 // writers are reused: a realistic payload's ~330 samples, their index
 // and scratch space are most of what an ingest would allocate otherwise.
 var writers = sync.Pool{New: func() any {
 	return &seriesWriter{b: labels.NewScratchBuilder(8), d: xxhash.New(),
-		seen: make(map[uint64]int, 512), out: make([]sample, 0, 512), kvs: make([]string, 0, 2048)}
+		seen: make(map[uint64]int, 512), prevAt: make(map[uint64]int, 512),
+		out: make([]sample, 0, 512), kvs: make([]string, 0, 2048)}
 }}
 
 // release empties w (dropping its references into the payload) and
@@ -240,6 +264,7 @@ func (w *seriesWriter) release() {
 	clear(w.kvs)
 	w.kvs = w.kvs[:0]
 	clear(w.seen)
+	clear(w.prevAt)
 	w.prev = nil
 	writers.Put(w)
 }
@@ -248,18 +273,45 @@ func (w *seriesWriter) release() {
 // left out, as Prometheus treats it as no label.
 func (w *seriesWriter) add(name string, v float64, kv ...string) {
 	h := w.key(name, kv)
-	if j, ok := w.seen[h]; ok {
-		w.out[j].v = v
-		return
+	i := len(w.out)
+	var ref storage.SeriesRef
+	if w.inOrder && i < len(w.prev) && w.prev[i].Key == h {
+		ref = w.prev[i].Ref
+	} else {
+		if w.inOrder {
+			w.index()
+		}
+		if j, ok := w.seen[h]; ok {
+			w.out[j].v = v
+			return
+		}
+		w.seen[h] = i
+		if j, ok := w.prevAt[h]; ok {
+			ref = w.prev[j].Ref
+		}
 	}
-	w.seen[h] = len(w.out)
-	s := sample{name: name, kv0: len(w.kvs), h: h, v: v, ref: w.prev[h]}
+	s := sample{name: name, kv0: len(w.kvs), h: h, v: v, ref: ref}
 	w.kvs = append(w.kvs, kv...) // a copy: kv itself stays on the caller's stack
 	s.kv1 = len(w.kvs)
 	if s.ref == 0 {
 		s.ls = w.labels(name, kv)
 	}
 	w.out = append(w.out, s)
+}
+
+// index leaves the in-order path: it builds seen from the series so far
+// and prevAt from prev.
+func (w *seriesWriter) index() {
+	if !w.inOrder {
+		return
+	}
+	w.inOrder = false
+	for i := range w.out {
+		w.seen[w.out[i].h] = i
+	}
+	for i, ps := range w.prev {
+		w.prevAt[ps.Key] = i
+	}
 }
 
 // key identifies a series of the node: a hash of its name and label pairs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -247,9 +248,9 @@ func TestAppendPayloadAfter_StaleCache(t *testing.T) {
 	if err != nil || app.Commit() != nil {
 		t.Fatal(err)
 	}
-	gone := Written{}
-	for h, ref := range written {
-		gone[h] = ref + 1<<40 // no such series
+	gone := slices.Clone(written)
+	for i := range gone {
+		gone[i].Ref += 1 << 40 // no such series
 	}
 	app = s.DB().Appender(context.Background())
 	n2, _, err := AppendPayloadAfter(app, nl, p, now, gone, true)
@@ -258,5 +259,88 @@ func TestAppendPayloadAfter_StaleCache(t *testing.T) {
 	}
 	if got := s.DB().Head().NumSeries(); got != uint64(n1) {
 		t.Fatalf("%d series, want %d (the fallback made new ones?)", got, n1)
+	}
+}
+
+// byLabels counts the appends that name their series by labels instead
+// of a cached reference.
+type byLabels struct {
+	storage.Appender
+	n int
+}
+
+func (a *byLabels) Append(ref storage.SeriesRef, l labels.Labels, t int64, v float64) (storage.SeriesRef, error) {
+	if ref == 0 {
+		a.n++
+	}
+	return a.Appender.Append(ref, l, t, v)
+}
+
+// A node's payloads change shape: a service goes from the middle, one
+// from the end, one comes at the end, one is sent twice. Each time the
+// series of the previous payload are found by reference (in order or
+// not), only new series are named by labels, and exactly the vanished
+// ones are marked stale.
+func TestAppendPayloadAfter_ShapeChanges(t *testing.T) {
+	now := time.Now()
+	s := openTestStore(t, t.TempDir(), func() time.Time { return now })
+	defer s.Close()
+	nl := NodeLabels{NodeID: "n1", Node: "web-1"}
+	svc := func(names ...string) *structs.HostMetrics {
+		p := &structs.HostMetrics{}
+		for _, n := range names {
+			state := "running"
+			p.Services = append(p.Services, structs.ServiceMetrics{ContainerName: n, State: &state})
+		}
+		return p
+	}
+	count := func(at time.Time) int {
+		t.Helper()
+		engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
+		q, err := engine.NewInstantQuery(context.Background(), storage.QueryableFunc(s.Querier), nil, MetricContainerState, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := q.Exec(context.Background()).Vector()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(v)
+	}
+	var prev Written
+	at := now.Add(-10 * time.Minute)
+	for i, step := range []struct {
+		p               *structs.HostMetrics
+		byLabels, alive int
+	}{
+		{svc("a", "b", "c", "d"), 5, 4},
+		{svc("a", "b", "c", "d"), 0, 4},      // same shape: every series in order
+		{svc("a", "c", "d"), 0, 3},           // b gone from the middle
+		{svc("a", "c"), 0, 2},                // d gone from the end, in order
+		{svc("a", "c", "e"), 1, 3},           // e new at the end
+		{svc("a", "a", "c", "e", "b"), 1, 4}, // a twice (one series), b back (not in the last payload: by labels)
+	} {
+		at = at.Add(10 * time.Second)
+		a := &byLabels{Appender: s.DB().Appender(context.Background())}
+		_, written, err := AppendPayloadAfter(a, nl, step.p, at.UnixMilli(), prev, prev != nil)
+		if err != nil || a.Commit() != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		// Each service here writes one series, its state; the host one,
+		// its last push's time (the first payload's fifth by labels).
+		if a.n != step.byLabels {
+			t.Errorf("step %d: %d series named by labels, want %d", i, a.n, step.byLabels)
+		}
+		if n := count(at.Add(time.Second)); n != step.alive {
+			t.Errorf("step %d: %d container series alive, want %d", i, n, step.alive)
+		}
+		keys := map[uint64]bool{}
+		for _, ws := range written {
+			if keys[ws.Key] || ws.Ref == 0 {
+				t.Fatalf("step %d: written %v has a repeated key or no reference", i, written)
+			}
+			keys[ws.Key] = true
+		}
+		prev = written
 	}
 }
