@@ -80,6 +80,7 @@ func Decode(body []byte) (*structs.HostMetrics, []string, *structs.IngestError) 
 func DecodePooled(body []byte) (p *structs.HostMetrics, ignored []string, release func(), err *structs.IngestError) {
 	sc := scratches.Get().(*scratch)
 	sc.reset()
+	sc.bodyLen = len(body)
 	p, ignored, err = decode(body, sc)
 	if err != nil {
 		sc.release()
@@ -125,11 +126,13 @@ func decode(body []byte, sc *scratch) (*structs.HostMetrics, []string, *structs.
 }
 
 // scratch is DecodePooled's storage. Entries past a list's length keep
-// the strings of an earlier payload until they are reused: a pool holds
-// a few bodies more than it would, never more.
+// the strings of an earlier payload until they are reused, so a pooled
+// scratch may keep one earlier body alive.
 type scratch struct {
 	p   structs.HostMetrics
 	top structs.TopProcesses
+	// bodyLen is the size of the body last decoded here.
+	bodyLen int
 	// floats and strs are the optional fields' values, sized from the
 	// largest payload decoded into this scratch so far.
 	floats               []float64
@@ -147,7 +150,16 @@ func (sc *scratch) reset() {
 	sc.floatsUsed, sc.strsUsed = 0, 0
 }
 
+// maxPooledBody is the largest body whose scratch goes back to the pool:
+// ten times a realistic payload. A larger one (up to MaxBodyBytes) would
+// keep lists and arenas its size in the pool; it is left to the garbage
+// collector instead.
+const maxPooledBody = 256 << 10
+
 func (sc *scratch) release() {
+	if sc.bodyLen > maxPooledBody {
+		return
+	}
 	// The next payload takes its optional values from one arena when it
 	// is no larger than this one.
 	if sc.floatsUsed > len(sc.floats) {

@@ -483,3 +483,26 @@ func TestDecodePooled_SameAsDecode(t *testing.T) {
 		}
 	}
 }
+
+// A body larger than maxPooledBody decodes pooled as any other, and its
+// storage is not kept: the next scratch from the pool is not the one that
+// held it.
+func TestDecodePooled_LargeBodyNotKept(t *testing.T) {
+	entry := `{"containerName":"` + strings.Repeat("a", 300) + `","cpuPercent":1},`
+	big := []byte(`{"services":[` + strings.TrimSuffix(strings.Repeat(entry, MaxListEntries), ",") + `]}`)
+	if len(big) <= maxPooledBody {
+		t.Fatalf("test body of %d bytes is not above %d", len(big), maxPooledBody)
+	}
+	p, _, release, err := DecodePooled(big)
+	if err != nil || len(p.Services) != MaxListEntries || *p.Services[MaxListEntries-1].CPUPercent != 1 {
+		t.Fatalf("large body: %v", err)
+	}
+	release()
+	for range 10 {
+		sc := scratches.Get().(*scratch)
+		if cap(sc.p.Services) >= MaxListEntries {
+			t.Fatal("the large body's storage went back to the pool")
+		}
+		defer scratches.Put(sc)
+	}
+}
