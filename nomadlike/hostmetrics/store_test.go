@@ -167,20 +167,7 @@ func TestStore_StaleMarkers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	count := func(at time.Time) int {
-		t.Helper()
-		engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-		q, err := engine.NewInstantQuery(context.Background(), storage.QueryableFunc(s.Querier), nil,
-			MetricContainerState, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := q.Exec(context.Background()).Vector()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(v)
-	}
+	count := func(at time.Time) int { t.Helper(); return containerSeriesAlive(t, s, at) }
 	t0 := now.Add(-10 * time.Minute)
 	push(t0, `{"containerName":"a","state":"running"},{"containerName":"b","state":"running"}`)
 	push(t0.Add(-time.Minute), `{"containerName":"a","state":"running"}`) // backfill: marks nothing
@@ -294,19 +281,7 @@ func TestAppendPayloadAfter_ShapeChanges(t *testing.T) {
 		}
 		return p
 	}
-	count := func(at time.Time) int {
-		t.Helper()
-		engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
-		q, err := engine.NewInstantQuery(context.Background(), storage.QueryableFunc(s.Querier), nil, MetricContainerState, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := q.Exec(context.Background()).Vector()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(v)
-	}
+	count := func(at time.Time) int { t.Helper(); return containerSeriesAlive(t, s, at) }
 	var prev Written
 	at := now.Add(-10 * time.Minute)
 	for i, step := range []struct {
@@ -343,4 +318,20 @@ func TestAppendPayloadAfter_ShapeChanges(t *testing.T) {
 		}
 		prev = written
 	}
+}
+
+// containerSeriesAlive is how many container state series s shows at at,
+// stale ones left out.
+func containerSeriesAlive(t *testing.T, s *Store, at time.Time) int {
+	t.Helper()
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: time.Minute, LookbackDelta: 5 * time.Minute})
+	q, err := engine.NewInstantQuery(context.Background(), storage.QueryableFunc(s.Querier), nil, MetricContainerState, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := q.Exec(context.Background()).Vector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(v)
 }
