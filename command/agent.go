@@ -100,15 +100,8 @@ func (c *AgentCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error starting agent: %s", err))
 		return 1
 	}
-	roles := []string{}
-	if *config.Server.Enabled {
-		roles = append(roles, "server")
-	}
-	if *config.Client.Enabled {
-		roles = append(roles, "client")
-	}
 	c.Ui.Output(fmt.Sprintf("==> nomadlike agent started (%s)\n    Version: %s\n    Node: %s  Region: %s  DC: %s\n    HTTP: http://%s\n    Data dir: %s",
-		strings.Join(roles, "+"), structs.VersionString(), *config.NodeName, *config.Region, *config.Datacenter,
+		roles(config), structs.VersionString(), *config.NodeName, *config.Region, *config.Datacenter,
 		a.HTTPAddr(), *config.DataDir))
 	return c.wait(a, config)
 }
@@ -121,6 +114,13 @@ func (c *AgentCommand) readConfig(args []string) (*agent.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return mergeConfig(dev, paths, flags)
+}
+
+// mergeConfig is the configuration an agent runs with: defaults (-dev's
+// with dev), then each file or directory of paths in order, then flags
+// (nil: none), validated.
+func mergeConfig(dev bool, paths []string, flags *agent.Config) (*agent.Config, error) {
 	config := agent.DefaultConfig()
 	if dev {
 		config = agent.DevConfig()
@@ -132,11 +132,25 @@ func (c *AgentCommand) readConfig(args []string) (*agent.Config, error) {
 		}
 		config.Merge(fc)
 	}
-	config.Merge(flags)
+	if flags != nil {
+		config.Merge(flags)
+	}
 	if err := config.Validate(); err != nil {
 		return nil, err
 	}
 	return config, nil
+}
+
+// roles names what config runs: "server", "client" or "server+client".
+func roles(config *agent.Config) string {
+	var r []string
+	if *config.Server.Enabled {
+		r = append(r, "server")
+	}
+	if *config.Client.Enabled {
+		r = append(r, "client")
+	}
+	return strings.Join(r, "+")
 }
 
 // wait blocks until SIGINT or SIGTERM, leaves the cluster if configured

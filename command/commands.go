@@ -111,6 +111,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"agent": func() (cli.Command, error) {
 			return NewAgentCommand(ui), nil
 		},
+		"agent validate": func() (cli.Command, error) {
+			return &AgentValidateCommand{Ui: ui}, nil
+		},
 		"agent-info": func() (cli.Command, error) {
 			return &AgentInfoCommand{Meta: meta}, nil
 		},
