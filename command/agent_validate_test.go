@@ -1,12 +1,16 @@
 package command
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/cli"
+
+	"github.com/nomadlike/nomadlike/agent"
 )
 
 // agent validate accepts what the agent would start with and refuses, with
@@ -104,5 +108,71 @@ func TestAgentValidate_ReadmeExample(t *testing.T) {
 	}
 	if !strings.Contains(ui.OutputWriter.String(), "server+client") {
 		t.Fatalf("README's agent.hcl is no longer a server+client: %s", ui.OutputWriter.String())
+	}
+}
+
+// scripts/production is what an operator copies to a host: each config
+// validates, given the TLS files `tls ca create` and `tls cert create`
+// make where it names them, and the systemd unit's ExecStartPre and
+// ExecStart are commands the CLI accepts on the config directory.
+func TestProductionExamples(t *testing.T) {
+	src, err := filepath.Abs("../scripts/production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsDir := t.TempDir()
+	t.Chdir(tlsDir)
+	ui := cli.NewMockUi()
+	if code := (&TLSCACreateCommand{Meta: Meta{Ui: ui}}).Run(nil); code != 0 {
+		t.Fatalf("tls ca create: %s", ui.ErrorWriter.String())
+	}
+	for _, role := range []string{"-server", "-client"} {
+		if code := (&TLSCertCreateCommand{Meta: Meta{Ui: ui}}).Run([]string{role}); code != 0 {
+			t.Fatalf("tls cert create %s: %s", role, ui.ErrorWriter.String())
+		}
+	}
+
+	for _, tc := range []struct{ file, role string }{{"server.hcl", "server,"}, {"client.hcl", "client,"}} {
+		b, err := os.ReadFile(filepath.Join(src, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "/etc/nomadlike.d/tls/") {
+			t.Fatalf("%s names no TLS file under /etc/nomadlike.d/tls/", tc.file)
+		}
+		// The host's config directory, as the unit reads it.
+		etc := t.TempDir()
+		writeConfig(t, etc, tc.file, strings.ReplaceAll(string(b), "/etc/nomadlike.d/tls/", tlsDir+"/"))
+		ui := cli.NewMockUi()
+		if code := (&AgentValidateCommand{Ui: ui}).Run([]string{etc}); code != 0 {
+			t.Fatalf("%s does not validate: %s", tc.file, ui.ErrorWriter.String())
+		}
+		if !strings.Contains(ui.OutputWriter.String(), ": "+tc.role) {
+			t.Fatalf("%s: %s, want a %s", tc.file, ui.OutputWriter.String(), strings.TrimSuffix(tc.role, ","))
+		}
+	}
+
+	unit, err := os.ReadFile(filepath.Join(src, "nomadlike.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := map[string][]string{}
+	for _, line := range strings.Split(string(unit), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "ExecStart") {
+			exec[k] = strings.Fields(v)
+		}
+	}
+	pre, start := exec["ExecStartPre"], exec["ExecStart"]
+	if len(pre) < 3 || filepath.Base(pre[0]) != "nomadlike" || pre[1] != "agent" || pre[2] != "validate" {
+		t.Fatalf("ExecStartPre %q is not nomadlike agent validate", pre)
+	}
+	if len(start) < 2 || filepath.Base(start[0]) != "nomadlike" || start[1] != "agent" {
+		t.Fatalf("ExecStart %q is not nomadlike agent", start)
+	}
+	// The agent's flags in ExecStart parse, and read the directory the
+	// ExecStartPre validates.
+	_, paths, _, err := agent.CommandConfig(start[2:], io.Discard)
+	if err != nil || !slices.Equal(paths, pre[3:]) {
+		t.Fatalf("ExecStart %q: config paths %q, error %v; ExecStartPre validates %q", start, paths, err, pre[3:])
 	}
 }
