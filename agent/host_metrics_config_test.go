@@ -74,12 +74,7 @@ client {
   }
 }
 `)
-	file, err := LoadConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := validServer()
-	c.Merge(file)
+	c := overValidServer(t, path)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("valid host_metrics block refused: %v", err)
 	}
@@ -200,13 +195,7 @@ client {
   }
 }
 `)
-	file, err := LoadConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := validServer()
-	c.Merge(file)
-	err = c.Validate()
+	err := overValidServer(t, path).Validate()
 	wantAll(t, err,
 		`client.host_metrics.interval: "10"`,
 		"client.host_metrics.buffer: 0",
@@ -239,4 +228,17 @@ client {
 	nolabel := writeFile(t, dir, "nolabel.hcl", "client {\n  host_metrics {\n    check {\n      host = \"x\"\n    }\n  }\n}\n")
 	_, err = LoadConfigFile(nolabel)
 	wantAll(t, err, nolabel+":3")
+}
+
+// overValidServer is validServer with the config file at path merged over
+// it, not yet validated.
+func overValidServer(t *testing.T, path string) *Config {
+	t.Helper()
+	file, err := LoadConfigFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	c := validServer()
+	c.Merge(file)
+	return c
 }

@@ -30,12 +30,7 @@ server {
   }
 }
 `)
-	file, err := LoadConfigFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := validServer()
-	c.Merge(file)
+	c := overValidServer(t, path)
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +64,7 @@ func TestServerHostMetricsConfig_Invalid(t *testing.T) {
 		{"remote_write {\n url = \"http://x/w\"\n name = \"a\"\n}\nremote_write {\n url = \"http://y/w\"\n name = \"a\"\n}", "used twice"},
 	} {
 		path := writeFile(t, t.TempDir(), "s.hcl", "server {\n host_metrics {\n"+c.hcl+"\n }\n}\n")
-		file, err := LoadConfigFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v", c.hcl, err)
-		}
-		cfg := validServer()
-		cfg.Merge(file)
-		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := overValidServer(t, path).Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error naming %s", c.hcl, err, c.want)
 		}
 	}
