@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -22,6 +23,7 @@ import (
 	"github.com/nomadlike/nomadlike/agent/metrics"
 	"github.com/nomadlike/nomadlike/agent/promapi"
 	"github.com/nomadlike/nomadlike/nomadlike"
+	"github.com/nomadlike/nomadlike/nomadlike/tlsutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -47,11 +49,22 @@ type Agent struct {
 	telemetry *processTelemetry
 	gatherers agentGatherers
 
+	// tls is the tls{} files' configurator, shared by every listener and
+	// dialer of the agent; nil when TLS is off.
+	tls *tlsutil.Configurator
+
 	// hostMetricsReg holds the series of the host metrics store and of
 	// the PromQL engine (servers); engine is that engine, one per process.
 	hostMetricsReg *prometheus.Registry
 	engineOnce     sync.Once
 	engine         *promql.Engine
+
+	// running is the configuration in effect: config with what reloads
+	// applied (reload.go). config itself is what the agent started with.
+	running atomic.Pointer[Config]
+	// reloadMu serializes reloads; loader reads the files again.
+	reloadMu sync.Mutex
+	loader   ConfigLoader
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -89,7 +102,12 @@ func NewAgent(config *Config, logger hclog.InterceptLogger) (*Agent, error) {
 		a.devDataDir = dir
 		config.DataDir = ptr(dir)
 	}
+	a.running.Store(config)
 	if err := a.resolveAdvertise(); err != nil {
+		a.cleanup()
+		return nil, err
+	}
+	if err := a.setupTLS(); err != nil {
 		a.cleanup()
 		return nil, err
 	}
@@ -241,9 +259,7 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 		}
 		sc.MemberlistConfig.SecretKey = key
 	}
-	if sc.TLS, err = c.rpcTLS(); err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
-	}
+	sc.TLS = a.rpcTLS()
 	if c.serverHook != nil {
 		c.serverHook(sc)
 	}
@@ -279,9 +295,8 @@ func (a *Agent) setupClient() error {
 		ReloadURL:    *c.Client.ReloadURL,
 	}
 	cc.ACLEnabled, cc.EnableDebug = *c.ACL.Enabled, *c.EnableDebug
-	var err error
-	if cc.TLS, err = c.clientTLS(); err != nil {
-		return fmt.Errorf("tls: %w", err)
+	if t := a.rpcTLS(); t != nil {
+		cc.TLS = t.OutgoingRPC()
 	}
 	if err := a.setupMetrics(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)

@@ -93,7 +93,7 @@ func (a *Agent) raftLogStoreSelf() map[string]any {
 
 // selfConfig is the agent config in Nomad's /v1/agent/self shape.
 func (a *Agent) selfConfig() map[string]any {
-	c := a.config
+	c := a.runningConfig()
 	return map[string]any{
 		"Region":      *c.Region,
 		"Datacenter":  *c.Datacenter,

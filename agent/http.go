@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -89,8 +90,9 @@ type HTTPServer struct {
 	routes   []route
 	listener net.Listener
 	srv      *http.Server
-	// limiters rate-limit the families that are configured for it.
-	limiters map[family]*rateLimiter
+	// limiters rate-limit the families that are configured for it; a
+	// reload replaces the map.
+	limiters atomic.Pointer[map[family]*rateLimiter]
 	// pipelineHandler is connect-go's handler of pipeline.v1.PipelineService;
 	// each of its procedures is a route of its own that runs it.
 	pipelineHandler http.Handler
@@ -103,31 +105,36 @@ func NewHTTPServer(a *Agent) (*HTTPServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http listener on %s: %w", addr, err)
 	}
-	if ln, err = a.tlsListener(ln); err != nil {
-		return nil, fmt.Errorf("http tls: %w", err)
-	}
+	ln = a.tlsListener(ln)
 	s := &HTTPServer{
 		agent:    a,
 		logger:   a.logger.Named("http"),
 		mux:      http.NewServeMux(),
 		listener: ln,
 	}
-	s.limiters = map[family]*rateLimiter{}
-	for _, rl := range a.config.RateLimits {
-		if f, ok := familyNames[rl.Family]; ok {
-			burst := int(*rl.RequestsPerSecond)
-			if rl.Burst != nil {
-				burst = *rl.Burst
-			}
-			s.limiters[f] = newRateLimiter(*rl.RequestsPerSecond, max(burst, 1))
-		}
-	}
+	s.setRateLimits(a.config.RateLimits)
 	s.registerHandlers()
 	s.srv = &http.Server{Handler: s.mux}
 	s.configureHTTPServer(s.srv)
 	go s.srv.Serve(s.limitHTTPListener(ln))
 	s.logger.Info("http api listening", "addr", ln.Addr().String())
 	return s, nil
+}
+
+// setRateLimits makes the limiters of rate_limit blocks rls: buckets
+// start full.
+func (s *HTTPServer) setRateLimits(rls []*RateLimitConfig) {
+	limiters := map[family]*rateLimiter{}
+	for _, rl := range rls {
+		if f, ok := familyNames[rl.Family]; ok {
+			burst := int(*rl.RequestsPerSecond)
+			if rl.Burst != nil {
+				burst = *rl.Burst
+			}
+			limiters[f] = newRateLimiter(*rl.RequestsPerSecond, max(burst, 1))
+		}
+	}
+	s.limiters.Store(&limiters)
 }
 
 // Addr is the bound address.
@@ -157,6 +164,8 @@ func (s *HTTPServer) registerHandlers() {
 	// on the agent that answers (host_endpoint.go, pprof_endpoint.go).
 	s.handle("/v1/agent/host", familyNomad, s.AgentHostRequest, get(capability(acl.AgentRead)))
 	s.handle(pprofPrefix, familyNomad, s.AgentPprofRequest, get(capability(acl.AgentWrite)))
+	s.handleRoute(route{pattern: "/-/reload", family: familyNomad, handler: s.ReloadRequest,
+		needs: needs{"GET": capability(acl.AgentWrite), "POST": capability(acl.AgentWrite)}, raw: true})
 	s.handleRoute(route{pattern: "/v1/agent/monitor", family: familyNomad, handler: s.AgentMonitorRequest,
 		needs: get(capability(acl.AgentRead)), streaming: true})
 	// Status.Leader and Status.Peers need no token in Nomad: load

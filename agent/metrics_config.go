@@ -73,6 +73,13 @@ type selfScrape struct {
 	caFile      string
 }
 
+// selfScrape is how this agent's instances reach its own HTTP API, with
+// the CA of caFile (a reload's, when one changed it).
+func (a *Agent) selfScrape(caFile string) selfScrape {
+	return selfScrape{addr: a.advertise.http, token: *a.config.Client.Token,
+		https: *a.config.TLS.EnableHTTP, caFile: caFile}
+}
+
 // localSpecs reads the local instances; self is this agent's HTTP API
 // address for agent_integration.
 func (m *MetricsConfig) localSpecs(self selfScrape) ([]metrics.Spec, error) {
@@ -149,8 +156,7 @@ func (a *Agent) setupMetrics(cc *client.Config) error {
 	if err != nil {
 		return err
 	}
-	local, err := mc.localSpecs(selfScrape{addr: a.advertise.http, token: *a.config.Client.Token,
-		https: *a.config.TLS.EnableHTTP, caFile: *a.config.TLS.CAFile})
+	local, err := mc.localSpecs(a.selfScrape(*a.config.TLS.CAFile))
 	if err != nil {
 		m.Close()
 		return err

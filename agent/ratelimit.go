@@ -76,7 +76,7 @@ func (s *HTTPServer) rateLimitKey(req *http.Request) [32]byte {
 // limit applies the family's limiter, if one is configured, and writes the
 // X-RateLimit headers. An empty bucket is a 429 in the family's format.
 func (s *HTTPServer) limit(resp http.ResponseWriter, req *http.Request, f family) error {
-	l := s.limiters[f]
+	l := (*s.limiters.Load())[f]
 	if l == nil {
 		return nil
 	}

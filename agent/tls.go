@@ -2,6 +2,7 @@ package agent
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 
 	"github.com/nomadlike/nomadlike/nomadlike/tlsutil"
@@ -54,36 +55,46 @@ func (c *Config) validateTLS(add func(string, ...any)) {
 	}
 }
 
-// rpcTLS is the configurator for RPC and raft, nil when RPC TLS is off.
-func (c *Config) rpcTLS() (*tlsutil.Configurator, error) {
-	if !*c.TLS.EnableRPC {
-		return nil, nil
+// setupTLS loads the tls{} files once for the whole agent: the HTTPS
+// listener, the server's RPC and raft, and the client's dialer share one
+// configurator, so that a reload's new certificate reaches all of them.
+func (a *Agent) setupTLS() error {
+	t, err := a.config.tlsConfigurator()
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
 	}
-	return c.tlsConfigurator()
+	a.tls = t
+	return nil
 }
 
-// clientTLS is the TLS setup a client agent dials servers with, nil when
-// RPC TLS is off.
-func (c *Config) clientTLS() (*tls.Config, error) {
-	t, err := c.rpcTLS()
-	if t == nil || err != nil {
-		return nil, err
+// rpcTLS is the configurator for RPC and raft, nil when RPC TLS is off.
+func (a *Agent) rpcTLS() *tlsutil.Configurator {
+	if !*a.config.TLS.EnableRPC {
+		return nil
 	}
-	return t.OutgoingRPC(), nil
+	return a.tls
 }
 
 // tlsListener wraps the HTTP listener in TLS when tls.http is on. Go's
 // server answers a plain HTTP request on it with 400 "Client sent an HTTP
 // request to an HTTPS server", as Nomad's does.
-func (a *Agent) tlsListener(ln net.Listener) (net.Listener, error) {
+func (a *Agent) tlsListener(ln net.Listener) net.Listener {
 	if !*a.config.TLS.EnableHTTP {
-		return ln, nil
+		return ln
 	}
-	t, err := a.config.tlsConfigurator()
-	if err != nil {
-		return nil, err
+	return tls.NewListener(ln, a.tls.IncomingHTTP())
+}
+
+// reloadTLS reads the certificate, key and CA of next's tls{} block again
+// (a rotated certificate is usually rewritten under the same paths), for
+// the handshakes from now on. Turning TLS on or off, or changing what is
+// verified, needs a restart.
+func (a *Agent) reloadTLS(next *Config) error {
+	if a.tls == nil {
+		return nil
 	}
-	return tls.NewListener(ln, t.IncomingHTTP()), nil
+	t := next.TLS
+	return a.tls.Reload(*t.CAFile, *t.CertFile, *t.KeyFile)
 }
 
 // tlsSelf is the tls{} block in /v1/agent/self, with Nomad's TLSConfig

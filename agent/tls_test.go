@@ -32,7 +32,27 @@ func writeTestCerts(t *testing.T, dir string) (ca, cert, key, foreignCert, forei
 	if err != nil {
 		t.Fatal(err)
 	}
+	write("ca-key.pem", caKey) // for newServerCert
 	return write("ca.pem", caPEM), write("cert.pem", c), write("key.pem", k), write("fcert.pem", fc), write("fkey.pem", fk)
+}
+
+// newServerCert is another server certificate of writeTestCerts' CA in
+// dir, as PEM.
+func newServerCert(t *testing.T, dir string) (cert, key []byte) {
+	t.Helper()
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := os.ReadFile(filepath.Join(dir, "ca-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err = tlsutil.GenerateCert(tlsutil.CertOptions{Role: tlsutil.RoleServer}, caPEM, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
 }
 
 // TestConfig_TLS: the tls{} block parses with Nomad's names, and its files

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Agent is the handle on the /v1/agent endpoints of the agent the client
@@ -234,4 +235,28 @@ func (a *Agent) Health() (*AgentHealthResponse, error) {
 		return nil, fmt.Errorf("unable to unmarshal response with status %d: %w", resp.StatusCode, ure)
 	}
 	return &out, nil
+}
+
+// Reload makes the agent read its configuration files again and apply
+// what changed (POST /-/reload, agent:write). It returns the settings
+// that changed in the files but take effect only at the agent's next
+// restart (ports, data dir, roles). A file that does not parse or
+// validate is an error, and the agent keeps running as it was.
+func (a *Agent) Reload() (restartRequired []string, err error) {
+	r, err := a.client.newRequest(http.MethodPost, "/-/reload")
+	if err != nil {
+		return nil, err
+	}
+	_, resp, err := requireOK(a.client.doRequest(r))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	for _, s := range strings.Split(resp.Header.Get("X-Nomadlike-Restart-Required"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			restartRequired = append(restartRequired, s)
+		}
+	}
+	return restartRequired, nil
 }

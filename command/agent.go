@@ -38,7 +38,8 @@ Usage: nomadlike agent [options]
 
   Starts a nomadlike agent: a server (-server), a client (-client), or both.
   -dev runs one server and one client in this process on 127.0.0.1 with a
-  temporary data dir.
+  temporary data dir. SIGHUP makes it read its -config files and flags
+  again and apply what changed (see "nomadlike agent reload -h").
 
 Options:
 
@@ -100,6 +101,8 @@ func (c *AgentCommand) Run(args []string) int {
 		c.Ui.Error(fmt.Sprintf("Error starting agent: %s", err))
 		return 1
 	}
+	// SIGHUP and /-/reload read the same files and flags again.
+	a.SetConfigLoader(func() (*agent.Config, error) { return c.readConfig(args) })
 	c.Ui.Output(fmt.Sprintf("==> nomadlike agent started (%s)\n    Version: %s\n    Node: %s  Region: %s  DC: %s\n    HTTP: http://%s\n    Data dir: %s",
 		roles(config), structs.VersionString(), *config.NodeName, *config.Region, *config.Datacenter,
 		a.HTTPAddr(), *config.DataDir))
@@ -153,8 +156,32 @@ func roles(config *agent.Config) string {
 	return strings.Join(r, "+")
 }
 
+// reload is SIGHUP's: the same as /-/reload, reported on the console.
+func (c *AgentCommand) reload(a *agent.Agent) {
+	c.Ui.Output("==> Caught SIGHUP, reloading configuration...")
+	res, err := a.Reload()
+	if err != nil {
+		c.Ui.Error(fmt.Sprintf("==> Reload failed, the running configuration is unchanged:\n%s", err))
+		return
+	}
+	c.Ui.Output(reloadSummary(res))
+}
+
+// reloadSummary says what a reload applied and what waits for a restart.
+func reloadSummary(res *agent.ReloadResult) string {
+	applied := "nothing changed"
+	if len(res.Applied) > 0 {
+		applied = strings.Join(res.Applied, ", ")
+	}
+	out := "==> Configuration reloaded: " + applied
+	if len(res.RestartRequired) > 0 {
+		out += "\n    Changed but applied only at the next restart: " + strings.Join(res.RestartRequired, ", ")
+	}
+	return out
+}
+
 // wait blocks until SIGINT or SIGTERM, leaves the cluster if configured
-// for that signal, and shuts down. A second signal forces the exit.
+// for that signal, and shuts down; SIGHUP reloads. A second signal forces the exit.
 func (c *AgentCommand) wait(a *agent.Agent, config *agent.Config) int {
 	sigCh := make(chan os.Signal, 4)
 	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -167,7 +194,7 @@ func (c *AgentCommand) wait(a *agent.Agent, config *agent.Config) int {
 			sig = syscall.SIGTERM
 		}
 		if sig == syscall.SIGHUP {
-			c.Ui.Output("==> Caught SIGHUP: configuration reload is not supported yet; ignoring")
+			c.reload(a)
 			continue
 		}
 		c.Ui.Output(fmt.Sprintf("==> Caught signal: %v", sig))

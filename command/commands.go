@@ -111,6 +111,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"agent": func() (cli.Command, error) {
 			return NewAgentCommand(ui), nil
 		},
+		"agent reload": func() (cli.Command, error) {
+			return &AgentReloadCommand{Meta: meta}, nil
+		},
 		"agent validate": func() (cli.Command, error) {
 			return &AgentValidateCommand{Ui: ui}, nil
 		},

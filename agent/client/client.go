@@ -83,7 +83,9 @@ type Client struct {
 	config *Config
 	logger hclog.Logger
 	pool   *nomadlike.ConnPool
-	node   *structs.Node
+	// node's ID and secret never change; its Meta changes on a reload,
+	// under mu.
+	node *structs.Node
 
 	servers *serverList
 	// rpcServer answers the RPCs servers send to this node (node_rpc.go).
@@ -103,10 +105,14 @@ type Client struct {
 	assignment assignmentState
 	httpClient *http.Client
 
-	// metricsMu serializes applies; metricsKey names what was applied.
+	// metricsMu serializes applies; metricsKey names what was applied,
+	// assigned is the last assigned configs and local the agent's own
+	// instances (config.LocalMetrics until a reload changes them).
 	metricsMu      sync.Mutex
 	metricsKey     string
 	metricsApplied bool
+	assigned       []*structs.AssignedConfig
+	local          []instances.Spec
 	// reportMu serializes reports; lastReport is the last one sent.
 	reportMu   sync.Mutex
 	lastReport *structs.NodeAssignment
@@ -128,6 +134,7 @@ func NewClient(config *Config) (*Client, error) {
 		pool:       nomadlike.NewConnPool(),
 		servers:    newServerList(config.Servers),
 		httpClient: &http.Client{Timeout: reloadTimeout},
+		local:      config.LocalMetrics,
 		shutdownCh: make(chan struct{}),
 	}
 	if config.TLS != nil {
@@ -212,7 +219,11 @@ func fingerprint() map[string]string {
 func (c *Client) NodeID() string { return c.node.ID }
 
 // Node returns a copy of the node as registered.
-func (c *Client) Node() *structs.Node { return c.node.Copy() }
+func (c *Client) Node() *structs.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.node.Copy()
+}
 
 // Servers returns the servers the client knows, in the order it uses them.
 func (c *Client) Servers() []string { return c.servers.all() }
@@ -326,10 +337,12 @@ func (c *Client) heartbeat() (err error) {
 	var resp structs.NodeUpdateResponse
 	c.mu.Lock()
 	registered := c.registered
+	// Meta changes on a reload (reload.go), under mu.
+	node := c.node.Copy()
 	c.mu.Unlock()
 	if !registered {
 		err = c.RPC("Node.Register", &structs.NodeRegisterRequest{
-			Node:         c.node.Copy(),
+			Node:         node,
 			WriteRequest: structs.WriteRequest{Region: c.config.Region, AuthToken: c.config.Token},
 		}, &resp)
 	} else {

@@ -26,24 +26,34 @@ func (c *Client) applyConfigs(configs []*structs.AssignedConfig) {
 	if c.config.Metrics == nil {
 		return
 	}
+	c.metricsMu.Lock()
+	defer c.metricsMu.Unlock()
+	c.assigned = configs
+	c.applyMetricsLocked(false)
+}
+
+// applyMetricsLocked hands the runner the local instances and the last
+// assigned configs; unless force, only when the assigned ones changed
+// since the last apply. metricsMu is held.
+func (c *Client) applyMetricsLocked(force bool) error {
 	var key strings.Builder
-	specs := slices.Clone(c.config.LocalMetrics)
-	for _, cfg := range configs {
+	specs := slices.Clone(c.local)
+	for _, cfg := range c.assigned {
 		fmt.Fprintf(&key, "%s@%d,", cfg.Name, cfg.ModifyIndex)
 		specs = append(specs, metrics.Spec{Name: cfg.Name, YAML: []byte(cfg.Contents), Source: "assigned"})
 	}
-	c.metricsMu.Lock()
-	defer c.metricsMu.Unlock()
-	if c.metricsApplied && c.metricsKey == key.String() {
-		return
+	if !force && c.metricsApplied && c.metricsKey == key.String() {
+		return nil
 	}
 	start := time.Now()
-	if err := c.config.Metrics.Apply(specs); err != nil {
+	err := c.config.Metrics.Apply(specs)
+	if err != nil {
 		// The failed ones are in the runner's status, reported below.
 		c.logger.Error("applying metrics instances", "error", err)
 	}
-	c.logger.Debug("metrics instances applied", "configs", len(configs), "took", time.Since(start))
+	c.logger.Debug("metrics instances applied", "configs", len(c.assigned), "took", time.Since(start))
 	c.metricsKey, c.metricsApplied = key.String(), true
+	return err
 }
 
 // instanceStatus is the runner's status as the servers store it.

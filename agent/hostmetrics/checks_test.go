@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -313,5 +314,72 @@ func TestHostMetrics_FormatTime(t *testing.T) {
 		if got := formatTime(in); got != want || !dateTime.MatchString(got) {
 			t.Errorf("formatTime(%v) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// checkNames are the names of the tcp checks with a result, in order.
+func checkNames(c *Collector) []string {
+	c.resMu.Lock()
+	defer c.resMu.Unlock()
+	var out []string
+	for _, r := range c.results {
+		if r.tcp != nil && r.tcp.Name != nil {
+			out = append(out, *r.tcp.Name)
+		}
+	}
+	return out
+}
+
+func waitCheckNames(t *testing.T, c *Collector, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !slices.Equal(checkNames(c), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("checks with results %v, want %v", checkNames(c), want)
+		}
+		c.Collect(context.Background()) // paces the poll
+	}
+}
+
+// TestHostMetrics_SetChecks: a reload's new checks replace the running
+// ones; a check that stays keeps its result meanwhile, and an invalid
+// list changes nothing.
+func TestHostMetrics_SetChecks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port := hostPort(t, ln.Addr().String())
+	a := Check{Kind: CheckTCP, Name: "a", Host: "127.0.0.1", Port: port, Interval: time.Hour}
+	b := Check{Kind: CheckTCP, Name: "b", Host: "127.0.0.1", Port: port, Interval: time.Hour}
+	c := newTestCollector(t, Config{Checks: []Check{a}})
+	c.Start(context.Background())
+	waitCheckNames(t, c, "a")
+
+	if err := c.SetChecks([]Check{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkNames(c); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("right after SetChecks: %v, want a's result kept", got)
+	}
+	waitCheckNames(t, c, "a", "b")
+
+	if err := c.SetChecks([]Check{b, {Kind: CheckTCP, Name: "bad"}}); err == nil {
+		t.Fatal("a tcp check without host and port was taken")
+	}
+	if got := checkNames(c); !slices.Equal(got, []string{"a", "b"}) || len(c.checks) != 2 {
+		t.Fatalf("after a refused SetChecks: %v", got)
+	}
+
+	if err := c.SetChecks([]Check{b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkNames(c); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("after removing a: %v", got)
+	}
+	m := c.Collect(context.Background())
+	if len(m.TCPCheckResults) != 1 || *m.TCPCheckResults[0].Name != "b" {
+		t.Fatalf("payload's tcp results %+v", m.TCPCheckResults)
 	}
 }

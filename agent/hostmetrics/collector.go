@@ -31,9 +31,14 @@ type Collector struct {
 	resMu   sync.Mutex
 	results []checkResult // by check, zero until it first ran
 
-	runMu  sync.Mutex
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// runMu guards the checks' goroutines: ctx is Start's (nil before
+	// it), cancel ends the goroutines of the checks of now, wg waits for
+	// them; stopped is set by Stop.
+	runMu   sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stopped bool
 }
 
 // New checks cfg and fills its defaults. A ca_file that cannot be read is
@@ -63,14 +68,21 @@ func New(cfg Config, logger hclog.Logger) (*Collector, error) {
 func (c *Collector) Start(ctx context.Context) {
 	c.runMu.Lock()
 	defer c.runMu.Unlock()
-	if c.cancel != nil {
+	if c.ctx != nil || c.stopped {
 		return
 	}
 	c.mu.Lock()
 	c.cpuPercent(ctx)
 	c.topProcesses(ctx)
 	c.mu.Unlock()
-	ctx, c.cancel = context.WithCancel(ctx)
+	c.ctx = ctx
+	c.startChecksLocked()
+}
+
+// startChecksLocked starts a goroutine per check; runMu is held.
+func (c *Collector) startChecksLocked() {
+	ctx, cancel := context.WithCancel(c.ctx)
+	c.cancel = cancel
 	for i, r := range c.checks {
 		c.wg.Add(1)
 		go func() {
@@ -84,13 +96,53 @@ func (c *Collector) Start(ctx context.Context) {
 // with the checks' last results.
 func (c *Collector) Stop() {
 	c.runMu.Lock()
-	cancel := c.cancel
-	c.runMu.Unlock()
-	if cancel != nil {
-		cancel()
+	c.stopped = true
+	if c.cancel != nil {
+		c.cancel()
 	}
 	c.wg.Wait()
+	c.runMu.Unlock()
 	c.docker.close()
+}
+
+// SetChecks replaces the health checks (an agent's reload): a check that
+// is not valid leaves the running ones as they are. The new checks run
+// at once; until each has, a check that is the same as before keeps its
+// last result in the payload, and a removed one is gone from it.
+func (c *Collector) SetChecks(checks []Check) error {
+	checks = checksWithDefaults(checks, c.cfg.Interval)
+	runners := make([]*checkRunner, 0, len(checks))
+	var errs []error
+	for _, ch := range checks {
+		r, err := newCheckRunner(ch)
+		errs = append(errs, err)
+		runners = append(runners, r)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+		c.wg.Wait()
+	}
+	results := make([]checkResult, len(runners))
+	c.resMu.Lock()
+	for i, r := range runners {
+		for j, old := range c.checks {
+			if old.check == r.check {
+				results[i] = c.results[j]
+				break
+			}
+		}
+	}
+	c.checks, c.results = runners, results
+	c.resMu.Unlock()
+	if c.ctx != nil && !c.stopped {
+		c.startChecksLocked()
+	}
+	return nil
 }
 
 func (c *Collector) runCheck(ctx context.Context, i int, r *checkRunner) {

@@ -114,18 +114,24 @@ func (c Config) withDefaults() Config {
 	if c.MaxContainers <= 0 {
 		c.MaxContainers = DefaultMaxContainers
 	}
-	checks := make([]Check, len(c.Checks))
-	for i, ch := range c.Checks {
+	c.Checks = checksWithDefaults(c.Checks, c.Interval)
+	return c
+}
+
+// checksWithDefaults is checks (copied) with their zero intervals and
+// timeouts filled; interval is the collection interval.
+func checksWithDefaults(in []Check, interval time.Duration) []Check {
+	checks := make([]Check, len(in))
+	for i, ch := range in {
 		if ch.Interval <= 0 {
-			ch.Interval = c.Interval
+			ch.Interval = interval
 		}
 		if ch.Timeout <= 0 {
 			ch.Timeout = DefaultCheckTimeout
 		}
 		checks[i] = ch
 	}
-	c.Checks = checks
-	return c
+	return checks
 }
 
 // validate reports the first problem of a check, naming it; the agent's

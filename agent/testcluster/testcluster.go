@@ -84,6 +84,9 @@ type Agent struct {
 	// Exec prefixes the command line, such as "ip netns exec NS"; the
 	// prefix must exec the agent in place so that signals reach it.
 	Exec []string
+	// LogLevel is the -log-level flag (NewAgent: info); empty passes
+	// none, so that a config file's log_level holds.
+	LogLevel string
 
 	t       testing.TB
 	logPath string
@@ -101,7 +104,7 @@ func NewAgent(t testing.TB, dir, name string, server, client bool, args ...strin
 	a := &Agent{
 		Name: name, Server: server, Client: client,
 		HTTPPort: ports[0], RPCPort: ports[1], SerfPort: ports[2],
-		DataDir: filepath.Join(dir, name), Args: args, t: t,
+		DataDir: filepath.Join(dir, name), Args: args, LogLevel: "info", t: t,
 		logPath: filepath.Join(dir, name+".log"),
 	}
 	t.Cleanup(a.Kill)
@@ -169,7 +172,10 @@ func (a *Agent) Start() {
 	args := []string{"agent",
 		"-node", a.Name, "-bind", a.host(), "-data-dir", a.DataDir,
 		"-http-port", strconv.Itoa(a.HTTPPort), "-rpc-port", strconv.Itoa(a.RPCPort),
-		"-serf-port", strconv.Itoa(a.SerfPort), "-log-level", "info",
+		"-serf-port", strconv.Itoa(a.SerfPort),
+	}
+	if a.LogLevel != "" {
+		args = append(args, "-log-level", a.LogLevel)
 	}
 	if a.Server {
 		args = append(args, "-server")
@@ -246,6 +252,16 @@ func (a *Agent) signal(sig syscall.Signal) {
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
 		<-exited
+	}
+}
+
+// Hangup sends SIGHUP: the agent reloads its configuration and keeps
+// running.
+func (a *Agent) Hangup() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd != nil {
+		a.cmd.Process.Signal(syscall.SIGHUP)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,13 +50,20 @@ type Config struct {
 }
 
 // Configurator holds the loaded CA and key pair and hands out the
-// tls.Configs of each side; it is built once at start, so a bad file
-// fails the start rather than the first connection.
+// tls.Configs of each side. It is built at start, so a bad file fails the
+// start rather than the first connection; Reload swaps the CA and key
+// pair later (a rotated certificate), and every handshake after it uses
+// the new ones: the tls.Configs read them per connection.
 type Configurator struct {
 	config     Config
-	caPool     *x509.CertPool
-	cert       tls.Certificate
 	minVersion uint16
+	keys       atomic.Pointer[keys]
+}
+
+// keys are the files' contents, replaced as one.
+type keys struct {
+	caPool *x509.CertPool
+	cert   tls.Certificate
 }
 
 // ParseMinVersion maps tls_min_version to crypto/tls; "" is TLS 1.2.
@@ -78,33 +86,55 @@ func NewConfigurator(c Config) (*Configurator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.CAFile == "" || c.CertFile == "" || c.KeyFile == "" {
+	k, err := loadKeys(c.CAFile, c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if c.Region == "" {
+		c.Region = "global"
+	}
+	cfg := &Configurator{config: c, minVersion: minVersion}
+	cfg.keys.Store(k)
+	return cfg, nil
+}
+
+// Reload reads the CA, certificate and key again from these files (with
+// NewConfigurator's checks); on an error the configurator keeps the ones
+// it has. Connections already made keep theirs.
+func (c *Configurator) Reload(caFile, certFile, keyFile string) error {
+	k, err := loadKeys(caFile, certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	c.keys.Store(k)
+	return nil
+}
+
+func loadKeys(caFile, certFile, keyFile string) (*keys, error) {
+	if caFile == "" || certFile == "" || keyFile == "" {
 		return nil, errors.New("ca_file, cert_file and key_file are all required when http or rpc TLS is on")
 	}
-	caPEM, err := os.ReadFile(c.CAFile)
+	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
 		return nil, fmt.Errorf("ca_file: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", c.CAFile)
+		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", caFile)
 	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("cert_file/key_file: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
-		return nil, fmt.Errorf("cert_file %s: %w", c.CertFile, err)
+		return nil, fmt.Errorf("cert_file %s: %w", certFile, err)
 	}
 	cert.Leaf = leaf
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return nil, fmt.Errorf("cert_file %s is not signed by ca_file %s: %w", c.CertFile, c.CAFile, err)
+		return nil, fmt.Errorf("cert_file %s is not signed by ca_file %s: %w", certFile, caFile, err)
 	}
-	if c.Region == "" {
-		c.Region = "global"
-	}
-	return &Configurator{config: c, caPool: pool, cert: cert, minVersion: minVersion}, nil
+	return &keys{caPool: pool, cert: cert}, nil
 }
 
 // Config returns the settings the configurator was built from.
@@ -113,29 +143,44 @@ func (c *Configurator) Config() Config { return c.config }
 // ServerName is the name every server certificate of the region carries.
 func (c *Configurator) ServerName() string { return RoleName(RoleServer, c.config.Region) }
 
+// perConnection is a listener's tls.Config whose certificate and CA are
+// read at each handshake, so that a Reload applies to the next one.
+func (c *Configurator) perConnection(build func(k *keys) *tls.Config) *tls.Config {
+	return &tls.Config{
+		MinVersion: c.minVersion,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			return build(c.keys.Load()), nil
+		},
+	}
+}
+
 // IncomingRPC is the RPC listener's side: every caller must present a
 // certificate of the CA (Nomad requires client certificates on RPC too;
 // it is what keeps a host without one from registering).
 func (c *Configurator) IncomingRPC() *tls.Config {
-	return &tls.Config{
-		Certificates: []tls.Certificate{c.cert},
-		ClientCAs:    c.caPool,
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		MinVersion:   c.minVersion,
-	}
+	return c.perConnection(func(k *keys) *tls.Config {
+		return &tls.Config{
+			Certificates: []tls.Certificate{k.cert},
+			ClientCAs:    k.caPool,
+			ClientAuth:   tls.RequireAndVerifyClientCert,
+			MinVersion:   c.minVersion,
+		}
+	})
 }
 
 // IncomingHTTP is the HTTPS listener's side.
 func (c *Configurator) IncomingHTTP() *tls.Config {
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{c.cert},
-		MinVersion:   c.minVersion,
-	}
-	if c.config.VerifyHTTPSClient {
-		cfg.ClientCAs = c.caPool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg
+	return c.perConnection(func(k *keys) *tls.Config {
+		cfg := &tls.Config{
+			Certificates: []tls.Certificate{k.cert},
+			MinVersion:   c.minVersion,
+		}
+		if c.config.VerifyHTTPSClient {
+			cfg.ClientCAs = k.caPool
+			cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+		return cfg
+	})
 }
 
 // OutgoingRPC is a dialer's side (server to server, client to server,
@@ -148,12 +193,14 @@ func (c *Configurator) OutgoingRPC() *tls.Config {
 		name = c.ServerName()
 	}
 	return &tls.Config{
-		Certificates: []tls.Certificate{c.cert},
-		MinVersion:   c.minVersion,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return &c.keys.Load().cert, nil
+		},
+		MinVersion: c.minVersion,
 		// Verification is done below, with or without a name.
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyPeer(cs, c.caPool, name, x509.ExtKeyUsageServerAuth)
+			return verifyPeer(cs, c.keys.Load().caPool, name, x509.ExtKeyUsageServerAuth)
 		},
 	}
 }

@@ -1,0 +1,68 @@
+package client
+
+import (
+	"errors"
+	"maps"
+
+	"github.com/nomadlike/nomadlike/agent/hostmetrics"
+	instances "github.com/nomadlike/nomadlike/agent/metrics"
+	"github.com/nomadlike/nomadlike/structs"
+)
+
+// What an agent's reload changes in a running client: each keeps the
+// node's identity and registration, and restarts nothing else.
+
+// SetMeta replaces the node's metadata and registers the node again with
+// it (an upsert of the same node: its ID, secret and CreateIndex stay),
+// so that pipelines matching on meta see the change at once. When no
+// server takes it now, the next heartbeat registers instead.
+func (c *Client) SetMeta(meta map[string]string) {
+	meta = maps.Clone(meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	c.mu.Lock()
+	if maps.Equal(c.node.Meta, meta) {
+		c.mu.Unlock()
+		return
+	}
+	c.node.Meta = meta
+	node := c.node.Copy()
+	c.mu.Unlock()
+	var resp structs.NodeUpdateResponse
+	err := c.RPC("Node.Register", &structs.NodeRegisterRequest{
+		Node:         node,
+		WriteRequest: structs.WriteRequest{Region: c.config.Region, AuthToken: c.config.Token},
+	}, &resp)
+	if err != nil {
+		c.logger.Warn("registering the node's new meta failed; the next heartbeat registers it", "error", err)
+		c.mu.Lock()
+		c.registered = false
+		c.mu.Unlock()
+		return
+	}
+	c.logger.Info("node meta updated", "node_id", node.ID)
+}
+
+// SetLocalMetrics replaces the agent's own metrics instances and applies
+// them beside the assigned configs: unchanged instances keep running,
+// changed ones are reloaded, removed ones drain. The error is the
+// runner's for the instances that did not start (each is in its status).
+func (c *Client) SetLocalMetrics(local []instances.Spec) error {
+	if c.config.Metrics == nil {
+		return errors.New("this client runs no metrics instances")
+	}
+	c.metricsMu.Lock()
+	defer c.metricsMu.Unlock()
+	c.local = local
+	return c.applyMetricsLocked(true)
+}
+
+// SetHostMetricsChecks replaces the host metrics health checks (see
+// hostmetrics.Collector.SetChecks).
+func (c *Client) SetHostMetricsChecks(checks []hostmetrics.Check) error {
+	if c.hostMetrics == nil {
+		return errors.New("host metrics are off on this client")
+	}
+	return c.hostMetrics.collector.SetChecks(checks)
+}
