@@ -54,6 +54,9 @@ type Config struct {
 	LogRotateMaxFiles *int    `hcl:"log_rotate_max_files,optional"`
 	// EnableDebug mounts the profiling endpoints without ACLs.
 	EnableDebug *bool `hcl:"enable_debug,optional"`
+	// EnableConfigReadAPI serves GET /-/config (Grafana Agent's
+	// -config.enable-read-api); off, it is a 404.
+	EnableConfigReadAPI *bool `hcl:"enable_config_read_api,optional"`
 	// LeaveOnInt and LeaveOnTerm make the agent leave the cluster
 	// gracefully on SIGINT / SIGTERM instead of just stopping.
 	LeaveOnInt  *bool `hcl:"leave_on_interrupt,optional"`
@@ -126,7 +129,7 @@ type ServerConfig struct {
 	// Encrypt is the gossip encryption key: base64 of 16, 24 or 32
 	// bytes (`nomadlike operator gossip keygen`). Servers without the
 	// same key cannot join the pool.
-	Encrypt *string `hcl:"encrypt,optional"`
+	Encrypt *string `hcl:"encrypt,optional" secret:"true"`
 
 	// DangerousAllowReadingFiles accepts agent instance configs that
 	// read credentials from files on the agents (Grafana Agent's
@@ -202,7 +205,7 @@ type MetricsConfig struct {
 // (config_file).
 type MetricsInstance struct {
 	Name       string  `hcl:"name,label"`
-	Config     *string `hcl:"config,optional"`
+	Config     *string `hcl:"config,optional" secret:"yaml"`
 	ConfigFile *string `hcl:"config_file,optional"`
 	// AgentIntegration adds a scrape job for this agent's own
 	// /v1/metrics (Grafana Agent's "agent" integration).
@@ -391,11 +394,12 @@ func DefaultConfig() *Config {
 		LogLevel:   ptr("INFO"),
 		LogJSON:    ptr(false),
 		LogFile:    ptr(""), LogRotateBytes: ptr(0), LogRotateDuration: ptr("24h"), LogRotateMaxFiles: ptr(0),
-		EnableDebug: ptr(false),
-		LeaveOnInt:  ptr(false),
-		LeaveOnTerm: ptr(false),
-		Ports:       &Ports{HTTP: ptr(4646), RPC: ptr(4647), Serf: ptr(4648)},
-		Addresses:   &Addresses{HTTP: ptr(""), RPC: ptr(""), Serf: ptr("")},
+		EnableDebug:         ptr(false),
+		EnableConfigReadAPI: ptr(false),
+		LeaveOnInt:          ptr(false),
+		LeaveOnTerm:         ptr(false),
+		Ports:               &Ports{HTTP: ptr(4646), RPC: ptr(4647), Serf: ptr(4648)},
+		Addresses:           &Addresses{HTTP: ptr(""), RPC: ptr(""), Serf: ptr("")},
 		AdvertiseAddrs: &Addresses{
 			HTTP: ptr(""), RPC: ptr(""), Serf: ptr(""),
 		},

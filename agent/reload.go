@@ -28,11 +28,12 @@ const (
 	reloadMeta          = "client.meta"
 	reloadLocalMetrics  = "client.metrics.instance"
 	reloadHostChecks    = "client.host_metrics.check"
+	reloadConfigRead    = "enable_config_read_api"
 	headerRestartNeeded = "X-Nomadlike-Restart-Required"
 )
 
 var reloadable = map[string]bool{reloadLogLevel: true, reloadRateLimit: true, reloadMeta: true,
-	reloadLocalMetrics: true, reloadHostChecks: true,
+	reloadLocalMetrics: true, reloadHostChecks: true, reloadConfigRead: true,
 	// Read again on every reload while TLS is on, changed or not.
 	"tls.ca_file": true, "tls.cert_file": true, "tls.key_file": true}
 
@@ -158,6 +159,7 @@ func withReloaded(cur, next *Config) *Config {
 	out := *cur
 	out.LogLevel = next.LogLevel
 	out.RateLimits = next.RateLimits
+	out.EnableConfigReadAPI = next.EnableConfigReadAPI
 	if cur.TLS != nil && next.TLS != nil {
 		t := *cur.TLS
 		t.CAFile, t.CertFile, t.KeyFile = next.TLS.CAFile, next.TLS.CertFile, next.TLS.KeyFile

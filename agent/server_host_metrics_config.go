@@ -28,7 +28,7 @@ type ServerHostMetricsConfig struct {
 type HostMetricsRemoteWrite struct {
 	URL     string            `hcl:"url"`
 	Name    *string           `hcl:"name,optional"`
-	Headers map[string]string `hcl:"headers,optional"`
+	Headers map[string]string `hcl:"headers,optional" secret:"true"`
 	// BearerToken and BasicAuth authenticate to the store (one of them).
 	BearerToken *string               `hcl:"bearer_token,optional"`
 	BasicAuth   *HostMetricsBasicAuth `hcl:"basic_auth,block"`

@@ -73,6 +73,8 @@ Options:
   -log-rotate-max-files=<n>
                          Keep at most n rotated files (default 0: keep all).
   -enable-debug          Enable debug endpoints without ACLs.
+  -config.enable-read-api
+                         Serve the running configuration at GET /-/config.
   -leave-on-interrupt    Leave the cluster gracefully on SIGINT.
   -leave-on-terminate    Leave the cluster gracefully on SIGTERM.
 `)
