@@ -66,6 +66,9 @@ type Agent struct {
 	reloadMu sync.Mutex
 	loader   ConfigLoader
 
+	// started is when the agent started (uptime in support bundles).
+	started time.Time
+
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
 }
@@ -93,7 +96,7 @@ func (a *Agent) promqlEngine() *promql.Engine {
 // NewAgent starts an agent from a finalized, validated config: server
 // first (so a local client can use it), then client, then HTTP.
 func NewAgent(config *Config, logger hclog.InterceptLogger) (*Agent, error) {
-	a := &Agent{config: config, logger: logger, shutdownCh: make(chan struct{})}
+	a := &Agent{config: config, logger: logger, started: time.Now(), shutdownCh: make(chan struct{})}
 	if config.DevMode && *config.DataDir == "" {
 		dir, err := os.MkdirTemp("", "nomadlike-dev-")
 		if err != nil {
@@ -239,6 +242,7 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.DeadServerCleanupThreshold = mustDuration(c.Server.DeadServerCleanupThreshold)
 	sc.ACLEnabled = *c.ACL.Enabled
 	sc.EnableDebug = *c.EnableDebug
+	sc.SupportBundle = a.supportBundler()
 	sc.DangerousAllowReadingFiles = *c.Server.DangerousAllowReadingFiles
 	sc.MaxContentsBytes = *c.Server.MaxContentsBytes
 	sc.RevisionRetention = *c.Server.RevisionRetention
@@ -295,6 +299,7 @@ func (a *Agent) setupClient() error {
 		ReloadURL:    *c.Client.ReloadURL,
 	}
 	cc.ACLEnabled, cc.EnableDebug = *c.ACL.Enabled, *c.EnableDebug
+	cc.SupportBundle = a.supportBundler()
 	if t := a.rpcTLS(); t != nil {
 		cc.TLS = t.OutgoingRPC()
 	}

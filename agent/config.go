@@ -57,6 +57,9 @@ type Config struct {
 	// EnableConfigReadAPI serves GET /-/config (Grafana Agent's
 	// -config.enable-read-api); off, it is a 404.
 	EnableConfigReadAPI *bool `hcl:"enable_config_read_api,optional"`
+	// DisableSupportBundle turns GET /-/support off (403), as Grafana
+	// Agent's -disable-support-bundle.
+	DisableSupportBundle *bool `hcl:"disable_support_bundle,optional"`
 	// LeaveOnInt and LeaveOnTerm make the agent leave the cluster
 	// gracefully on SIGINT / SIGTERM instead of just stopping.
 	LeaveOnInt  *bool `hcl:"leave_on_interrupt,optional"`
@@ -395,11 +398,11 @@ func DefaultConfig() *Config {
 		LogJSON:    ptr(false),
 		LogFile:    ptr(""), LogRotateBytes: ptr(0), LogRotateDuration: ptr("24h"), LogRotateMaxFiles: ptr(0),
 		EnableDebug:         ptr(false),
-		EnableConfigReadAPI: ptr(false),
-		LeaveOnInt:          ptr(false),
-		LeaveOnTerm:         ptr(false),
-		Ports:               &Ports{HTTP: ptr(4646), RPC: ptr(4647), Serf: ptr(4648)},
-		Addresses:           &Addresses{HTTP: ptr(""), RPC: ptr(""), Serf: ptr("")},
+		EnableConfigReadAPI: ptr(false), DisableSupportBundle: ptr(false),
+		LeaveOnInt:  ptr(false),
+		LeaveOnTerm: ptr(false),
+		Ports:       &Ports{HTTP: ptr(4646), RPC: ptr(4647), Serf: ptr(4648)},
+		Addresses:   &Addresses{HTTP: ptr(""), RPC: ptr(""), Serf: ptr("")},
 		AdvertiseAddrs: &Addresses{
 			HTTP: ptr(""), RPC: ptr(""), Serf: ptr(""),
 		},

@@ -49,6 +49,7 @@ func CommandConfig(args []string, out io.Writer) (flags *Config, configPaths []s
 	fs.Var(intPtr{&c.LogRotateMaxFiles}, "log-rotate-max-files", "")
 	fs.Var(boolPtr{&c.EnableDebug}, "enable-debug", "")
 	fs.Var(boolPtr{&c.EnableConfigReadAPI}, "config.enable-read-api", "")
+	fs.Var(boolPtr{&c.DisableSupportBundle}, "disable-support-bundle", "")
 	fs.Var(appendFlag{&configPaths}, "config", "")
 	fs.Var(intPtr{&c.Ports.HTTP}, "http-port", "")
 	fs.Var(intPtr{&c.Ports.RPC}, "rpc-port", "")

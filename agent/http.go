@@ -166,10 +166,12 @@ func (s *HTTPServer) registerHandlers() {
 	s.handle(pprofPrefix, familyNomad, s.AgentPprofRequest, get(capability(acl.AgentWrite)))
 	// Grafana Agent answers /-/config to any method.
 	anyMethod := needs{}
-	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"} {
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE", "PATCH"} {
 		anyMethod[m] = capability(acl.AgentRead)
 	}
 	s.handleRoute(route{pattern: "/-/config", family: familyNomad, handler: s.ConfigReadRequest, needs: anyMethod, raw: true})
+	s.handleRoute(route{pattern: "/-/support", family: familyNomad, handler: s.SupportRequest,
+		needs: get(capability(acl.AgentWrite)), raw: true})
 	s.handleRoute(route{pattern: "/-/reload", family: familyNomad, handler: s.ReloadRequest,
 		needs: needs{"GET": capability(acl.AgentWrite), "POST": capability(acl.AgentWrite)}, raw: true})
 	s.handleRoute(route{pattern: "/v1/agent/monitor", family: familyNomad, handler: s.AgentMonitorRequest,

@@ -41,10 +41,15 @@ func (s *HTTPServer) InstancesRequest(resp http.ResponseWriter, req *http.Reques
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
-	if m := s.agent.metrics; m != nil {
-		return m.Instances(), nil
+	return s.agent.metricsInstances(), nil
+}
+
+// metricsInstances are the running instances' names, sorted.
+func (a *Agent) metricsInstances() []string {
+	if m := a.metrics; m != nil {
+		return m.Instances()
 	}
-	return []string{}, nil
+	return []string{}
 }
 
 // TargetsRequest lists every running instance's active targets.
@@ -52,10 +57,15 @@ func (s *HTTPServer) TargetsRequest(resp http.ResponseWriter, req *http.Request)
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
-	if m := s.agent.metrics; m != nil {
-		return m.Targets(), nil
+	return s.agent.metricsTargets(), nil
+}
+
+// metricsTargets are every running instance's active targets.
+func (a *Agent) metricsTargets() []metrics.Target {
+	if m := a.metrics; m != nil {
+		return m.Targets()
 	}
-	return []metrics.Target{}, nil
+	return []metrics.Target{}
 }
 
 // InstanceWriteRequest is a Prometheus remote_write receiver that appends

@@ -29,11 +29,12 @@ const (
 	reloadLocalMetrics  = "client.metrics.instance"
 	reloadHostChecks    = "client.host_metrics.check"
 	reloadConfigRead    = "enable_config_read_api"
+	reloadSupport       = "disable_support_bundle"
 	headerRestartNeeded = "X-Nomadlike-Restart-Required"
 )
 
 var reloadable = map[string]bool{reloadLogLevel: true, reloadRateLimit: true, reloadMeta: true,
-	reloadLocalMetrics: true, reloadHostChecks: true, reloadConfigRead: true,
+	reloadLocalMetrics: true, reloadHostChecks: true, reloadConfigRead: true, reloadSupport: true,
 	// Read again on every reload while TLS is on, changed or not.
 	"tls.ca_file": true, "tls.cert_file": true, "tls.key_file": true}
 
@@ -160,6 +161,7 @@ func withReloaded(cur, next *Config) *Config {
 	out.LogLevel = next.LogLevel
 	out.RateLimits = next.RateLimits
 	out.EnableConfigReadAPI = next.EnableConfigReadAPI
+	out.DisableSupportBundle = next.DisableSupportBundle
 	if cur.TLS != nil && next.TLS != nil {
 		t := *cur.TLS
 		t.CAFile, t.CertFile, t.KeyFile = next.TLS.CAFile, next.TLS.CertFile, next.TLS.KeyFile

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // HostDataResponse is the answer of /v1/agent/host.
@@ -193,6 +194,45 @@ func (a *Agent) pprof(name string, opts PprofOptions, q *QueryOptions) ([]byte, 
 	q.Params["server_id"] = opts.ServerID
 	q.Params["node_id"] = opts.NodeID
 	r, err := a.client.newRequest(http.MethodGet, "/v1/agent/pprof/"+name)
+	if err != nil {
+		return nil, err
+	}
+	r.setQueryOptions(q)
+	_, resp, err := requireOK(a.client.doRequest(r))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
+// SupportOptions choose the target and window of a support bundle.
+type SupportOptions struct {
+	// ServerID targets a server: "leader", a server name or a server ID.
+	ServerID string
+	// NodeID targets a client node.
+	NodeID string
+	// Duration is the window for the logs and the CPU profile, in whole
+	// seconds from 1 to 30 (0: the agent's default, 30 s).
+	Duration time.Duration
+}
+
+// SupportBundle returns an agent's support bundle (GET /-/support, Grafana
+// Agent's zip): metadata, its configuration (when its read API is on),
+// metrics, metrics instances and targets, logs and profiles taken over
+// opts.Duration, secrets scrubbed. It needs agent:write.
+func (a *Agent) SupportBundle(opts SupportOptions, q *QueryOptions) ([]byte, error) {
+	q = withParams(q)
+	if opts.Duration > 0 {
+		q.Params["duration"] = strconv.Itoa(int(opts.Duration / time.Second))
+	}
+	if opts.ServerID != "" {
+		q.Params["server_id"] = opts.ServerID
+	}
+	if opts.NodeID != "" {
+		q.Params["node_id"] = opts.NodeID
+	}
+	r, err := a.client.newRequest(http.MethodGet, "/-/support")
 	if err != nil {
 		return nil, err
 	}

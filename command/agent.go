@@ -75,6 +75,8 @@ Options:
   -enable-debug          Enable debug endpoints without ACLs.
   -config.enable-read-api
                          Serve the running configuration at GET /-/config.
+  -disable-support-bundle
+                         Answer GET /-/support with 403.
   -leave-on-interrupt    Leave the cluster gracefully on SIGINT.
   -leave-on-terminate    Leave the cluster gracefully on SIGTERM.
 `)

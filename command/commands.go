@@ -195,6 +195,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"tls cert create": func() (cli.Command, error) {
 			return &TLSCertCreateCommand{Meta: meta}, nil
 		},
+		"operator debug": func() (cli.Command, error) {
+			return &OperatorDebugCommand{Meta: meta}, nil
+		},
 		"operator gossip": func() (cli.Command, error) {
 			return &OperatorGossipCommand{Meta: meta}, nil
 		},

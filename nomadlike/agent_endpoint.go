@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/host"
@@ -82,6 +83,28 @@ func (a *AgentEndpoint) Profile(args *structs.AgentPprofRequest, reply *structs.
 		return err
 	}
 	reply.AgentID, reply.Payload, reply.HTTPHeaders = s.config.memberName(), payload, headers
+	return nil
+}
+
+// Support builds the target agent's support bundle. It needs agent:write
+// (the bundle holds profiles), checked before any forwarding.
+func (a *AgentEndpoint) Support(args *structs.SupportBundleRequest, reply *structs.SupportBundleResponse) error {
+	s := a.srv
+	if routed, err := s.routeDebug(acl.AgentWrite, structs.ErrDebugTwoTargets, args.NodeID, &args.ServerID, &args.QueryOptions,
+		"Agent.Support", "ClientAgent.Support", args, reply); routed {
+		return err
+	}
+	if err := s.allowDebug(args.AuthToken, acl.AllowPprof); err != nil {
+		return err
+	}
+	if s.config.SupportBundle == nil {
+		return structs.ErrSupportDisabled
+	}
+	b, err := s.config.SupportBundle(context.Background(), time.Duration(args.Seconds)*time.Second)
+	if err != nil {
+		return err
+	}
+	reply.AgentID, reply.Payload = s.config.memberName(), b
 	return nil
 }
 

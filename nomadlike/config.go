@@ -111,6 +111,9 @@ type Config struct {
 	// EnableDebug opens host data and profiles of this server to anyone
 	// when ACLs are off (with ACLs on, tokens decide).
 	EnableDebug bool
+	// SupportBundle builds this agent's support bundle for Agent.Support
+	// (nil: the bundle is disabled).
+	SupportBundle structs.SupportBundler
 
 	// DangerousAllowReadingFiles accepts agent instance configs that make
 	// agents read credentials from their own files (off: such configs

@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -154,3 +155,34 @@ var (
 	ErrHostTwoTargets  = NewErrCoded(http.StatusBadRequest, "Can only forward to either client node or server")
 	ErrDebugTwoTargets = NewErrCoded(http.StatusBadRequest, "Cannot target node and server simultaneously")
 )
+
+// SupportBundleRequest asks an agent for its support bundle (Grafana
+// Agent's /-/support zip), taken over Seconds (Agent.Support,
+// ClientAgent.Support).
+type SupportBundleRequest struct {
+	Seconds  int
+	NodeID   string
+	ServerID string
+	QueryOptions
+}
+
+// TimeToBlock lets RPC transports wait for the bundle's CPU profile and
+// log capture.
+func (r *SupportBundleRequest) TimeToBlock() time.Duration {
+	return time.Duration(max(r.Seconds, 1)) * time.Second
+}
+
+// SupportBundleResponse is the answering agent's ID and its bundle.
+type SupportBundleResponse struct {
+	AgentID string
+	Payload []byte
+}
+
+// ErrSupportDisabled is the answer of an agent whose support bundle is
+// turned off (disable_support_bundle).
+var ErrSupportDisabled = &CodedError{http.StatusForbidden, "support bundle generation is disabled"}
+
+// SupportBundler builds an agent's support bundle over d; the agent
+// hands one to its server and client parts, which answer the routed
+// requests.
+type SupportBundler func(ctx context.Context, d time.Duration) ([]byte, error)

@@ -65,6 +65,9 @@ type Config struct {
 	// client answers host data and profile requests (node_rpc.go).
 	ACLEnabled  bool
 	EnableDebug bool
+	// SupportBundle builds the agent's support bundle for
+	// ClientAgent.Support (nil: the bundle is disabled).
+	SupportBundle structs.SupportBundler
 	// TLS, when set, is used to dial servers (tls { rpc = true }).
 	TLS *tls.Config
 	// Metrics runs the assigned configs, with LocalMetrics (the agent's

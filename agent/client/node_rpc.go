@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/nomadlike/host"
@@ -74,6 +75,22 @@ func (e *ClientAgent) Profile(args *structs.AgentPprofRequest, reply *structs.Ag
 		return err
 	}
 	reply.AgentID, reply.Payload, reply.HTTPHeaders = e.c.node.ID, payload, headers
+	return nil
+}
+
+// Support builds this client agent's support bundle.
+func (e *ClientAgent) Support(args *structs.SupportBundleRequest, reply *structs.SupportBundleResponse) error {
+	if err := e.c.debugAllowed(); err != nil {
+		return err
+	}
+	if e.c.config.SupportBundle == nil {
+		return structs.ErrSupportDisabled
+	}
+	b, err := e.c.config.SupportBundle(context.Background(), time.Duration(args.Seconds)*time.Second)
+	if err != nil {
+		return err
+	}
+	reply.AgentID, reply.Payload = e.c.node.ID, b
 	return nil
 }
 
