@@ -66,6 +66,9 @@ type Agent struct {
 	reloadMu sync.Mutex
 	loader   ConfigLoader
 
+	// integrations are the integrations this client agent serves.
+	integrations []runningIntegration
+
 	// started is when the agent started (uptime in support bundles).
 	started time.Time
 
@@ -303,6 +306,10 @@ func (a *Agent) setupClient() error {
 	if t := a.rpcTLS(); t != nil {
 		cc.TLS = t.OutgoingRPC()
 	}
+	if err := a.setupIntegrations(); err != nil {
+		return fmt.Errorf("integrations: %w", err)
+	}
+	cc.Attributes = a.integrationAttributes()
 	if err := a.setupMetrics(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

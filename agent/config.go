@@ -80,6 +80,9 @@ type Config struct {
 	Limits *Limits `hcl:"limits,block"`
 	// Telemetry is Nomad's telemetry{} stanza (agent/telemetry.go).
 	Telemetry *TelemetryConfig `hcl:"telemetry,block"`
+	// Integrations are Grafana Agent's built-in metrics integrations
+	// (agent/integrations_config.go).
+	Integrations *IntegrationsConfig `hcl:"integrations,block"`
 
 	// DevMode is set by -dev only.
 	DevMode bool
@@ -511,6 +514,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePortClashes(add)
+	c.validateIntegrations(add)
 	s := c.Server
 	if *s.BootstrapExpect < 0 {
 		add("server.bootstrap_expect: %d must be 0 or more", *s.BootstrapExpect)

@@ -214,6 +214,7 @@ func (s *HTTPServer) registerHandlers() {
 		needs{"PUT": capability(acl.ConfigWrite), "POST": capability(acl.ConfigWrite), "DELETE": capability(acl.ConfigWrite)})
 	s.handle("/agent/api/v1/config/{name}/revisions", familyConfig, s.ConfigRevisionsRequest, get(capability(acl.ConfigRead)))
 	s.registerInstanceRoutes()
+	s.registerIntegrationRoutes()
 	s.mux.Handle("/agent/api/v1/", s.wrap(route{pattern: "/agent/api/v1/", family: familyConfig, handler: notFound}))
 
 	// Fleet Management pipelines: one route per Connect procedure, all

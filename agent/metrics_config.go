@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"github.com/nomadlike/nomadlike/agent/client"
 	"os"
 	"path/filepath"
 	"time"
@@ -10,6 +9,8 @@ import (
 	"github.com/prometheus/common/model"
 	yaml "go.yaml.in/yaml/v2"
 
+	"github.com/nomadlike/nomadlike/agent/client"
+	"github.com/nomadlike/nomadlike/agent/integrations"
 	"github.com/nomadlike/nomadlike/agent/metrics"
 )
 
@@ -71,13 +72,15 @@ type selfScrape struct {
 	addr, token string
 	https       bool
 	caFile      string
+	// integrations are autoscraped into their metrics instances.
+	integrations []runningIntegration
 }
 
 // selfScrape is how this agent's instances reach its own HTTP API, with
 // the CA of caFile (a reload's, when one changed it).
 func (a *Agent) selfScrape(caFile string) selfScrape {
 	return selfScrape{addr: a.advertise.http, token: *a.config.Client.Token,
-		https: *a.config.TLS.EnableHTTP, caFile: caFile}
+		https: *a.config.TLS.EnableHTTP, caFile: caFile, integrations: a.integrations}
 }
 
 // localSpecs reads the local instances; self is this agent's HTTP API
@@ -97,8 +100,17 @@ func (m *MetricsConfig) localSpecs(self selfScrape) ([]metrics.Spec, error) {
 		}
 		if in.AgentIntegration != nil && *in.AgentIntegration {
 			var err error
-			if text, err = withAgentJob(text, self); err != nil {
+			if text, err = withScrapeJob(text, self, self.agentJob()); err != nil {
 				return nil, fmt.Errorf("client.metrics.instance %q: %w", in.Name, err)
+			}
+		}
+		for _, ig := range self.integrations {
+			if ig.metricsInstance != in.Name {
+				continue
+			}
+			var err error
+			if text, err = withScrapeJob(text, self, self.integrationJob(ig)); err != nil {
+				return nil, fmt.Errorf("client.metrics.instance %q: integrations.%s: %w", in.Name, ig.Name, err)
 			}
 		}
 		specs = append(specs, metrics.Spec{Name: in.Name, YAML: text, Source: "local"})
@@ -106,18 +118,34 @@ func (m *MetricsConfig) localSpecs(self selfScrape) ([]metrics.Spec, error) {
 	return specs, nil
 }
 
-// withAgentJob adds Grafana Agent's "agent" integration to an instance
-// config: a scrape job for this agent's own telemetry.
-func withAgentJob(text []byte, self selfScrape) ([]byte, error) {
-	var doc yaml.MapSlice
-	if err := yaml.Unmarshal(text, &doc); err != nil {
-		return nil, err
-	}
-	job := yaml.MapSlice{
+// agentJob is agent_integration's scrape job: this agent's own telemetry
+// at /v1/metrics.
+func (self selfScrape) agentJob() yaml.MapSlice {
+	return yaml.MapSlice{
 		{Key: "job_name", Value: "integrations/agent"},
 		{Key: "metrics_path", Value: "/v1/metrics"},
 		{Key: "params", Value: map[string][]string{"format": {"prometheus"}}},
 		{Key: "static_configs", Value: []map[string][]string{{"targets": {self.addr}}}},
+	}
+}
+
+// integrationJob is the autoscrape job of an integration this agent
+// serves, labelled as its SD target is.
+func (self selfScrape) integrationJob(ig runningIntegration) yaml.MapSlice {
+	return yaml.MapSlice{
+		{Key: "job_name", Value: integrations.JobName(ig.Name)},
+		{Key: "metrics_path", Value: integrations.MetricsPath(ig.Name)},
+		{Key: "static_configs", Value: []map[string]any{{"targets": []string{self.addr},
+			"labels": map[string]string{"instance": ig.Instance, "agent_hostname": self.addr}}}},
+	}
+}
+
+// withScrapeJob adds a scrape job of this agent's own HTTP API (its
+// scheme, CA and token) to an instance config.
+func withScrapeJob(text []byte, self selfScrape, job yaml.MapSlice) ([]byte, error) {
+	var doc yaml.MapSlice
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, err
 	}
 	if self.https {
 		job = append(job, yaml.MapItem{Key: "scheme", Value: "https"})

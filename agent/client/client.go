@@ -48,6 +48,9 @@ type Config struct {
 	Servers []string
 	// HTTPAddr is the advertised address of the agent's HTTP API.
 	HTTPAddr string
+	// Attributes are added to the node's fingerprinted ones (the
+	// integrations the agent serves).
+	Attributes map[string]string
 	// Token is the ACL secret sent with registration and heartbeats; it
 	// needs node:write when ACLs are on. It is never logged.
 	Token string
@@ -161,6 +164,7 @@ func NewClient(config *Config) (*Client, error) {
 		Meta:       maps.Clone(config.Meta),
 		Status:     structs.NodeStatusReady,
 	}
+	maps.Copy(c.node.Attributes, config.Attributes)
 	if c.node.Meta == nil {
 		c.node.Meta = map[string]string{}
 	}
