@@ -92,17 +92,12 @@ func (s *HTTPServer) FleetIntegrationsSDRequest(resp http.ResponseWriter, req *h
 	if err != nil {
 		return nil, err
 	}
-	var args structs.NodeListRequest
-	if err := s.parseQueryOptions(req, &args.QueryOptions); err != nil {
+	nodes, err := s.listNodes(resp, req)
+	if err != nil {
 		return nil, err
 	}
-	var out structs.NodeListResponse
-	if err := s.agent.RPC("Node.List", &args, &out); err != nil {
-		return nil, err
-	}
-	setMeta(resp, &out.QueryMeta)
 	groups := []integrations.Target{}
-	for _, n := range out.Nodes {
+	for _, n := range nodes {
 		if n.Status != structs.NodeStatusReady || n.HTTPAddr == "" {
 			continue
 		}

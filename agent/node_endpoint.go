@@ -11,6 +11,12 @@ func (s *HTTPServer) NodesRequest(resp http.ResponseWriter, req *http.Request) (
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
+	return s.listNodes(resp, req)
+}
+
+// listNodes is Node.List with the request's query options (blocking
+// queries included), its index headers set on resp.
+func (s *HTTPServer) listNodes(resp http.ResponseWriter, req *http.Request) ([]*structs.NodeListStub, error) {
 	var args structs.NodeListRequest
 	if err := s.parseQueryOptions(req, &args.QueryOptions); err != nil {
 		return nil, err

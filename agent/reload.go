@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -230,7 +231,7 @@ func (s *HTTPServer) ReloadRequest(resp http.ResponseWriter, req *http.Request) 
 	}
 	res, err := s.agent.Reload()
 	if err != nil {
-		if _, ok := err.(*ReloadError); ok {
+		if re := (*ReloadError)(nil); errors.As(err, &re) {
 			http.Error(resp, err.Error(), http.StatusBadRequest)
 			return nil, nil
 		}

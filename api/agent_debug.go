@@ -193,7 +193,12 @@ func (a *Agent) pprof(name string, opts PprofOptions, q *QueryOptions) ([]byte, 
 	q.Params["gc"] = strconv.Itoa(opts.GC)
 	q.Params["server_id"] = opts.ServerID
 	q.Params["node_id"] = opts.NodeID
-	r, err := a.client.newRequest(http.MethodGet, "/v1/agent/pprof/"+name)
+	return a.getBytes("/v1/agent/pprof/"+name, q)
+}
+
+// getBytes GETs path with q and returns the body of a 200 answer.
+func (a *Agent) getBytes(path string, q *QueryOptions) ([]byte, error) {
+	r, err := a.client.newRequest(http.MethodGet, path)
 	if err != nil {
 		return nil, err
 	}
@@ -232,15 +237,5 @@ func (a *Agent) SupportBundle(opts SupportOptions, q *QueryOptions) ([]byte, err
 	if opts.NodeID != "" {
 		q.Params["node_id"] = opts.NodeID
 	}
-	r, err := a.client.newRequest(http.MethodGet, "/-/support")
-	if err != nil {
-		return nil, err
-	}
-	r.setQueryOptions(q)
-	_, resp, err := requireOK(a.client.doRequest(r))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
+	return a.getBytes("/-/support", q)
 }
