@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 
 	"github.com/nomadlike/nomadlike/agent/client"
+	"github.com/nomadlike/nomadlike/agent/logs"
 	"github.com/nomadlike/nomadlike/agent/metrics"
 	"github.com/nomadlike/nomadlike/agent/promapi"
 	"github.com/nomadlike/nomadlike/nomadlike"
@@ -37,6 +38,8 @@ type Agent struct {
 	http   *HTTPServer
 	// metrics runs the client's metrics instances; nil without a client.
 	metrics *metrics.Manager
+	// logs runs the client's logs instances; nil on a server-only agent.
+	logs *logs.Manager
 
 	// advertise holds the resolved advertised addresses.
 	advertise struct{ http, rpc, serf string }
@@ -313,6 +316,9 @@ func (a *Agent) setupClient() error {
 	if err := a.setupMetrics(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	if err := a.setupLogs(); err != nil {
+		return fmt.Errorf("logs: %w", err)
+	}
 	if hm := c.Client.HostMetrics; hm != nil && hm.Enabled != nil && *hm.Enabled {
 		// The client fills in its own server health, Collect, Send and
 		// logger.
@@ -433,6 +439,13 @@ func (a *Agent) Shutdown() error {
 			// remote_flush_deadline; WALs stay for the next start.
 			if err := a.metrics.Close(); err != nil {
 				a.logger.Warn("stopping metrics instances", "error", err)
+			}
+		}
+		if a.logs != nil {
+			// Each instance pushes what it read for up to 5 s and
+			// saves its positions: a restart repeats no line.
+			if err := a.logs.Close(); err != nil {
+				a.logger.Warn("stopping logs instances", "error", err)
 			}
 		}
 		if a.server != nil {

@@ -188,6 +188,27 @@ type ClientConfig struct {
 	// HostMetrics configures the host metrics the client pushes (spec
 	// 004's payload).
 	HostMetrics *HostMetricsConfig `hcl:"host_metrics,block"`
+	// Logs configures the logs instances the client runs.
+	Logs *LogsConfig `hcl:"logs,block"`
+}
+
+// LogsConfig is client { logs {} }: where positions files live and the
+// agent's own logs instances.
+type LogsConfig struct {
+	// PositionsDirectory holds each instance's positions file; "" is
+	// <data_dir>/logs.
+	PositionsDirectory *string `hcl:"positions_directory,optional"`
+	// Instances are local logs instance configs.
+	Instances []*LogsInstance `hcl:"instance,block"`
+}
+
+// LogsInstance is one instance "<name>" {} block: a logs instance config
+// (Grafana Agent's logs.configs entry) given inline (config) or in a file
+// (config_file).
+type LogsInstance struct {
+	Name       string  `hcl:"name,label"`
+	Config     *string `hcl:"config,optional" secret:"yaml"`
+	ConfigFile *string `hcl:"config_file,optional"`
 }
 
 // MetricsConfig is client { metrics {} }: where instance WALs live, the
@@ -437,7 +458,8 @@ func DefaultConfig() *Config {
 			PipelineFile: ptr(""), ReloadURL: ptr(""),
 			Metrics: &MetricsConfig{WALDirectory: ptr(""), ScrapeInterval: ptr("1m"), ScrapeTimeout: ptr("10s"),
 				ExternalLabels: map[string]string{}, StatusInterval: ptr("10s")},
-			HostMetrics: defaultHostMetrics()},
+			HostMetrics: defaultHostMetrics(),
+			Logs:        &LogsConfig{PositionsDirectory: ptr("")}},
 		ACL: &ACLConfig{Enabled: ptr(false)},
 		TLS: &TLSConfig{EnableHTTP: ptr(false), EnableRPC: ptr(false), CAFile: ptr(""), CertFile: ptr(""),
 			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
@@ -626,6 +648,7 @@ func (c *Config) Validate() error {
 		add("log_rotate_max_files: %d must be 0 (keep all) or more", *c.LogRotateMaxFiles)
 	}
 	c.Client.Metrics.validate(add)
+	c.Client.Logs.validate(add)
 	c.Client.HostMetrics.validate(add)
 	c.Server.HostMetrics.validate(add)
 	c.validateTLS(add)

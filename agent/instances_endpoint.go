@@ -27,6 +27,8 @@ func (s *HTTPServer) registerInstanceRoutes() {
 	for _, p := range []string{"/agent/api/v1/metrics/targets", "/agent/api/v1/targets"} {
 		s.handle(p, familyConfig, s.TargetsRequest, get(capability(acl.AgentRead)))
 	}
+	s.handle("/agent/api/v1/logs/instances", familyConfig, s.LogsInstancesRequest, get(capability(acl.AgentRead)))
+	s.handle("/agent/api/v1/logs/targets", familyConfig, s.LogsTargetsRequest, get(capability(acl.AgentRead)))
 	// A Prometheus forwarding with remote_write sends its token as
 	// authorization.credentials: it acts as an agent pushing data, so it
 	// needs what a client agent needs.
@@ -111,4 +113,21 @@ func (s *HTTPServer) ReadyRequest(resp http.ResponseWriter, req *http.Request) (
 func (s *HTTPServer) HealthyRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
 	io.WriteString(resp, "Agent is Healthy.\n")
 	return nil, nil
+}
+
+// LogsInstancesRequest lists the running logs instances, sorted.
+func (s *HTTPServer) LogsInstancesRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+	if req.Method != http.MethodGet {
+		return nil, errMethodNotAllowed
+	}
+	return s.agent.logsInstances(), nil
+}
+
+// LogsTargetsRequest lists every running logs instance's targets: their
+// files and the offset up to which each was pushed.
+func (s *HTTPServer) LogsTargetsRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+	if req.Method != http.MethodGet {
+		return nil, errMethodNotAllowed
+	}
+	return s.agent.logsTargets(), nil
 }

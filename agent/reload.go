@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nomadlike/nomadlike/agent/hostmetrics"
+	"github.com/nomadlike/nomadlike/agent/logs"
 	"github.com/nomadlike/nomadlike/agent/metrics"
 )
 
@@ -28,6 +29,7 @@ const (
 	reloadRateLimit     = "rate_limit"
 	reloadMeta          = "client.meta"
 	reloadLocalMetrics  = "client.metrics.instance"
+	reloadLocalLogs     = "client.logs.instance"
 	reloadHostChecks    = "client.host_metrics.check"
 	reloadConfigRead    = "enable_config_read_api"
 	reloadSupport       = "disable_support_bundle"
@@ -35,7 +37,7 @@ const (
 )
 
 var reloadable = map[string]bool{reloadLogLevel: true, reloadRateLimit: true, reloadMeta: true,
-	reloadLocalMetrics: true, reloadHostChecks: true, reloadConfigRead: true, reloadSupport: true,
+	reloadLocalMetrics: true, reloadLocalLogs: true, reloadHostChecks: true, reloadConfigRead: true, reloadSupport: true,
 	// Read again on every reload while TLS is on, changed or not.
 	"tls.ca_file": true, "tls.cert_file": true, "tls.key_file": true}
 
@@ -106,6 +108,19 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 			return nil, &ReloadError{err}
 		}
 	}
+	var localLogs []logs.Spec
+	if a.logs != nil {
+		if localLogs, err = next.Client.Logs.localSpecs(); err != nil {
+			return nil, &ReloadError{err}
+		}
+		// A config_file is only read now: check it before applying
+		// anything.
+		for _, s := range localLogs {
+			if _, err := logs.ParseInstanceConfig(s.YAML, s.Name); err != nil {
+				return nil, &ReloadError{err}
+			}
+		}
+	}
 	var checks []hostmetrics.Check
 	hostChecks := a.client != nil && enabled(cur.Client.HostMetrics) && enabled(next.Client.HostMetrics)
 	if hostChecks {
@@ -137,6 +152,12 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 			// the same path. Unchanged instances keep running.
 			if err := a.client.SetLocalMetrics(local); err != nil {
 				a.logger.Error("reload: metrics instances", "error", err)
+			}
+		}
+		if a.logs != nil {
+			// Always, as for metrics: unchanged instances keep running.
+			if err := a.logs.Apply(localLogs); err != nil {
+				a.logger.Error("reload: logs instances", "error", err)
 			}
 		}
 		if hostChecks && changed(reloadHostChecks) {
@@ -174,6 +195,9 @@ func withReloaded(cur, next *Config) *Config {
 	m := *cur.Client.Metrics
 	cl.Metrics = &m
 	m.Instances = next.Client.Metrics.Instances
+	lc := *cur.Client.Logs
+	cl.Logs = &lc
+	lc.Instances = next.Client.Logs.Instances
 	if cur.Client.HostMetrics != nil && next.Client.HostMetrics != nil {
 		hm := *cur.Client.HostMetrics
 		hm.Checks = next.Client.HostMetrics.Checks

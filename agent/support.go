@@ -179,10 +179,8 @@ func (a *Agent) supportBundle(ctx context.Context, d time.Duration) ([]byte, err
 		{"agent-metrics.txt", metrics.Bytes()},
 		{"agent-metrics-instances.json", successEnvelope(a.metricsInstances())},
 		{"agent-metrics-targets.json", successEnvelope(a.metricsTargets())},
-		// No logs instances run yet (issue 16's logs subsystem): the
-		// endpoints' answers are empty lists.
-		{"agent-logs-instances.json", successEnvelope([]string{})},
-		{"agent-logs-targets.json", successEnvelope([]any{})},
+		{"agent-logs-instances.json", successEnvelope(a.logsInstances())},
+		{"agent-logs-targets.json", successEnvelope(a.logsTargets())},
 		{"agent-logs.txt", logBuf.Bytes()},
 	}
 	for _, e := range entries {

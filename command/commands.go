@@ -120,6 +120,9 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"agent-info": func() (cli.Command, error) {
 			return &AgentInfoCommand{Meta: meta}, nil
 		},
+		"logs": func() (cli.Command, error) {
+			return &LogsCommand{Meta: meta}, nil
+		},
 		"integrations": func() (cli.Command, error) {
 			return &IntegrationsCommand{Meta: meta}, nil
 		},

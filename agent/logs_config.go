@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/nomadlike/nomadlike/agent/logs"
+)
+
+// validate checks client { logs {} } as far as it can without reading
+// files: names, and each inline config as the logs subsystem reads it.
+func (l *LogsConfig) validate(add func(string, ...any)) {
+	seen := map[string]bool{}
+	for _, in := range l.Instances {
+		where := fmt.Sprintf("client.logs.instance %q", in.Name)
+		if in.Name == "" {
+			add("client.logs.instance: needs a name label")
+		}
+		if seen[in.Name] {
+			add("%s: defined twice", where)
+		}
+		seen[in.Name] = true
+		if (in.Config == nil) == (in.ConfigFile == nil) {
+			add("%s: set exactly one of config (inline YAML) or config_file", where)
+			continue
+		}
+		if in.Config != nil {
+			if _, err := logs.ParseInstanceConfig([]byte(*in.Config), in.Name); err != nil {
+				add("%s: %v", where, err)
+			}
+		}
+	}
+}
+
+// positionsDir is where positions files live.
+func (l *LogsConfig) positionsDir(dataDir string) string {
+	if *l.PositionsDirectory != "" {
+		return *l.PositionsDirectory
+	}
+	return filepath.Join(dataDir, "logs")
+}
+
+// localSpecs reads the local logs instances.
+func (l *LogsConfig) localSpecs() ([]logs.Spec, error) {
+	var specs []logs.Spec
+	for _, in := range l.Instances {
+		var text []byte
+		if in.ConfigFile != nil {
+			b, err := os.ReadFile(*in.ConfigFile)
+			if err != nil {
+				return nil, fmt.Errorf("client.logs.instance %q: %w", in.Name, err)
+			}
+			text = b
+		} else {
+			text = []byte(*in.Config)
+		}
+		specs = append(specs, logs.Spec{Name: in.Name, YAML: text, Source: "local"})
+	}
+	return specs, nil
+}
+
+// setupLogs starts the logs instances of the agent's config. An instance
+// that does not start fails the agent's start, as a metrics one does.
+func (a *Agent) setupLogs() error {
+	lc := a.config.Client.Logs
+	m, err := logs.New(logs.Options{PositionsDir: lc.positionsDir(*a.config.DataDir), Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	specs, err := lc.localSpecs()
+	if err == nil {
+		err = m.Apply(specs)
+	}
+	if err != nil {
+		m.Close()
+		return err
+	}
+	a.logs = m
+	return nil
+}
+
+// logsInstances are the running logs instances' names, sorted.
+func (a *Agent) logsInstances() []string {
+	if a.logs == nil {
+		return []string{}
+	}
+	return a.logs.Instances()
+}
+
+// logsTargets are the running logs instances' targets.
+func (a *Agent) logsTargets() []logs.Target {
+	if a.logs == nil {
+		return []logs.Target{}
+	}
+	return a.logs.Targets()
+}
