@@ -316,7 +316,7 @@ func (a *Agent) setupClient() error {
 	if err := a.setupMetrics(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
-	if err := a.setupLogs(); err != nil {
+	if err := a.setupLogs(cc); err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}
 	if hm := c.Client.HostMetrics; hm != nil && hm.Enabled != nil && *hm.Enabled {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -16,6 +17,40 @@ const (
 	configsPrefix = "/agent/api/v1/configs/"
 	configPrefix  = "/agent/api/v1/config/"
 )
+
+// configKindAPI is where one kind of config is served: Grafana Agent's
+// paths for metrics instance configs, the same shape under /logs/ for
+// logs instance configs (which Grafana Agent's API does not store).
+type configKindAPI struct {
+	kind                        string
+	listPath                    string
+	configsPrefix, configPrefix string
+}
+
+var (
+	metricsConfigAPI = configKindAPI{kind: structs.ConfigKindMetrics, listPath: "/agent/api/v1/configs",
+		configsPrefix: configsPrefix, configPrefix: configPrefix}
+	logsConfigAPI = configKindAPI{kind: structs.ConfigKindLogs, listPath: "/agent/api/v1/logs/configs",
+		configsPrefix: "/agent/api/v1/logs/configs/", configPrefix: "/agent/api/v1/logs/config/"}
+)
+
+// configHandlers serve one kind's config API.
+type configHandlers struct {
+	s *HTTPServer
+	k configKindAPI
+}
+
+// registerConfigRoutes serves k's config API. {name} is decoded by the
+// handlers from the raw path, so hello%2Fworld is the config hello/world.
+func (s *HTTPServer) registerConfigRoutes(k configKindAPI) {
+	h := configHandlers{s: s, k: k}
+	s.handle(k.listPath, familyConfig, h.list, get(capability(acl.ConfigRead)))
+	s.handle(k.configsPrefix+"{name}", familyConfig, h.get, get(capability(acl.ConfigRead)))
+	s.handle(k.configPrefix+"{name}", familyConfig, h.putDelete,
+		needs{"PUT": capability(acl.ConfigWrite), "POST": capability(acl.ConfigWrite), "DELETE": capability(acl.ConfigWrite)})
+	s.handle(k.configPrefix+"{name}/revisions", familyConfig, h.revisions, get(capability(acl.ConfigRead)))
+	s.handle(k.configPrefix+"{name}/status", familyConfig, h.status, get(capability(acl.ConfigRead)))
+}
 
 // configName is the {name} of a config path. Like the agent, it takes the
 // segment from the raw, still %-encoded path and unescapes it, so
@@ -45,18 +80,18 @@ type configListData struct {
 	Configs []string `json:"configs"`
 }
 
-// ConfigListRequest lists the names of the stored configs (blocking with
-// ?index=).
-func (s *HTTPServer) ConfigListRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+// list lists the names of the stored configs of k's kind
+// (blocking with ?index=).
+func (h configHandlers) list(resp http.ResponseWriter, req *http.Request) (any, error) {
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
-	var args structs.ConfigSpecificRequest
-	if err := s.parseQueryOptions(req, &args.QueryOptions); err != nil {
+	args := structs.ConfigSpecificRequest{Kind: h.k.kind}
+	if err := h.s.parseQueryOptions(req, &args.QueryOptions); err != nil {
 		return nil, err
 	}
 	var out structs.ConfigListResponse
-	if err := s.agent.RPC("Config.List", &args, &out); err != nil {
+	if err := h.s.agent.RPC("Config.List", &args, &out); err != nil {
 		return nil, err
 	}
 	setMeta(resp, &out.QueryMeta)
@@ -72,22 +107,22 @@ type configValueData struct {
 	Value string `json:"value"`
 }
 
-// ConfigGetRequest returns one config's YAML, secrets scrubbed (blocking
-// with ?index=).
-func (s *HTTPServer) ConfigGetRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+// get returns one config's YAML, secrets scrubbed (blocking with
+// ?index=).
+func (h configHandlers) get(resp http.ResponseWriter, req *http.Request) (any, error) {
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
-	name, err := configName(req, configsPrefix)
+	name, err := configName(req, h.k.configsPrefix)
 	if err != nil {
 		return nil, err
 	}
-	args := structs.ConfigSpecificRequest{Name: name}
-	if err := s.parseQueryOptions(req, &args.QueryOptions); err != nil {
+	args := structs.ConfigSpecificRequest{Name: name, Kind: h.k.kind}
+	if err := h.s.parseQueryOptions(req, &args.QueryOptions); err != nil {
 		return nil, err
 	}
 	var out structs.SingleConfigResponse
-	if err := s.agent.RPC("Config.Get", &args, &out); err != nil {
+	if err := h.s.agent.RPC("Config.Get", &args, &out); err != nil {
 		return nil, err
 	}
 	setMeta(resp, &out.QueryMeta)
@@ -97,24 +132,24 @@ func (s *HTTPServer) ConfigGetRequest(resp http.ResponseWriter, req *http.Reques
 	return &configValueData{Value: out.Config.Contents}, nil
 }
 
-// ConfigPutDeleteRequest creates or replaces a config from a YAML body
-// (PUT and POST: 201 when created, 200 when replaced) or deletes it.
-func (s *HTTPServer) ConfigPutDeleteRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+// putDelete creates or replaces a config from a YAML body (PUT and
+// POST: 201 when created, 200 when replaced) or deletes it.
+func (h configHandlers) putDelete(resp http.ResponseWriter, req *http.Request) (any, error) {
 	switch req.Method {
 	case http.MethodPut, http.MethodPost, http.MethodDelete:
 	default:
 		return nil, errMethodNotAllowed
 	}
-	name, err := configName(req, configPrefix)
+	name, err := configName(req, h.k.configPrefix)
 	if err != nil {
 		return nil, err
 	}
-	args := structs.ConfigApplyRequest{}
-	s.parseWriteRequest(req, &args.WriteRequest)
+	args := structs.ConfigApplyRequest{Kind: h.k.kind}
+	h.s.parseWriteRequest(req, &args.WriteRequest)
 	if req.Method == http.MethodDelete {
 		args.Name, args.Delete = name, true
 		var out structs.ConfigApplyResponse
-		if err := s.agent.RPC("Config.Delete", &args, &out); err != nil {
+		if err := h.s.agent.RPC("Config.Delete", &args, &out); err != nil {
 			return nil, err
 		}
 		setIndex(resp, out.Index)
@@ -124,9 +159,9 @@ func (s *HTTPServer) ConfigPutDeleteRequest(resp http.ResponseWriter, req *http.
 	if err != nil {
 		return nil, err
 	}
-	args.Config = &structs.InstanceConfig{Name: name, Contents: string(body)}
+	args.Config = &structs.InstanceConfig{Name: name, Kind: h.k.kind, Contents: string(body)}
 	var out structs.ConfigApplyResponse
-	if err := s.agent.RPC("Config.Put", &args, &out); err != nil {
+	if err := h.s.agent.RPC("Config.Put", &args, &out); err != nil {
 		return nil, err
 	}
 	setIndex(resp, out.Index)
@@ -157,22 +192,22 @@ type configSnapshotJSON struct {
 	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
 }
 
-// ConfigRevisionsRequest lists a config's revisions in order (blocking
-// with ?index=).
-func (s *HTTPServer) ConfigRevisionsRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+// revisions lists a config's revisions in order (blocking with
+// ?index=).
+func (h configHandlers) revisions(resp http.ResponseWriter, req *http.Request) (any, error) {
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
-	name, err := configName(req, configPrefix)
+	name, err := configName(req, h.k.configPrefix)
 	if err != nil {
 		return nil, err
 	}
-	args := structs.ConfigSpecificRequest{Name: name}
-	if err := s.parseQueryOptions(req, &args.QueryOptions); err != nil {
+	args := structs.ConfigSpecificRequest{Name: name, Kind: h.k.kind}
+	if err := h.s.parseQueryOptions(req, &args.QueryOptions); err != nil {
 		return nil, err
 	}
 	var out structs.ConfigRevisionsResponse
-	if err := s.agent.RPC("Config.Revisions", &args, &out); err != nil {
+	if err := h.s.agent.RPC("Config.Revisions", &args, &out); err != nil {
 		return nil, err
 	}
 	setMeta(resp, &out.QueryMeta)

@@ -40,17 +40,18 @@ func instanceStatusToJSON(s *structs.MetricsInstanceStatus) *instanceStatusJSON 
 		TargetsUp: s.TargetsUp, TargetsDown: s.TargetsDown, TargetsUnknown: s.TargetsUnknown, LastError: s.LastError}
 }
 
-// ConfigStatusRequest says where a config runs and how its targets are
-// (blocking with ?index=).
-func (s *HTTPServer) ConfigStatusRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+// status says where a config runs and, for a metrics config, how its
+// targets are (blocking with ?index=).
+func (h configHandlers) status(resp http.ResponseWriter, req *http.Request) (any, error) {
+	s := h.s
 	if req.Method != http.MethodGet {
 		return nil, errMethodNotAllowed
 	}
-	name, err := configName(req, configPrefix)
+	name, err := configName(req, h.k.configPrefix)
 	if err != nil {
 		return nil, err
 	}
-	args := structs.ConfigSpecificRequest{Name: name}
+	args := structs.ConfigSpecificRequest{Name: name, Kind: h.k.kind}
 	if err := s.parseQueryOptions(req, &args.QueryOptions); err != nil {
 		return nil, err
 	}

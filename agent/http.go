@@ -206,13 +206,9 @@ func (s *HTTPServer) registerHandlers() {
 	s.handleRoute(route{pattern: "/v1/event/stream", family: familyNomad, handler: s.EventStreamRequest,
 		needs: get(capabilities(acl.PipelineRead, acl.ConfigRead)), streaming: true})
 
-	// Grafana Agent config management. {name} is decoded by the handlers
-	// from the raw path, so hello%2Fworld is the config hello/world.
-	s.handle("/agent/api/v1/configs", familyConfig, s.ConfigListRequest, get(capability(acl.ConfigRead)))
-	s.handle("/agent/api/v1/configs/{name}", familyConfig, s.ConfigGetRequest, get(capability(acl.ConfigRead)))
-	s.handle("/agent/api/v1/config/{name}", familyConfig, s.ConfigPutDeleteRequest,
-		needs{"PUT": capability(acl.ConfigWrite), "POST": capability(acl.ConfigWrite), "DELETE": capability(acl.ConfigWrite)})
-	s.handle("/agent/api/v1/config/{name}/revisions", familyConfig, s.ConfigRevisionsRequest, get(capability(acl.ConfigRead)))
+	// Grafana Agent config management, and the same for logs configs.
+	s.registerConfigRoutes(metricsConfigAPI)
+	s.registerConfigRoutes(logsConfigAPI)
 	s.registerInstanceRoutes()
 	s.registerIntegrationRoutes()
 	s.mux.Handle("/agent/api/v1/", s.wrap(route{pattern: "/agent/api/v1/", family: familyConfig, handler: notFound}))

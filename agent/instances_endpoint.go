@@ -20,7 +20,6 @@ import (
 const maxRemoteWriteBytes = 32 << 20
 
 func (s *HTTPServer) registerInstanceRoutes() {
-	s.handle("/agent/api/v1/config/{name}/status", familyConfig, s.ConfigStatusRequest, get(capability(acl.ConfigRead)))
 	for _, p := range []string{"/agent/api/v1/metrics/instances", "/agent/api/v1/instances"} {
 		s.handle(p, familyConfig, s.InstancesRequest, get(capability(acl.AgentRead)))
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nomadlike/nomadlike/agent/client"
 	"github.com/nomadlike/nomadlike/agent/logs"
 )
 
@@ -60,9 +61,10 @@ func (l *LogsConfig) localSpecs() ([]logs.Spec, error) {
 	return specs, nil
 }
 
-// setupLogs starts the logs instances of the agent's config. An instance
-// that does not start fails the agent's start, as a metrics one does.
-func (a *Agent) setupLogs() error {
+// setupLogs starts the logs instances of the agent's config, before the
+// client registers. An instance that does not start fails the agent's
+// start, as a metrics one does.
+func (a *Agent) setupLogs(cc *client.Config) error {
 	lc := a.config.Client.Logs
 	m, err := logs.New(logs.Options{PositionsDir: lc.positionsDir(*a.config.DataDir), Logger: a.logger})
 	if err != nil {
@@ -77,6 +79,8 @@ func (a *Agent) setupLogs() error {
 		return err
 	}
 	a.logs = m
+	// The client applies the assigned logs_instance_configs beside them.
+	cc.Logs, cc.LocalLogs = m, specs
 	return nil
 }
 

@@ -156,7 +156,7 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 		}
 		if a.logs != nil {
 			// Always, as for metrics: unchanged instances keep running.
-			if err := a.logs.Apply(localLogs); err != nil {
+			if err := a.client.SetLocalLogs(localLogs); err != nil {
 				a.logger.Error("reload: logs instances", "error", err)
 			}
 		}

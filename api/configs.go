@@ -31,10 +31,19 @@ const (
 // EnvelopeError.
 type Configs struct {
 	client *Client
+	// base is where the kind's paths start: /agent/api/v1 for metrics
+	// configs, /agent/api/v1/logs for logs configs.
+	base string
 }
 
 // Configs returns the handle on the agent instance config endpoints.
-func (c *Client) Configs() *Configs { return &Configs{client: c} }
+func (c *Client) Configs() *Configs { return &Configs{client: c, base: "/agent/api/v1"} }
+
+// LogsConfigs returns the same handle on the logs instance configs
+// nomadlike stores beside them (/agent/api/v1/logs/configs and
+// /agent/api/v1/logs/config/{name}), assigned to client agents as the
+// metrics ones are.
+func (c *Client) LogsConfigs() *Configs { return &Configs{client: c, base: "/agent/api/v1/logs"} }
 
 // InstanceConfig is a stored agent instance config as a revision
 // snapshot shows it.
@@ -69,7 +78,7 @@ func (s *Configs) List(q *QueryOptions) ([]string, *QueryMeta, error) {
 	var data struct {
 		Configs []string `json:"configs"`
 	}
-	qm, err := s.client.envelopeQuery("/agent/api/v1/configs", &data, q)
+	qm, err := s.client.envelopeQuery(s.base+"/configs", &data, q)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +98,7 @@ func (s *Configs) Get(name string, q *QueryOptions) (string, *QueryMeta, error) 
 	var data struct {
 		Value *string `json:"value"`
 	}
-	qm, err := s.client.envelopeQuery("/agent/api/v1/configs/"+url.PathEscape(name), &data, q)
+	qm, err := s.client.envelopeQuery(s.base+"/configs/"+url.PathEscape(name), &data, q)
 	if err != nil {
 		return "", nil, err
 	}
@@ -106,7 +115,7 @@ func (s *Configs) Put(name, contents string, w *WriteOptions) (created bool, wm 
 	if name == "" {
 		return false, nil, errors.New("config name must not be empty")
 	}
-	r, err := s.client.newRequest(http.MethodPut, "/agent/api/v1/config/"+url.PathEscape(name))
+	r, err := s.client.newRequest(http.MethodPut, s.base+"/config/"+url.PathEscape(name))
 	if err != nil {
 		return false, nil, err
 	}
@@ -127,7 +136,7 @@ func (s *Configs) Delete(name string, w *WriteOptions) (*WriteMeta, error) {
 	if name == "" {
 		return nil, errors.New("config name must not be empty")
 	}
-	r, err := s.client.newRequest(http.MethodDelete, "/agent/api/v1/config/"+url.PathEscape(name))
+	r, err := s.client.newRequest(http.MethodDelete, s.base+"/config/"+url.PathEscape(name))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +158,7 @@ func (s *Configs) Revisions(name string, q *QueryOptions) ([]*ConfigRevision, *Q
 	var data struct {
 		Revisions []*ConfigRevision `json:"revisions"`
 	}
-	qm, err := s.client.envelopeQuery("/agent/api/v1/config/"+url.PathEscape(name)+"/revisions", &data, q)
+	qm, err := s.client.envelopeQuery(s.base+"/config/"+url.PathEscape(name)+"/revisions", &data, q)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -46,7 +46,7 @@ func (s *Configs) Status(name string, q *QueryOptions) (*ConfigStatus, *QueryMet
 		return nil, nil, errors.New("config name must not be empty")
 	}
 	var data ConfigStatus
-	qm, err := s.client.envelopeQuery("/agent/api/v1/config/"+url.PathEscape(name)+"/status", &data, q)
+	qm, err := s.client.envelopeQuery(s.base+"/config/"+url.PathEscape(name)+"/status", &data, q)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,12 +1,39 @@
 package command
 
 import (
+	"flag"
 	"io"
 	"os"
 	"time"
 
 	"github.com/hashicorp/cli"
+
+	"github.com/nomadlike/nomadlike/api"
 )
+
+// configKind is the -logs flag of the config subcommands: they address
+// the logs_instance_configs (/agent/api/v1/logs/...) instead of the
+// metrics ones.
+type configKind struct{ logs bool }
+
+func (k *configKind) register(fs *flag.FlagSet) { fs.BoolVar(&k.logs, "logs", false, "") }
+
+// configs is the api handle on the chosen kind.
+func (k *configKind) configs(c *api.Client) *api.Configs {
+	if k.logs {
+		return c.LogsConfigs()
+	}
+	return c.Configs()
+}
+
+const configKindUsage = `
+
+Config Options:
+
+  -logs
+    A logs instance config (Promtail's clients and scrape_configs, run by
+    the logs subsystem of the client it is assigned to) instead of a
+    metrics one.`
 
 // ConfigCommand is the parent of the config subcommands; it prints help.
 type ConfigCommand struct {

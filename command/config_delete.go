@@ -20,12 +20,14 @@ func (c *ConfigDeleteCommand) Help() string {
   Deletes the agent instance config <name>. Deleting a config that does
   not exist is an error.
 
-` + generalOptionsUsage()
+` + generalOptionsUsage() + configKindUsage
 }
 
 // Run runs the command.
 func (c *ConfigDeleteCommand) Run(args []string) int {
 	fs := c.FlagSet(c.Name())
+	var kind configKind
+	kind.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
@@ -38,7 +40,7 @@ func (c *ConfigDeleteCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	if _, err := client.Configs().Delete(name, nil); err != nil {
+	if _, err := kind.configs(client).Delete(name, nil); err != nil {
 		return c.errorf("deleting config", err)
 	}
 	c.Ui.Output(fmt.Sprintf("Deleted config %q", name))

@@ -20,12 +20,14 @@ func (c *ConfigGetCommand) Help() string {
   Prints the YAML of the agent instance config <name> as the server
   returns it. With -json, prints {"name": ..., "value": <the YAML>}.
 
-` + generalOptionsUsage()
+` + generalOptionsUsage() + configKindUsage
 }
 
 // Run runs the command.
 func (c *ConfigGetCommand) Run(args []string) int {
 	fs := c.FlagSet(c.Name())
+	var kind configKind
+	kind.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
@@ -38,7 +40,7 @@ func (c *ConfigGetCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	value, _, err := client.Configs().Get(name, nil)
+	value, _, err := kind.configs(client).Get(name, nil)
 	if err != nil {
 		return c.errorf("fetching config", err)
 	}

@@ -17,12 +17,14 @@ func (c *ConfigListCommand) Help() string {
 
   Lists the names of the stored agent instance configs.
 
-` + generalOptionsUsage()
+` + generalOptionsUsage() + configKindUsage
 }
 
 // Run runs the command.
 func (c *ConfigListCommand) Run(args []string) int {
 	fs := c.FlagSet(c.Name())
+	var kind configKind
+	kind.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
@@ -34,7 +36,7 @@ func (c *ConfigListCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	names, _, err := client.Configs().List(nil)
+	names, _, err := kind.configs(client).List(nil)
 	if err != nil {
 		return c.errorf("listing configs", err)
 	}

@@ -30,12 +30,14 @@ func (c *ConfigPutCommand) Help() string {
   Prints whether the config was created or updated. With -json, prints
   {"name": ..., "created": true|false}.
 
-` + generalOptionsUsage()
+` + generalOptionsUsage() + configKindUsage
 }
 
 // Run runs the command.
 func (c *ConfigPutCommand) Run(args []string) int {
 	fs := c.FlagSet(c.Name())
+	var kind configKind
+	kind.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
@@ -55,7 +57,7 @@ func (c *ConfigPutCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	created, _, err := client.Configs().Put(name, contents, nil)
+	created, _, err := kind.configs(client).Put(name, contents, nil)
 	if err != nil {
 		return c.errorf("writing config", err)
 	}

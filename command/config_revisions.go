@@ -21,12 +21,14 @@ func (c *ConfigRevisionsCommand) Help() string {
   create, update or delete, with when it happened. -json prints them with
   the config's contents at each revision.
 
-` + generalOptionsUsage()
+` + generalOptionsUsage() + configKindUsage
 }
 
 // Run runs the command.
 func (c *ConfigRevisionsCommand) Run(args []string) int {
 	fs := c.FlagSet(c.Name())
+	var kind configKind
+	kind.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
@@ -38,7 +40,7 @@ func (c *ConfigRevisionsCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	revs, _, err := client.Configs().Revisions(fs.Arg(0), nil)
+	revs, _, err := kind.configs(client).Revisions(fs.Arg(0), nil)
 	if err != nil {
 		return c.errorf("listing config revisions", err)
 	}

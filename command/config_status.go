@@ -24,12 +24,14 @@ func (c *ConfigStatusCommand) Help() string {
   running it: its state and how many of its scrape targets are up, down
   or not scraped yet, with one scrape error.
 
-` + generalOptionsUsage()
+` + generalOptionsUsage() + configKindUsage
 }
 
 // Run runs the command.
 func (c *ConfigStatusCommand) Run(args []string) int {
 	fs := c.FlagSet(c.Name())
+	var kind configKind
+	kind.register(fs)
 	if !c.parseFlags(fs, args, c.Help()) {
 		return 1
 	}
@@ -40,7 +42,7 @@ func (c *ConfigStatusCommand) Run(args []string) int {
 	if err != nil {
 		return c.errorf("initializing client", err)
 	}
-	st, _, err := client.Configs().Status(fs.Arg(0), nil)
+	st, _, err := kind.configs(client).Status(fs.Arg(0), nil)
 	if err != nil {
 		return c.errorf("reading config status", err)
 	}

@@ -315,6 +315,45 @@ func TestFSM_ConfigLifecycle(t *testing.T) {
 	}
 }
 
+// TestFSM_ConfigKinds: metrics and logs configs share names, so a put of
+// one kind under the other's name is a 409 and a delete for the other
+// kind a 404; "" is a metrics config, as before kinds existed.
+func TestFSM_ConfigKinds(t *testing.T) {
+	f := testFSM(t)
+	apply := func(index uint64, req *structs.ConfigApplyRequest) error {
+		req.Now = t0
+		if err, ok := f.Apply(makeLog(t, index, structs.ConfigApplyRequestType, req)).(error); ok {
+			return err
+		}
+		return nil
+	}
+	logs := &structs.InstanceConfig{Name: "l", Kind: structs.ConfigKindLogs, Contents: "v1"}
+	if err := apply(1, &structs.ConfigApplyRequest{Config: logs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(2, &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "m", Contents: "v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, apply(3, &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "l", Contents: "v2"}}), http.StatusConflict)
+	wantCode(t, apply(4, &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "m", Kind: structs.ConfigKindLogs, Contents: "v2"}}), http.StatusConflict)
+	wantCode(t, apply(5, &structs.ConfigApplyRequest{Name: "l", Delete: true}), http.StatusNotFound)
+	wantCode(t, apply(6, &structs.ConfigApplyRequest{Name: "m", Kind: structs.ConfigKindLogs, Delete: true}), http.StatusNotFound)
+	if err := apply(7, &structs.ConfigApplyRequest{Name: "m", Kind: structs.ConfigKindMetrics, Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := apply(8, &structs.ConfigApplyRequest{Name: "l", Kind: structs.ConfigKindLogs, Delete: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted, the name takes either kind again.
+	if err := apply(9, &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "l", Contents: "v3"}}); err != nil {
+		t.Fatal(err)
+	}
+	revs, _ := f.State().ConfigRevisions(nil, "l")
+	if len(revs) != 3 || revs[0].Snapshot.Kind != structs.ConfigKindLogs || revs[2].Snapshot.Kind != "" {
+		t.Fatalf("revisions %+v", revs)
+	}
+}
+
 // Revision lists come out in the order the revisions were made, for the
 // whole table and per pipeline and config, past every key-width boundary
 // (16, 128, 256) of the sequence index, with no sort after the lookup.

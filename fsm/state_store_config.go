@@ -54,7 +54,7 @@ func (s *StateStore) ApplyConfig(index uint64, req *structs.ConfigApplyRequest) 
 	op := structs.RevisionInsert
 	var rec *structs.InstanceConfig
 	if req.Delete {
-		if old == nil {
+		if old == nil || structs.NormalizeConfigKind(old.Kind) != structs.NormalizeConfigKind(req.Kind) {
 			return nil, errConfigNotFound(name)
 		}
 		if err := txn.Delete(tableConfigs, old); err != nil {
@@ -62,6 +62,9 @@ func (s *StateStore) ApplyConfig(index uint64, req *structs.ConfigApplyRequest) 
 		}
 		op, rec, res.Created = structs.RevisionDelete, old, false
 	} else {
+		if err := checkKind(old, req.Config); err != nil {
+			return nil, err
+		}
 		if err := checkJobNames(txn, req.Config); err != nil {
 			return nil, err
 		}
@@ -103,6 +106,26 @@ func (s *StateStore) ApplyConfig(index uint64, req *structs.ConfigApplyRequest) 
 	}
 	txn.Commit()
 	return res, nil
+}
+
+// checkKind refuses to replace a config by one of another kind: names are
+// shared by the kinds, and a logs config silently taking the place of a
+// metrics one (or the reverse) would stop what the other ran.
+func checkKind(old, c *structs.InstanceConfig) error {
+	if old == nil {
+		return nil
+	}
+	if have, want := structs.NormalizeConfigKind(old.Kind), structs.NormalizeConfigKind(c.Kind); have != want {
+		return ErrConfigKind(old.Name, have, want)
+	}
+	return nil
+}
+
+// ErrConfigKind is the answer to a put of a config under a name another
+// kind of config has.
+func ErrConfigKind(name, have, want string) error {
+	return structs.NewErrCoded(http.StatusConflict,
+		"configuration %s is a %s; delete it before storing a %s under its name", name, have, want)
 }
 
 // checkJobNames refuses a config whose scrape job names another config

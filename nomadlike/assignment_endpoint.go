@@ -101,7 +101,7 @@ func (n *NodeEndpoint) GetAssignment(args *structs.NodeAssignmentRequest, reply 
 			}
 			if c != nil {
 				reply.Configs = append(reply.Configs, &structs.AssignedConfig{
-					Name: c.Name, Contents: c.Contents, ModifyIndex: c.ModifyIndex,
+					Name: c.Name, Kind: structs.NormalizeConfigKind(c.Kind), Contents: c.Contents, ModifyIndex: c.ModifyIndex,
 				})
 				reply.Index = max(reply.Index, c.ModifyIndex)
 			}

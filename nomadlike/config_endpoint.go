@@ -45,6 +45,13 @@ func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.Co
 	if max := c.srv.config.MaxContentsBytes; len(args.Config.Contents) > max {
 		return badRequest("config is %d bytes, at most %d", len(args.Config.Contents), max)
 	}
+	switch kind := structs.NormalizeConfigKind(args.Config.Kind); kind {
+	case structs.ConfigKindMetrics:
+	case structs.ConfigKindLogs:
+		return c.putLogs(args, reply)
+	default:
+		return badRequest("unknown config kind %q (want %s or %s)", kind, structs.ConfigKindMetrics, structs.ConfigKindLogs)
+	}
 	opts := validate.InstanceConfigOptions{DangerousAllowReadingFiles: c.srv.config.DangerousAllowReadingFiles}
 	parsed, err := validate.ParseInstanceConfig([]byte(args.Config.Contents), name, opts)
 	if err != nil {
@@ -67,6 +74,11 @@ func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.Co
 		Now:    time.Now().UTC().Truncate(time.Millisecond),
 	}
 	req.RequestID = args.RequestID
+	return c.apply(req, reply)
+}
+
+// apply writes a validated put through raft.
+func (c *ConfigEndpoint) apply(req *structs.ConfigApplyRequest, reply *structs.ConfigApplyResponse) error {
 	resp, index, err := c.srv.raftApply(structs.ConfigApplyRequestType, req)
 	if err != nil {
 		return err
@@ -74,6 +86,47 @@ func (c *ConfigEndpoint) Put(args *structs.ConfigApplyRequest, reply *structs.Co
 	reply.Created = resp.(*fsm.ConfigApplyResult).Created
 	reply.Index = index
 	return nil
+}
+
+// putLogs validates and stores a logs instance config. Its YAML is stored
+// as sent (after placeholders are resolved): re-encoding it would print
+// Prometheus' Secret fields as "<secret>".
+func (c *ConfigEndpoint) putLogs(args *structs.ConfigApplyRequest, reply *structs.ConfigApplyResponse) error {
+	name := args.Config.Name
+	body := []byte(args.Config.Contents)
+	if _, err := validate.ParseLogsInstanceConfig(body, name); err != nil {
+		return badRequest("failed to validate config: %v", err)
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	existing, err := c.srv.fsm.State().ConfigByName(nil, name)
+	if err != nil {
+		return err
+	}
+	if existing != nil && structs.NormalizeConfigKind(existing.Kind) != structs.ConfigKindLogs {
+		// Answered without a log entry; the FSM checks again.
+		return fsm.ErrConfigKind(name, structs.NormalizeConfigKind(existing.Kind), structs.ConfigKindLogs)
+	}
+	if validate.LogsHasPlaceholders(body) {
+		stored := ""
+		if existing != nil {
+			stored = existing.Contents
+		}
+		if body, err = validate.KeepStoredLogsSecrets(body, stored, name); err != nil {
+			return badRequest("failed to validate config: %v", err)
+		}
+	}
+	req := &structs.ConfigApplyRequest{
+		Config: &structs.InstanceConfig{Name: name, Kind: structs.ConfigKindLogs, Contents: string(body)},
+		Now:    time.Now().UTC().Truncate(time.Millisecond),
+	}
+	req.RequestID = args.RequestID
+	return c.apply(req, reply)
+}
+
+// ofKind says whether cfg is of the kind a request names.
+func ofKind(cfg *structs.InstanceConfig, kind string) bool {
+	return cfg != nil && structs.NormalizeConfigKind(cfg.Kind) == structs.NormalizeConfigKind(kind)
 }
 
 // keepStoredSecrets resolves the "<secret>" and "xxxxx" placeholders of
@@ -126,10 +179,10 @@ func (c *ConfigEndpoint) Delete(args *structs.ConfigApplyRequest, reply *structs
 	// (the FSM checks again: a write may come in between).
 	if existing, err := c.srv.fsm.State().ConfigByName(nil, args.Name); err != nil {
 		return err
-	} else if existing == nil {
+	} else if !ofKind(existing, args.Kind) {
 		return fsm.ErrConfigNotFound(args.Name)
 	}
-	req := &structs.ConfigApplyRequest{Name: args.Name, Delete: true, Now: time.Now().UTC().Truncate(time.Millisecond)}
+	req := &structs.ConfigApplyRequest{Name: args.Name, Kind: args.Kind, Delete: true, Now: time.Now().UTC().Truncate(time.Millisecond)}
 	req.RequestID = args.RequestID
 	_, index, err := c.srv.raftApply(structs.ConfigApplyRequestType, req)
 	if err != nil {
@@ -151,6 +204,9 @@ func (c *ConfigEndpoint) Get(args *structs.ConfigSpecificRequest, reply *structs
 		cfg, err := state.ConfigByName(ws, args.Name)
 		if err != nil {
 			return err
+		}
+		if !ofKind(cfg, args.Kind) {
+			cfg = nil
 		}
 		if reply.Config, err = scrubbed(cfg); err != nil {
 			return err
@@ -175,6 +231,9 @@ func (c *ConfigEndpoint) List(args *structs.ConfigSpecificRequest, reply *struct
 		}
 		reply.Configs = make([]*structs.InstanceConfig, 0, len(all))
 		for _, cfg := range all {
+			if !ofKind(cfg, args.Kind) {
+				continue
+			}
 			// Lists carry names and times; Get carries contents.
 			out := *cfg
 			out.Contents = ""
@@ -198,16 +257,19 @@ func (c *ConfigEndpoint) Revisions(args *structs.ConfigSpecificRequest, reply *s
 		if err != nil {
 			return err
 		}
-		if len(revs) == 0 {
-			return errConfigMissing(args.Name)
-		}
 		reply.Revisions = make([]*structs.ConfigRevision, 0, len(revs))
 		for _, r := range revs {
+			if !ofKind(r.Snapshot, args.Kind) {
+				continue
+			}
 			out := *r
 			if out.Snapshot, err = scrubbed(r.Snapshot); err != nil {
 				return err
 			}
 			reply.Revisions = append(reply.Revisions, &out)
+		}
+		if len(reply.Revisions) == 0 {
+			return errConfigMissing(args.Name)
 		}
 		reply.Index, err = state.Index("config_revisions")
 		return err
@@ -225,15 +287,20 @@ func scrubbed(cfg *structs.InstanceConfig) (*structs.InstanceConfig, error) {
 	if cfg == nil {
 		return nil, nil
 	}
+	// A logs config, stored as sent, and a metrics config stored by an
+	// older parser that accepted what this one does not (e.g. a service
+	// discovery type no longer built in) are scrubbed by the walk every
+	// YAML shares: still readable, secrets still hidden.
+	var parsed *validate.InstanceConfig
+	if structs.NormalizeConfigKind(cfg.Kind) == structs.ConfigKindMetrics {
+		parsed, _ = validate.ParseInstanceConfig([]byte(cfg.Contents), cfg.Name,
+			validate.InstanceConfigOptions{DangerousAllowReadingFiles: true})
+	}
 	var yaml []byte
-	parsed, err := validate.ParseInstanceConfig([]byte(cfg.Contents), cfg.Name,
-		validate.InstanceConfigOptions{DangerousAllowReadingFiles: true})
-	if err == nil {
+	var err error
+	if parsed != nil {
 		yaml, err = parsed.Scrubbed()
 	} else {
-		// Stored by an older parser that accepted what this one does not
-		// (e.g. a service discovery type no longer built in): still
-		// readable, secrets still hidden.
 		yaml, err = validate.ScrubYAML([]byte(cfg.Contents))
 	}
 	if err != nil {

@@ -96,3 +96,87 @@ func TestConfig_GetStoredByOlderParser(t *testing.T) {
 		t.Fatalf("get:\n%s", c)
 	}
 }
+
+// TestConfig_LogsKind: logs_instance_configs are stored beside metrics
+// ones under shared names: validated by the logs parser, read back
+// scrubbed, their placeholders resolved on put, listed, read and deleted
+// only as their kind, and a put of the other kind under a taken name is a
+// 409.
+func TestConfig_LogsKind(t *testing.T) {
+	s, _ := TestServer(t, nil)
+	WaitForLeader(t, s)
+	put := func(name, kind, body string) error {
+		var resp structs.ConfigApplyResponse
+		return s.RPC("Config.Put", &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: name, Kind: kind, Contents: body}}, &resp)
+	}
+	logsBody := `clients:
+  - url: http://loki.example.com:3100/loki/api/v1/push
+    basic_auth: {username: u, password: hunter2}
+scrape_configs:
+  - job_name: varlogs
+    static_configs:
+      - labels: {job: varlogs, __path__: /var/log/*.log}
+`
+	if err := put("l", structs.ConfigKindLogs, logsBody); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("m", "", "scrape_configs: []\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, kind, body string
+		code             int
+		msg              string
+	}{
+		{"bad", structs.ConfigKindLogs, "clients: []\n", http.StatusBadRequest, "clients: at least one"},
+		{"bad", structs.ConfigKindLogs, "clients: [{url: 'http://x'}]\npipeline_stages: []\n", http.StatusBadRequest, "pipeline_stages"},
+		{"m", structs.ConfigKindLogs, logsBody, http.StatusConflict, "m is a metrics_instance_config"},
+		{"l", "", "scrape_configs: []\n", http.StatusConflict, "l is a logs_instance_config"},
+		{"x", "traces", "{}", http.StatusBadRequest, "unknown config kind"},
+	} {
+		err := put(tc.name, tc.kind, tc.body)
+		if codeOf(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("put %s (%s): %v, want %d with %q", tc.name, tc.kind, err, tc.code, tc.msg)
+		}
+	}
+
+	get := func(name, kind string) *structs.InstanceConfig {
+		t.Helper()
+		var out structs.SingleConfigResponse
+		if err := s.RPC("Config.Get", &structs.ConfigSpecificRequest{Name: name, Kind: kind}, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Config
+	}
+	got := get("l", structs.ConfigKindLogs)
+	if got == nil || strings.Contains(got.Contents, "hunter2") || !strings.Contains(got.Contents, "<secret>") {
+		t.Fatalf("scrubbed logs config %+v", got)
+	}
+	if get("l", "") != nil || get("m", structs.ConfigKindLogs) != nil {
+		t.Fatal("a config read as the other kind")
+	}
+	// The scrubbed text, edited and put back, keeps the password.
+	if err := put("l", structs.ConfigKindLogs, got.Contents+"target_config: {sync_period: 30s}\n"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.fsm.State().ConfigByName(nil, "l"); !strings.Contains(c.Contents, "hunter2") || !strings.Contains(c.Contents, "sync_period: 30s") {
+		t.Fatalf("stored %s", c.Contents)
+	}
+
+	var list structs.ConfigListResponse
+	if err := s.RPC("Config.List", &structs.ConfigSpecificRequest{Kind: structs.ConfigKindLogs}, &list); err != nil ||
+		len(list.Configs) != 1 || list.Configs[0].Name != "l" {
+		t.Fatalf("logs list %+v %v", list.Configs, err)
+	}
+	var revs structs.ConfigRevisionsResponse
+	if err := s.RPC("Config.Revisions", &structs.ConfigSpecificRequest{Name: "l"}, &revs); codeOf(err) != http.StatusNotFound {
+		t.Fatalf("revisions of a logs config read as metrics: %v", err)
+	}
+	var del structs.ConfigApplyResponse
+	if err := s.RPC("Config.Delete", &structs.ConfigApplyRequest{Name: "l"}, &del); codeOf(err) != http.StatusNotFound {
+		t.Fatalf("delete of a logs config as metrics: %v", err)
+	}
+	if err := s.RPC("Config.Delete", &structs.ConfigApplyRequest{Name: "l", Kind: structs.ConfigKindLogs}, &del); err != nil {
+		t.Fatal(err)
+	}
+}

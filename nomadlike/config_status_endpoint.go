@@ -26,7 +26,7 @@ func (c *ConfigEndpoint) Status(args *structs.ConfigSpecificRequest, reply *stru
 		if err != nil {
 			return err
 		}
-		if cfg == nil {
+		if !ofKind(cfg, args.Kind) {
 			return errConfigMissing(args.Name)
 		}
 		all, err := state.Assignments(ws)

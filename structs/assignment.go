@@ -152,7 +152,9 @@ type AssignedPipeline struct {
 
 // AssignedConfig is an agent instance config as its node needs it.
 type AssignedConfig struct {
-	Name        string
+	Name string
+	// Kind is the config's kind (ConfigKindMetrics or ConfigKindLogs).
+	Kind        string
 	Contents    string
 	ModifyIndex uint64
 }

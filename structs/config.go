@@ -2,10 +2,32 @@ package structs
 
 import "time"
 
+// The kinds of instance config. Grafana Agent's config management API
+// stores metrics instance configs only; nomadlike stores logs instance
+// configs beside them, in the same table, names shared (one name, one
+// config), assigned to nodes by the same scheduler.
+const (
+	ConfigKindMetrics = "metrics_instance_config"
+	ConfigKindLogs    = "logs_instance_config"
+)
+
+// NormalizeConfigKind is kind, with "" (a config stored before kinds
+// existed, a request that names none) read as a metrics config.
+func NormalizeConfigKind(kind string) string {
+	if kind == "" {
+		return ConfigKindMetrics
+	}
+	return kind
+}
+
 // InstanceConfig is a Grafana Agent metrics instance config stored by name
-// (the config management API of Grafana Agent's scraping service).
+// (the config management API of Grafana Agent's scraping service), or a
+// logs instance config (Kind).
 type InstanceConfig struct {
 	Name string
+	// Kind is ConfigKindMetrics ("" in configs stored before kinds
+	// existed) or ConfigKindLogs.
+	Kind string
 	// Contents is the normalized YAML: the body's name replaced by Name,
 	// defaults filled in, secrets in clear (reads scrub them).
 	Contents string
@@ -36,7 +58,10 @@ type ConfigApplyRequest struct {
 	Config *InstanceConfig
 	Name   string
 	Delete bool
-	Now    time.Time
+	// Kind is the kind a delete is for: a config of another kind is
+	// not found. "" is a metrics config.
+	Kind string
+	Now  time.Time
 	WriteRequest
 }
 
@@ -46,9 +71,11 @@ type ConfigApplyResponse struct {
 	WriteMeta
 }
 
-// ConfigSpecificRequest reads one config, or its revisions.
+// ConfigSpecificRequest reads one config, or its revisions, or lists the
+// configs, of one Kind ("" is a metrics config).
 type ConfigSpecificRequest struct {
 	Name string
+	Kind string
 	QueryOptions
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	metrics "github.com/hashicorp/go-metrics/compat"
 
+	"github.com/nomadlike/nomadlike/agent/logs"
 	instances "github.com/nomadlike/nomadlike/agent/metrics"
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/structs"
@@ -82,6 +83,10 @@ type Config struct {
 	// HostMetrics, when set, collects spec 004's payload and pushes it
 	// to the servers (host_metrics.go).
 	HostMetrics *HostMetricsConfig
+	// Logs runs the assigned logs_instance_configs, with LocalLogs (the
+	// agent's own) beside them; nil runs none.
+	Logs      LogsRunner
+	LocalLogs []logs.Spec
 }
 
 // Client is a running client agent.
@@ -119,6 +124,12 @@ type Client struct {
 	metricsApplied bool
 	assigned       []*structs.AssignedConfig
 	local          []instances.Spec
+	// logsMu serializes logs applies, as metricsMu metrics ones (logs.go).
+	logsMu       sync.Mutex
+	logsKey      string
+	logsApplied  bool
+	assignedLogs []*structs.AssignedConfig
+	localLogs    []logs.Spec
 	// reportMu serializes reports; lastReport is the last one sent.
 	reportMu   sync.Mutex
 	lastReport *structs.NodeAssignment
@@ -141,6 +152,7 @@ func NewClient(config *Config) (*Client, error) {
 		servers:    newServerList(config.Servers),
 		httpClient: &http.Client{Timeout: reloadTimeout},
 		local:      config.LocalMetrics,
+		localLogs:  config.LocalLogs,
 		shutdownCh: make(chan struct{}),
 	}
 	if config.TLS != nil {

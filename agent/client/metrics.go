@@ -21,14 +21,24 @@ type MetricsRunner interface {
 const defaultStatusInterval = 10 * time.Second
 
 // applyConfigs hands the metrics runner the local instances plus the
-// assigned configs, when what is assigned changed since the last apply.
+// assigned metrics configs, and the logs runner its own (logs.go), when
+// what is assigned changed since the last apply.
 func (c *Client) applyConfigs(configs []*structs.AssignedConfig) {
+	var metricsConfigs, logsConfigs []*structs.AssignedConfig
+	for _, cfg := range configs {
+		if cfg.Kind == structs.ConfigKindLogs {
+			logsConfigs = append(logsConfigs, cfg)
+		} else {
+			metricsConfigs = append(metricsConfigs, cfg)
+		}
+	}
+	c.applyLogsConfigs(logsConfigs)
 	if c.config.Metrics == nil {
 		return
 	}
 	c.metricsMu.Lock()
 	defer c.metricsMu.Unlock()
-	c.assigned = configs
+	c.assigned = metricsConfigs
 	c.applyMetricsLocked(false)
 }
 

@@ -97,7 +97,7 @@ type instance struct {
 	saveMu sync.Mutex
 }
 
-func newInstance(cfg *InstanceConfig, source, posPath string, logger hclog.Logger) (*instance, error) {
+func newInstance(cfg *InstanceConfig, hash, source, posPath string, logger hclog.Logger) (*instance, error) {
 	stored, err := readPositions(posPath)
 	if err != nil {
 		return nil, err
@@ -107,11 +107,11 @@ func newInstance(cfg *InstanceConfig, source, posPath string, logger hclog.Logge
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{cfg: cfg, hash: cfg.hash(posPath), source: source, posPath: posPath, logger: logger,
+	in := &instance{cfg: cfg, hash: hash, source: source, posPath: posPath, logger: logger,
 		push: push, entries: make(chan entry, entryQueue), stopCh: make(chan struct{}),
 		readerDone: make(chan struct{}), pusherDone: make(chan struct{}), ctx: ctx, cancel: cancel,
 		byPath: map[string]*tailFile{}}
-	for _, ts := range cfg.targets() {
+	for _, ts := range targetsOf(cfg) {
 		t := &target{spec: ts, files: map[fileID]*tailFile{}}
 		for _, p := range stored {
 			if p.Target == ts.key() {

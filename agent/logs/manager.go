@@ -48,6 +48,7 @@ func (m *Manager) Apply(specs []Spec) error {
 		spec    Spec
 		cfg     *InstanceConfig
 		posPath string
+		hash    string
 	}
 	wants := map[string]want{}
 	files := map[string]string{}
@@ -70,7 +71,7 @@ func (m *Manager) Apply(specs []Spec) error {
 			errs = append(errs, fmt.Errorf("logs instances %q and %q: the same positions file %s", other, s.Name, pos))
 		}
 		files[pos] = s.Name
-		wants[s.Name] = want{s, cfg, pos}
+		wants[s.Name] = want{s, cfg, pos, specHash(s.YAML, pos)}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -83,7 +84,7 @@ func (m *Manager) Apply(specs []Spec) error {
 	}
 	for name, in := range m.instances {
 		w, ok := wants[name]
-		if !ok || w.cfg.hash(w.posPath) != in.hash {
+		if !ok || w.hash != in.hash {
 			in.stop()
 			delete(m.instances, name)
 		}
@@ -98,7 +99,7 @@ func (m *Manager) Apply(specs []Spec) error {
 			continue
 		}
 		w := wants[name]
-		in, err := newInstance(w.cfg, w.spec.Source, w.posPath, m.opts.Logger.Named("logs").With("instance", name))
+		in, err := newInstance(w.cfg, w.hash, w.spec.Source, w.posPath, m.opts.Logger.Named("logs").With("instance", name))
 		if err != nil {
 			errs = append(errs, err)
 			continue

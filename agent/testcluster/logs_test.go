@@ -62,9 +62,10 @@ func (r *lokiReceiver) count() int {
 
 // TestLogs_Process: a client agent process tails files under a glob and
 // pushes their lines to a Loki push receiver; across a rotation, a
-// SIGTERM restart with lines written while it was down, and a reload that
-// adds an instance, every line arrives exactly once and in order per
-// file, and /agent/api/v1/logs/targets (api and CLI) shows the offsets.
+// SIGTERM restart with lines written while it was down, a reload that
+// adds an instance and a logs_instance_config assigned by the servers,
+// every line arrives exactly once and in order per file, and
+// /agent/api/v1/logs/targets (api and CLI) shows the offsets.
 func TestLogs_Process(t *testing.T) {
 	r := newLokiReceiver(t)
 	c := New(t, Options{Servers: 1})
@@ -162,6 +163,34 @@ EOT
 	}
 	wait("the added instance", 430)
 
+	// A logs_instance_config stored in the cluster is assigned to the
+	// client (the only one) and run beside the local ones; deleted with
+	// the CLI, it stops.
+	fleetFile := filepath.Join(logDir, "fleet.txt") // outside app's *.log
+	fleet := instance("fleet", fleetFile)
+	fleet = fleet[strings.Index(fleet, "<<EOT\n")+6 : strings.Index(fleet, "EOT\n    }")]
+	if created, _, err := c.Servers[0].API().LogsConfigs().Put("fleet", fleet, nil); err != nil || !created {
+		t.Fatalf("put logs config: %v %v", created, err)
+	}
+	write(open(fleetFile), "fleet", 10)
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		in, err := cl.API().Agent().LogsInstances()
+		if err != nil || !slices.Equal(in, []string{"app", "fleet", "other"}) {
+			return fmt.Errorf("logs instances %v, %v", in, err)
+		}
+		return nil
+	})
+	wait("the assigned instance", 440)
+	if out, err := exec.Command(Binary(t), "config", "delete", "-logs", "-address", c.Servers[0].URL(), "fleet").CombinedOutput(); err != nil {
+		t.Fatalf("config delete -logs: %v\n%s", err, out)
+	}
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		if in, err := cl.API().Agent().LogsInstances(); err != nil || !slices.Equal(in, []string{"app", "other"}) {
+			return fmt.Errorf("logs instances %v, %v", in, err)
+		}
+		return nil
+	})
+
 	// Exactly once, in order per file.
 	r.mu.Lock()
 	lines, labels := slices.Clone(r.lines), slices.Clone(r.labels)
@@ -179,7 +208,7 @@ EOT
 			t.Errorf("line %q after %s %d", l, tag, last[tag])
 		}
 		last[tag] = n
-		if want := map[string]string{"first": "app", "second": "app", "other": "other"}[tag]; labels[i]["job"] != want || labels[i]["filename"] == "" {
+		if want := map[string]string{"first": "app", "second": "app", "other": "other", "fleet": "fleet"}[tag]; labels[i]["job"] != want || labels[i]["filename"] == "" {
 			t.Errorf("line %q labels %v", l, labels[i])
 		}
 	}

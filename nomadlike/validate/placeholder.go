@@ -113,7 +113,7 @@ func mergeList(n, o interface{}, key, next, path, name string) (interface{}, err
 	for i, item := range list {
 		var match interface{}
 		switch key {
-		case "remote_write":
+		case "remote_write", "clients": // a logs config's clients have no name
 			match = matchRemoteWrite(item, olist)
 		case "scrape_configs":
 			match = matchByKey(item, olist, "job_name")
