@@ -69,8 +69,9 @@ type Agent struct {
 	reloadMu sync.Mutex
 	loader   ConfigLoader
 
-	// integrations are the integrations this client agent serves.
-	integrations []runningIntegration
+	// integrations are the integrations this client agent serves; a
+	// reload replaces them whole.
+	integrations atomic.Pointer[[]runningIntegration]
 
 	// started is when the agent started (uptime in support bundles).
 	started time.Time
@@ -312,7 +313,7 @@ func (a *Agent) setupClient() error {
 	if err := a.setupIntegrations(); err != nil {
 		return fmt.Errorf("integrations: %w", err)
 	}
-	cc.Attributes = a.integrationAttributes()
+	cc.Attributes = integrationAttributes(a.runningIntegrations())
 	if err := a.setupMetrics(cc); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

@@ -82,16 +82,35 @@ type runningIntegration struct {
 // setupIntegrations builds the enabled integrations; they are served by
 // the HTTP server and reported in the node's attributes.
 func (a *Agent) setupIntegrations() error {
-	ic := a.config.Integrations
-	if ic == nil || !*a.config.Client.Enabled {
-		return nil
+	igs, err := a.buildIntegrations(a.config)
+	if err != nil {
+		return err
 	}
+	a.integrations.Store(&igs)
+	return nil
+}
+
+// runningIntegrations are the integrations this agent serves now.
+func (a *Agent) runningIntegrations() []runningIntegration {
+	if p := a.integrations.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// buildIntegrations builds the integrations c enables on this agent.
+func (a *Agent) buildIntegrations(c *Config) ([]runningIntegration, error) {
+	ic := c.Integrations
+	if ic == nil || !*c.Client.Enabled {
+		return nil, nil
+	}
+	var out []runningIntegration
 	add := func(name string, c *IntegrationCommon, h http.Handler) {
 		inst := a.advertise.http
 		if c.Instance != nil && *c.Instance != "" {
 			inst = *c.Instance
 		}
-		a.integrations = append(a.integrations, runningIntegration{
+		out = append(out, runningIntegration{
 			Integration:     integrations.Integration{Name: name, Instance: inst, Autoscrape: c.MetricsInstance != nil, Handler: h},
 			metricsInstance: deref(c.MetricsInstance)})
 	}
@@ -101,11 +120,11 @@ func (a *Agent) setupIntegrations() error {
 	if ne := ic.NodeExporter; ne.common().enabled() {
 		h, err := integrations.NewNodeExporter(hclogslog.New(a.logger.Named("node_exporter")), ne.Collectors)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		add(integrations.NodeExporter, ne.common(), h)
 	}
-	return nil
+	return out, nil
 }
 
 // agentMetricsHandler serves the agent's own metrics in Prometheus' text
@@ -115,10 +134,10 @@ func (a *Agent) agentMetricsHandler() http.Handler {
 }
 
 // integrationAttributes are the node attributes that tell servers which
-// integrations this node serves (the fleet's SD reads them).
-func (a *Agent) integrationAttributes() map[string]string {
+// integrations igs are (the fleet's SD reads them).
+func integrationAttributes(igs []runningIntegration) map[string]string {
 	attrs := map[string]string{}
-	for _, ig := range a.integrations {
+	for _, ig := range igs {
 		attrs[integrations.AttrInstance(ig.Name)] = ig.Instance
 		as := "0"
 		if ig.Autoscrape {

@@ -14,22 +14,28 @@ import (
 // this agent's integrations SD and autoscrape targets (Grafana Agent's
 // integrations API), and the fleet's integrations SD.
 func (s *HTTPServer) registerIntegrationRoutes() {
-	for _, ig := range s.agent.integrations {
-		h := ig.Handler
-		// As /v1/metrics and node_exporter itself: no token, so that a
-		// plain Prometheus job scrapes it (agent/DESIGN.md).
-		s.handleRoute(route{pattern: integrations.MetricsPath(ig.Name), family: familyNomad, needs: get(none), raw: true,
-			handler: func(resp http.ResponseWriter, req *http.Request) (any, error) {
-				h.ServeHTTP(resp, req)
-				return nil, nil
-			}})
-	}
+	// As /v1/metrics and node_exporter itself: no token, so that a plain
+	// Prometheus job scrapes it (agent/DESIGN.md). One route for all, so
+	// that a reload can add and remove integrations.
+	s.handleRoute(route{pattern: integrations.MetricsPath("{name}"), family: familyNomad, needs: get(none), raw: true,
+		handler: s.IntegrationMetricsRequest})
 	s.handleRoute(route{pattern: "/agent/api/v1/metrics/integrations/sd", family: familyConfig,
 		handler: s.IntegrationsSDRequest, needs: get(capability(acl.AgentRead)), raw: true})
 	s.handle("/agent/api/v1/metrics/integrations/targets", familyConfig, s.IntegrationsTargetsRequest,
 		get(capability(acl.AgentRead)))
 	s.handleRoute(route{pattern: "/v1/integrations/sd", family: familyNomad,
 		handler: s.FleetIntegrationsSDRequest, needs: get(capability(acl.NodeRead)), raw: true})
+}
+
+// IntegrationMetricsRequest serves a running integration's metrics.
+func (s *HTTPServer) IntegrationMetricsRequest(resp http.ResponseWriter, req *http.Request) (any, error) {
+	for _, ig := range s.agent.runningIntegrations() {
+		if ig.Name == req.PathValue("name") {
+			ig.Handler.ServeHTTP(resp, req)
+			return nil, nil
+		}
+	}
+	return notFound(resp, req)
 }
 
 func sdFilter(req *http.Request) (integrations.Filter, error) {
@@ -54,7 +60,7 @@ func (s *HTTPServer) IntegrationsSDRequest(resp http.ResponseWriter, req *http.R
 	}
 	addr := s.agent.advertise.http
 	groups := []integrations.Target{}
-	for _, ig := range s.agent.integrations {
+	for _, ig := range s.agent.runningIntegrations() {
 		if f.Match(ig.Name, ig.Instance) {
 			groups = append(groups, integrations.SDTarget(ig.Name, ig.Instance, ig.Autoscrape, addr, addr))
 		}

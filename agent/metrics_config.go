@@ -77,10 +77,11 @@ type selfScrape struct {
 }
 
 // selfScrape is how this agent's instances reach its own HTTP API, with
-// the CA of caFile (a reload's, when one changed it).
-func (a *Agent) selfScrape(caFile string) selfScrape {
+// the CA of caFile and the integrations igs (a reload's, when one changed
+// them).
+func (a *Agent) selfScrape(caFile string, igs []runningIntegration) selfScrape {
 	return selfScrape{addr: a.advertise.http, token: *a.config.Client.Token,
-		https: *a.config.TLS.EnableHTTP, caFile: caFile, integrations: a.integrations}
+		https: *a.config.TLS.EnableHTTP, caFile: caFile, integrations: igs}
 }
 
 // localSpecs reads the local instances; self is this agent's HTTP API
@@ -184,7 +185,7 @@ func (a *Agent) setupMetrics(cc *client.Config) error {
 	if err != nil {
 		return err
 	}
-	local, err := mc.localSpecs(a.selfScrape(*a.config.TLS.CAFile))
+	local, err := mc.localSpecs(a.selfScrape(*a.config.TLS.CAFile, a.runningIntegrations()))
 	if err != nil {
 		m.Close()
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nomadlike/nomadlike/agent/hostmetrics"
+	"github.com/nomadlike/nomadlike/agent/integrations"
 	"github.com/nomadlike/nomadlike/agent/logs"
 	"github.com/nomadlike/nomadlike/agent/metrics"
 )
@@ -30,6 +31,7 @@ const (
 	reloadMeta          = "client.meta"
 	reloadLocalMetrics  = "client.metrics.instance"
 	reloadLocalLogs     = "client.logs.instance"
+	reloadIntegrations  = "integrations"
 	reloadHostChecks    = "client.host_metrics.check"
 	reloadConfigRead    = "enable_config_read_api"
 	reloadSupport       = "disable_support_bundle"
@@ -94,7 +96,7 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 	}
 	res := &ReloadResult{}
 	for _, path := range configDiff(cur, next) {
-		if reloadable[path] {
+		if reloadable[path] || (a.client != nil && (path == reloadIntegrations || strings.HasPrefix(path, reloadIntegrations+"."))) {
 			res.Applied = append(res.Applied, path)
 		} else {
 			res.RestartRequired = append(res.RestartRequired, path)
@@ -102,9 +104,18 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 	}
 
 	// Everything that can fail is prepared before anything is applied.
+	// Integrations are built again only when their block changed (a new
+	// node_exporter starts its collectors afresh).
+	igs := a.runningIntegrations()
+	integrationsChanged := a.client != nil && !reflect.DeepEqual(cur.Integrations, next.Integrations)
+	if integrationsChanged {
+		if igs, err = a.buildIntegrations(next); err != nil {
+			return nil, &ReloadError{fmt.Errorf("integrations: %w", err)}
+		}
+	}
 	var local []metrics.Spec
 	if a.client != nil && a.metrics != nil {
-		if local, err = next.Client.Metrics.localSpecs(a.selfScrape(*next.TLS.CAFile)); err != nil {
+		if local, err = next.Client.Metrics.localSpecs(a.selfScrape(*next.TLS.CAFile, igs)); err != nil {
 			return nil, &ReloadError{err}
 		}
 	}
@@ -147,6 +158,12 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 		if changed(reloadMeta) {
 			a.client.SetMeta(next.Client.Meta)
 		}
+		if integrationsChanged {
+			// Served from the next request; the servers' fleet SD
+			// follows the node's new attributes.
+			a.integrations.Store(&igs)
+			a.client.SetAttributes(integrations.AttrPrefix, integrationAttributes(igs))
+		}
 		if a.metrics != nil {
 			// Always: an instance's config_file may have changed under
 			// the same path. Unchanged instances keep running.
@@ -184,6 +201,9 @@ func withReloaded(cur, next *Config) *Config {
 	out.RateLimits = next.RateLimits
 	out.EnableConfigReadAPI = next.EnableConfigReadAPI
 	out.DisableSupportBundle = next.DisableSupportBundle
+	if cur.Client != nil && *cur.Client.Enabled {
+		out.Integrations = next.Integrations
+	}
 	if cur.TLS != nil && next.TLS != nil {
 		t := *cur.TLS
 		t.CAFile, t.CertFile, t.KeyFile = next.TLS.CAFile, next.TLS.CertFile, next.TLS.KeyFile

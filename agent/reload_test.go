@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nomadlike/nomadlike/agent/metrics"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -129,8 +130,18 @@ client {
       config = "scrape_configs: []\n"
     }
   }
+  logs {
+    instance "l" {
+      config = "clients: [{url: 'http://127.0.0.1:1/loki/api/v1/push'}]\nscrape_configs: [{job_name: j, static_configs: [{labels: {__path__: '%s/*.log'}}]}]\n"
+    }
+  }
 }
-`, port))
+integrations {
+  agent {
+    metrics_instance = "extra"
+  }
+}
+`, port, t.TempDir()))
 	code, h, body := call(t, http.MethodPost, a.URL()+"/-/reload")
 	if code != http.StatusOK || len(body) != 0 {
 		t.Fatalf("reload: %d %q", code, body)
@@ -147,6 +158,30 @@ client {
 	if !slices.Contains(a.metrics.Instances(), "extra") {
 		t.Fatalf("instances %v", a.metrics.Instances())
 	}
+	if got := a.logsInstances(); !slices.Equal(got, []string{"l"}) {
+		t.Fatalf("logs instances %v", got)
+	}
+	// The agent integration is served, reported to the servers and
+	// autoscraped into "extra".
+	if code, _, body := call(t, http.MethodGet, a.URL()+"/integrations/agent/metrics"); code != http.StatusOK || !strings.Contains(string(body), "go_goroutines") {
+		t.Fatalf("integration after reload: %d %.200s", code, body)
+	}
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		var n structs.Node
+		if err := fetchJSON(a.URL()+"/v1/node/"+nodeID, &n); err != nil {
+			return err
+		}
+		if n.Attributes["integration.agent.autoscrape"] != "1" {
+			return fmt.Errorf("attributes %v", n.Attributes)
+		}
+		return nil
+	})
+	testutil.WaitForResult(t, 20*time.Second, func() error {
+		if !slices.ContainsFunc(a.metricsTargets(), func(t metrics.Target) bool { return t.Labels["job"] == "integrations/agent" }) {
+			return fmt.Errorf("no autoscrape target in %+v", a.metricsTargets())
+		}
+		return nil
+	})
 	var after structs.Node
 	if err := fetchJSON(a.URL()+"/v1/node/"+nodeID, &after); err != nil {
 		t.Fatal(err)
@@ -200,8 +235,15 @@ client {
 	if code, _, body := call(t, http.MethodPost, a.URL()+"/-/reload"); code != http.StatusOK {
 		t.Fatalf("reload: %d %q", code, body)
 	}
-	if slices.Contains(a.metrics.Instances(), "extra") || a.logger.GetLevel() != hclog.Warn {
-		t.Fatalf("after reverting: instances %v, level %v", a.metrics.Instances(), a.logger.GetLevel())
+	if slices.Contains(a.metrics.Instances(), "extra") || a.logger.GetLevel() != hclog.Warn || len(a.logsInstances()) != 0 {
+		t.Fatalf("after reverting: instances %v, logs %v, level %v", a.metrics.Instances(), a.logsInstances(), a.logger.GetLevel())
+	}
+	if code, _, _ := call(t, http.MethodGet, a.URL()+"/integrations/agent/metrics"); code != http.StatusNotFound {
+		t.Fatalf("integration after reverting: %d", code)
+	}
+	var reverted structs.Node
+	if err := fetchJSON(a.URL()+"/v1/node/"+nodeID, &reverted); err != nil || reverted.Attributes["integration.agent.instance"] != "" {
+		t.Fatalf("attributes after reverting: %v %v", reverted.Attributes, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"maps"
+	"strings"
 
 	"github.com/nomadlike/nomadlike/agent/hostmetrics"
 	instances "github.com/nomadlike/nomadlike/agent/metrics"
@@ -21,12 +22,45 @@ func (c *Client) SetMeta(meta map[string]string) {
 	if meta == nil {
 		meta = map[string]string{}
 	}
+	c.reregister("meta", func(n *structs.Node) bool {
+		if maps.Equal(n.Meta, meta) {
+			return false
+		}
+		n.Meta = meta
+		return true
+	})
+}
+
+// SetAttributes replaces the node's attributes whose keys start with
+// prefix by attrs (each key starting with it) and registers the node
+// again, as SetMeta does: the servers see, e.g., the integrations a reload
+// changed.
+func (c *Client) SetAttributes(prefix string, attrs map[string]string) {
+	c.reregister("attributes", func(n *structs.Node) bool {
+		next := maps.Clone(n.Attributes)
+		if next == nil {
+			next = map[string]string{}
+		}
+		maps.DeleteFunc(next, func(k, _ string) bool { return strings.HasPrefix(k, prefix) })
+		maps.Copy(next, attrs)
+		if maps.Equal(n.Attributes, next) {
+			return false
+		}
+		n.Attributes = next
+		return true
+	})
+}
+
+// reregister changes the node with change and, when it changed anything,
+// registers it again (an upsert of the same node: its ID, secret and
+// CreateIndex stay). When no server takes it now, the next heartbeat
+// registers instead.
+func (c *Client) reregister(what string, change func(*structs.Node) bool) {
 	c.mu.Lock()
-	if maps.Equal(c.node.Meta, meta) {
+	if !change(c.node) {
 		c.mu.Unlock()
 		return
 	}
-	c.node.Meta = meta
 	node := c.node.Copy()
 	c.mu.Unlock()
 	var resp structs.NodeUpdateResponse
@@ -35,13 +69,13 @@ func (c *Client) SetMeta(meta map[string]string) {
 		WriteRequest: structs.WriteRequest{Region: c.config.Region, AuthToken: c.config.Token},
 	}, &resp)
 	if err != nil {
-		c.logger.Warn("registering the node's new meta failed; the next heartbeat registers it", "error", err)
+		c.logger.Warn("registering the node's new "+what+" failed; the next heartbeat registers it", "error", err)
 		c.mu.Lock()
 		c.registered = false
 		c.mu.Unlock()
 		return
 	}
-	c.logger.Info("node meta updated", "node_id", node.ID)
+	c.logger.Info("node "+what+" updated", "node_id", node.ID)
 }
 
 // SetLocalMetrics replaces the agent's own metrics instances and applies

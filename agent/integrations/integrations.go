@@ -139,9 +139,13 @@ func Sort(groups []Target) {
 }
 
 // Attribute keys under which a client node reports an integration, so
-// that servers can answer the fleet's SD from the node table.
-func AttrInstance(name string) string   { return "integration." + name + ".instance" }
-func AttrAutoscrape(name string) string { return "integration." + name + ".autoscrape" }
+// that servers can answer the fleet's SD from the node table; every one
+// starts with AttrPrefix.
+func AttrInstance(name string) string   { return AttrPrefix + name + ".instance" }
+func AttrAutoscrape(name string) string { return AttrPrefix + name + ".autoscrape" }
+
+// AttrPrefix starts every integration attribute key.
+const AttrPrefix = "integration."
 
 // FromAttributes are the integrations a node reports in its attributes.
 func FromAttributes(attrs map[string]string) []Integration {
