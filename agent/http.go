@@ -24,6 +24,7 @@ import (
 	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/agent/promapi"
 	"github.com/nomadlike/nomadlike/agent/proto/pipeline/v1/pipelinev1connect"
+	"github.com/nomadlike/nomadlike/nomadlike/connlimit"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -96,6 +97,11 @@ type HTTPServer struct {
 	// pipelineHandler is connect-go's handler of pipeline.v1.PipelineService;
 	// each of its procedures is a route of its own that runs it.
 	pipelineHandler http.Handler
+	// connLimit, handshakeTimeout and bodyTimeout (ns) are the limits {}
+	// in effect; a reload changes them (setLimits).
+	connLimit        *connlimit.Limiter
+	handshakeTimeout atomic.Int64
+	bodyTimeout      atomic.Int64
 }
 
 // NewHTTPServer binds the HTTP port and starts serving.

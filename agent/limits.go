@@ -100,12 +100,12 @@ var tooManyConns = func() []byte {
 // at most 10 times a second (bursts of 100) and with a 10 ms deadline;
 // past that a rejected connection is only closed.
 func (s *HTTPServer) limitHTTPListener(ln net.Listener) net.Listener {
-	limit := *s.agent.config.Limits.HTTPMaxConnsPerClient
+	s.connLimit = connlimit.New(*s.agent.config.Limits.HTTPMaxConnsPerClient)
 	answers := rate.NewLimiter(10, 100)
 	warn := rate.Sometimes{Interval: time.Second}
-	return connlimit.Listener(ln, connlimit.New(limit), func(conn net.Conn) {
+	return connlimit.Listener(ln, s.connLimit, func(conn net.Conn) {
 		warn.Do(func() {
-			s.logger.Warn("too many concurrent connections", "address", conn.RemoteAddr().String(), "limit", limit)
+			s.logger.Warn("too many concurrent connections", "address", conn.RemoteAddr().String(), "limit", s.connLimit.Max())
 		})
 		if answers.Allow() {
 			conn.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
@@ -126,23 +126,42 @@ func (s *HTTPServer) configureHTTPServer(srv *http.Server) {
 	if srv.IdleTimeout == 0 {
 		srv.IdleTimeout = -1 // 0 disables; net/http would fall back to ReadTimeout
 	}
-	if d := mustDuration(l.HTTPSHandshakeTimeout); d > 0 {
-		// As Nomad: a deadline from accept until the first request, which
-		// bounds a TLS handshake. net/http replaces the read deadline with
-		// its own when it reads a request; the write deadline is cleared
-		// here, since no WriteTimeout is set to replace it.
-		srv.ConnState = func(conn net.Conn, state http.ConnState) {
-			switch state {
-			case http.StateNew:
-				conn.SetDeadline(time.Now().Add(d))
-			case http.StateActive:
-				conn.SetWriteDeadline(time.Time{})
-			}
+	s.setTimeouts(l)
+	// As Nomad: a deadline from accept until the first request, which
+	// bounds a TLS handshake. net/http replaces the read deadline with its
+	// own when it reads a request; the write deadline is cleared here,
+	// since no WriteTimeout is set to replace it.
+	srv.ConnState = func(conn net.Conn, state http.ConnState) {
+		d := time.Duration(s.handshakeTimeout.Load())
+		if d <= 0 {
+			return
+		}
+		switch state {
+		case http.StateNew:
+			conn.SetDeadline(time.Now().Add(d))
+		case http.StateActive:
+			conn.SetWriteDeadline(time.Time{})
 		}
 	}
-	if d := mustDuration(l.HTTPBodyReadTimeout); d > 0 {
-		srv.Handler = bodyReadTimeout(srv.Handler, d)
+	srv.Handler = bodyReadTimeout(srv.Handler, func() time.Duration { return time.Duration(s.bodyTimeout.Load()) })
+}
+
+// setTimeouts takes the handshake and body timeouts of l, for the
+// connections and requests that start from now on.
+func (s *HTTPServer) setTimeouts(l *Limits) {
+	s.handshakeTimeout.Store(int64(mustDuration(l.HTTPSHandshakeTimeout)))
+	s.bodyTimeout.Store(int64(mustDuration(l.HTTPBodyReadTimeout)))
+}
+
+// setLimits applies a reload's limits {} to the running HTTP server:
+// http_max_conns_per_client (connections already open stay), the
+// handshake and body timeouts. http_idle_timeout is read by net/http
+// unsynchronized, so it waits for a restart.
+func (s *HTTPServer) setLimits(l *Limits) {
+	if s.connLimit != nil {
+		s.connLimit.SetMax(*l.HTTPMaxConnsPerClient)
 	}
+	s.setTimeouts(l)
 }
 
 // bodyReadTimeout bounds how long a request's body may stall: a read
@@ -151,9 +170,10 @@ func (s *HTTPServer) configureHTTPServer(srv *http.Server) {
 // that stops arriving may not), lifted as soon as the body has been read to
 // its end, so that it never touches the answer (a blocking query or a
 // stream that reads no more).
-func bodyReadTimeout(h http.Handler, d time.Duration) http.Handler {
+func bodyReadTimeout(h http.Handler, timeout func() time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 {
+		d := timeout()
+		if d <= 0 || req.Body == nil || req.Body == http.NoBody || req.ContentLength == 0 {
 			h.ServeHTTP(w, req)
 			return
 		}

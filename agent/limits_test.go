@@ -154,6 +154,20 @@ func TestLimits_RPCConnsPerClient(t *testing.T) {
 		defer conn.Close()
 		return ping(conn)
 	})
+
+	// What a reload that turns the cap off calls: the next connections
+	// over 100 are served.
+	a.server.SetRPCLimits(0, 5*time.Second)
+	for i := 0; i < 3; i++ {
+		conn, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, conn)
+		if err := ping(conn); err != nil {
+			t.Fatalf("connection over 100 with the cap off: %v", err)
+		}
+	}
 }
 
 // timeoutAgent is a server agent with short HTTP idle and body timeouts.

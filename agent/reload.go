@@ -41,7 +41,11 @@ const (
 var reloadable = map[string]bool{reloadLogLevel: true, reloadRateLimit: true, reloadMeta: true,
 	reloadLocalMetrics: true, reloadLocalLogs: true, reloadHostChecks: true, reloadConfigRead: true, reloadSupport: true,
 	// Read again on every reload while TLS is on, changed or not.
-	"tls.ca_file": true, "tls.cert_file": true, "tls.key_file": true}
+	"tls.ca_file": true, "tls.cert_file": true, "tls.key_file": true,
+	// For new connections and requests; open ones keep theirs.
+	"limits.http_max_conns_per_client": true, "limits.rpc_max_conns_per_client": true,
+	"limits.https_handshake_timeout": true, "limits.rpc_handshake_timeout": true,
+	"limits.http_body_read_timeout": true}
 
 // ReloadResult is what a reload did.
 type ReloadResult struct {
@@ -154,6 +158,14 @@ func (a *Agent) Reload() (*ReloadResult, error) {
 	if changed(reloadRateLimit) && a.http != nil {
 		a.http.setRateLimits(next.RateLimits)
 	}
+	if slices.ContainsFunc(res.Applied, func(p string) bool { return strings.HasPrefix(p, "limits.") }) {
+		if a.http != nil {
+			a.http.setLimits(next.Limits)
+		}
+		if a.server != nil {
+			a.server.SetRPCLimits(*next.Limits.RPCMaxConnsPerClient, mustDuration(next.Limits.RPCHandshakeTimeout))
+		}
+	}
 	if a.client != nil {
 		if changed(reloadMeta) {
 			a.client.SetMeta(next.Client.Meta)
@@ -203,6 +215,13 @@ func withReloaded(cur, next *Config) *Config {
 	out.DisableSupportBundle = next.DisableSupportBundle
 	if cur.Client != nil && *cur.Client.Enabled {
 		out.Integrations = next.Integrations
+	}
+	if cur.Limits != nil && next.Limits != nil {
+		l := *cur.Limits
+		l.HTTPMaxConnsPerClient, l.RPCMaxConnsPerClient = next.Limits.HTTPMaxConnsPerClient, next.Limits.RPCMaxConnsPerClient
+		l.HTTPSHandshakeTimeout, l.RPCHandshakeTimeout = next.Limits.HTTPSHandshakeTimeout, next.Limits.RPCHandshakeTimeout
+		l.HTTPBodyReadTimeout = next.Limits.HTTPBodyReadTimeout
+		out.Limits = &l
 	}
 	if cur.TLS != nil && next.TLS != nil {
 		t := *cur.TLS

@@ -352,3 +352,64 @@ func TestReload_TLSCertificate(t *testing.T) {
 		t.Fatal("a refused reload changed the certificate")
 	}
 }
+
+// TestReload_Limits: a reload changes http_max_conns_per_client and the
+// timeouts for the connections that come next; connections already open
+// stay.
+func TestReload_Limits(t *testing.T) {
+	a := TestAgent(t, func(c *Config) { c.Client.Enabled = ptr(false) })
+	WaitForAgentLeader(t, a)
+	path := filepath.Join(t.TempDir(), "agent.hcl")
+	a.SetConfigLoader(fileLoader(a.config, path))
+	reload := func(text string) http.Header {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, h, body := call(t, http.MethodPost, a.URL()+"/-/reload")
+		if code != http.StatusOK {
+			t.Fatalf("reload: %d %q", code, body)
+		}
+		return h
+	}
+	addr := strings.TrimPrefix(a.URL(), "http://")
+	// dial opens a connection and says whether the server refused it
+	// (Nomad's 429, then close) within a second.
+	dial := func() (net.Conn, bool) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 64)
+		n, _ := conn.Read(buf)
+		return conn, strings.HasPrefix(string(buf[:n]), "HTTP/1.1 429")
+	}
+	// The test's own keep-alive connections count too: the cap is set
+	// above what is open.
+	h := reload("limits {\n  http_max_conns_per_client = 1000\n  rpc_max_conns_per_client = 30\n  https_handshake_timeout = \"0s\"\n}\n")
+	if got := h.Get(headerRestartNeeded); got != "" {
+		t.Fatalf("restart required %q", got)
+	}
+	capN := a.http.connLimit.Open("127.0.0.1") + 2
+	reload(fmt.Sprintf("limits {\n  http_max_conns_per_client = %d\n  https_handshake_timeout = \"0s\"\n}\n", capN))
+	open := a.http.connLimit.Open("127.0.0.1") // the reload's own may have added one
+	taken := 0
+	for ; taken <= capN; taken++ {
+		if _, refused := dial(); refused {
+			break
+		}
+	}
+	if taken != capN-open || taken == 0 {
+		t.Fatalf("%d connections taken with %d open under a cap of %d", taken, open, capN)
+	}
+	reload("limits {\n  http_max_conns_per_client = 0\n}\n")
+	if _, refused := dial(); refused {
+		t.Fatal("refused with the cap off")
+	}
+	if d := time.Duration(a.http.handshakeTimeout.Load()); d != 5*time.Second {
+		t.Fatalf("handshake timeout %v after reverting, want the default 5s", d)
+	}
+}

@@ -20,7 +20,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/nomadlike/nomadlike/fsm"
-	"github.com/nomadlike/nomadlike/nomadlike/connlimit"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -33,7 +32,7 @@ const raftWarnSize = 1024 * 1024
 // A connection over rpc_max_conns_per_client from its address is closed at
 // once, with a warning at most once a second.
 func (s *Server) listen() {
-	limiter := connlimit.New(s.config.RPCMaxConnsPerClient)
+	limiter := s.rpcConnLimit
 	warn := rate.Sometimes{Interval: time.Second}
 	for {
 		conn, err := s.rpcListener.Accept()
@@ -49,7 +48,7 @@ func (s *Server) listen() {
 		if err != nil {
 			warn.Do(func() {
 				s.logger.Warn("rejecting rpc connection: too many from its address",
-					"from", conn.RemoteAddr(), "limit", s.config.RPCMaxConnsPerClient)
+					"from", conn.RemoteAddr(), "limit", limiter.Max())
 			})
 			conn.Close()
 			continue
@@ -62,7 +61,7 @@ func (s *Server) handleConn(conn net.Conn) {
 	buf := make([]byte, 1)
 	// rpc_handshake_timeout: a connection that never says what it is
 	// must not hold a slot of its address's cap.
-	if d := s.config.RPCHandshakeTimeout; d > 0 {
+	if d := time.Duration(s.rpcHandshakeTimeout.Load()); d > 0 {
 		conn.SetReadDeadline(time.Now().Add(d))
 	}
 	if _, err := io.ReadFull(conn, buf); err != nil {
@@ -550,4 +549,12 @@ func (s *Server) setQueryMeta(m *structs.QueryMeta) {
 	m.LastContact = time.Since(s.raft.LastContact())
 	leader, _ := s.raft.LeaderWithID()
 	m.KnownLeader = leader != ""
+}
+
+// SetRPCLimits changes limits { rpc_max_conns_per_client,
+// rpc_handshake_timeout } of a running server (an agent reload): new
+// connections get them; open ones keep what they were accepted with.
+func (s *Server) SetRPCLimits(maxConnsPerClient int, handshakeTimeout time.Duration) {
+	s.rpcConnLimit.SetMax(maxConnsPerClient)
+	s.rpcHandshakeTimeout.Store(int64(handshakeTimeout))
 }

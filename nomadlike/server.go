@@ -23,6 +23,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/fsm"
 	"github.com/nomadlike/nomadlike/fsm/stream"
+	"github.com/nomadlike/nomadlike/nomadlike/connlimit"
 	"github.com/nomadlike/nomadlike/nomadlike/hostmetrics"
 	"github.com/nomadlike/nomadlike/nomadlike/validate"
 	"github.com/nomadlike/nomadlike/structs"
@@ -43,8 +44,12 @@ type Server struct {
 	raftNotifyCh  chan bool
 
 	rpcListener net.Listener
-	rpcServer   *RPCServer
-	connPool    *ConnPool
+	// rpcConnLimit and rpcHandshakeTimeout (ns) are the limits { rpc_* }
+	// in effect; SetRPCLimits changes them in a running server.
+	rpcConnLimit        *connlimit.Limiter
+	rpcHandshakeTimeout atomic.Int64
+	rpcServer           *RPCServer
+	connPool            *ConnPool
 
 	memberlist *memberlist.Memberlist
 	// gossipEncrypted is whether memberlist runs with a keyring.
@@ -155,6 +160,8 @@ func NewServer(config *Config) (*Server, error) {
 		s.hostMetrics.Close()
 		return nil, fmt.Errorf("raft setup failed: %w", err)
 	}
+	s.rpcConnLimit = connlimit.New(s.config.RPCMaxConnsPerClient)
+	s.rpcHandshakeTimeout.Store(int64(s.config.RPCHandshakeTimeout))
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.listen() }()
 	// Read the last run's gossip peers before gossip starts: once it has,

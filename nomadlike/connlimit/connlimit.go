@@ -8,27 +8,40 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrPerClientIPLimitReached is returned by Accept for a connection over
 // its address's cap.
 var ErrPerClientIPLimitReached = errors.New("too many concurrent connections from this address")
 
-// Limiter counts open connections per remote IP. A nil Limiter (limit 0)
-// allows everything.
+// Limiter counts open connections per remote IP. A nil Limiter allows
+// everything.
 type Limiter struct {
-	max  int
+	max  atomic.Int64
 	mu   sync.Mutex
 	open map[string]int
 }
 
-// New returns a Limiter of max connections per IP, or nil when max is 0
-// or less: 0 disables the cap, as in Nomad.
+// New returns a Limiter of max connections per IP; 0 or less disables the
+// cap, as in Nomad. Connections are counted even without a cap, so that
+// one set later (SetMax, a reload) counts the connections already open.
 func New(max int) *Limiter {
-	if max <= 0 {
-		return nil
+	l := &Limiter{open: map[string]int{}}
+	l.SetMax(max)
+	return l
+}
+
+// SetMax changes the cap for the connections accepted from now on; those
+// over a lowered cap stay open (as Consul's reload leaves them).
+func (l *Limiter) SetMax(max int) { l.max.Store(int64(max)) }
+
+// Max is the cap (0: none).
+func (l *Limiter) Max() int {
+	if l == nil {
+		return 0
 	}
-	return &Limiter{max: max, open: map[string]int{}}
+	return int(max(l.max.Load(), 0))
 }
 
 // Accept counts conn against its address. Under the cap it returns conn
@@ -41,7 +54,7 @@ func (l *Limiter) Accept(conn net.Conn) (net.Conn, error) {
 	ip := remoteIP(conn)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open[ip] >= l.max {
+	if m := l.max.Load(); m > 0 && l.open[ip] >= int(m) {
 		return nil, ErrPerClientIPLimitReached
 	}
 	l.open[ip]++

@@ -9,10 +9,27 @@ import (
 // TestLimiter_PerIPCapAndRelease: the cap is per IP, a closed connection
 // frees its slot once however often it is closed, and 0 disables the cap.
 func TestLimiter_PerIPCapAndRelease(t *testing.T) {
-	if New(0) != nil {
-		t.Fatal("limit 0 should disable the cap")
+	l := New(0)
+	conns := 0
+	for range 50 {
+		c1, c2 := net.Pipe()
+		t.Cleanup(func() { c1.Close(); c2.Close() })
+		if _, err := l.Accept(&addrConn{Conn: c1, remote: &net.TCPAddr{IP: net.ParseIP("10.0.0.9"), Port: 1}}); err == nil {
+			conns++
+		}
 	}
-	l := New(2)
+	if conns != 50 || l.Max() != 0 {
+		t.Fatalf("limit 0 took %d of 50 connections", conns)
+	}
+	// A cap set later counts the connections already open.
+	l.SetMax(50)
+	c1, c2 := net.Pipe()
+	t.Cleanup(func() { c1.Close(); c2.Close() })
+	if _, err := l.Accept(&addrConn{Conn: c1, remote: &net.TCPAddr{IP: net.ParseIP("10.0.0.9"), Port: 1}}); !errors.Is(err, ErrPerClientIPLimitReached) {
+		t.Fatalf("51st connection under a cap of 50 set later: %v", err)
+	}
+
+	l = New(2)
 	conn := func(ip string) net.Conn {
 		c1, c2 := net.Pipe()
 		t.Cleanup(func() { c1.Close(); c2.Close() })
