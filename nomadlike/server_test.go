@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/raft"
 
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/structs"
@@ -349,5 +350,48 @@ func TestServer_NewServerJoinsAsVoter(t *testing.T) {
 	// forms a second cluster.
 	if s4.IsLeader() && leader.IsLeader() {
 		t.Fatal("two leaders")
+	}
+}
+
+// TestServer_ShutdownHandsOffLeadership: a stopping leader of three hands
+// its leadership to a follower first; a lone server has nobody to hand it
+// to.
+func TestServer_ShutdownHandsOffLeadership(t *testing.T) {
+	servers := testCluster(t, 3, nil)
+	leader := WaitForLeader(t, servers...)
+	var rest []*Server
+	for _, s := range servers {
+		if s != leader {
+			rest = append(rest, s)
+		}
+	}
+	node := testNode()
+	register(t, leader, node)
+	done, err := leader.handOffLeadership()
+	if err != nil || !done {
+		t.Fatalf("hand-off: %v %v", done, err)
+	}
+	if leader.raft.State() == raft.Leader {
+		t.Fatal("still leader after the hand-off")
+	}
+	next := WaitForLeader(t, rest...)
+	var hb structs.NodeUpdateResponse
+	if err := leader.RPC("Node.UpdateStatus", &structs.NodeUpdateStatusRequest{NodeID: node.ID, SecretID: node.SecretID,
+		Status: structs.NodeStatusReady}, &hb); err != nil {
+		t.Fatalf("write through the old leader, forwarded to %s: %v", next.config.NodeName, err)
+	}
+	follower := rest[0]
+	if follower == next {
+		follower = rest[1]
+	}
+	if done, err := follower.handOffLeadership(); done || err != nil {
+		t.Fatalf("a follower handed off: %v %v", done, err)
+	}
+	leader.Shutdown()
+
+	lone, _ := TestServer(t, nil)
+	WaitForLeader(t, lone)
+	if done, err := lone.handOffLeadership(); done || err != nil {
+		t.Fatalf("a lone leader handed off: %v %v", done, err)
 	}
 }
