@@ -298,6 +298,16 @@ func (s *Server) Leader() string {
 	return string(addr)
 }
 
+// otherLeader is the leader's address when it is another server ("" when
+// there is none, or it is this one).
+func (s *Server) otherLeader() string {
+	addr, id := s.raft.LeaderWithID()
+	if id == raft.ServerID(s.config.NodeID) {
+		return ""
+	}
+	return string(addr)
+}
+
 // leaderCh is closed at the next leadership change.
 func (s *Server) leaderCh() <-chan struct{} {
 	s.leaderChangeMu.Lock()
@@ -394,12 +404,30 @@ func (s *Server) Leave() error {
 		}
 	}
 	s.members.setLocalStatus(statusLeaving)
-	if voters > 1 {
-		if s.raft.State() == raft.Leader {
+	removed := false
+	if voters > 1 && s.raft.State() == raft.Leader {
+		// Hand off first: a leader that removes itself steps down
+		// without telling anyone, and the others wait out their
+		// heartbeat timeout before electing.
+		if done, err := s.handOffLeadership(); done {
+			s.logger.Info("handed leadership off before leaving")
+		} else {
+			s.logger.Warn("leadership transfer before leave failed; removing ourself as leader", "error", err)
 			if err := s.raft.RemoveServer(raft.ServerID(s.config.NodeID), 0, 0).Error(); err != nil {
 				s.logger.Error("failed to remove ourself as raft peer", "error", err)
 			}
-		} else if leader := s.Leader(); leader != "" {
+			removed = true
+		}
+	}
+	if voters > 1 && !removed {
+		leader := s.otherLeader()
+		for deadline := time.Now().Add(5 * time.Second); leader == "" && time.Now().Before(deadline); leader = s.otherLeader() {
+			select { // the hand-off's election, if any
+			case <-s.leaderCh():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if leader != "" {
 			var out struct{}
 			if err := s.connPool.RPC(leader, "Status.Leave", &structs.ServerLeaveRequest{Member: name}, &out); err != nil {
 				s.logger.Error("leader did not take our leave", "error", err)

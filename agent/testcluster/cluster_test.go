@@ -401,6 +401,33 @@ func TestCluster_GracefulLeaveRemovesServer(t *testing.T) {
 	}
 }
 
+// TestCluster_LeaderLeaves: a leader that leaves hands its leadership off
+// first and is removed by the next leader, as a follower is.
+func TestCluster_LeaderLeaves(t *testing.T) {
+	c := New(t, Options{Servers: 3, ServerArgs: append(serverArgs(t, ""), "-leave-on-terminate")})
+	leader := c.WaitForLeader()
+	leader.Stop()
+	if leader.Grep("handed leadership off before leaving") != 1 {
+		t.Fatalf("the leaving leader did not hand off:\n%s", leader.LogTail(30))
+	}
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		for _, s := range c.Servers {
+			if s == leader {
+				continue
+			}
+			peers, err := s.API().Status().Peers()
+			if err != nil {
+				return err
+			}
+			if len(peers) != 2 {
+				return fmt.Errorf("%s peers %v", s.Name, peers)
+			}
+		}
+		return nil
+	})
+	c.WaitForLeader()
+}
+
 // The seed server has no join addresses: restarted at once (before the
 // others notice it died) it must still find them, from its data dir.
 func TestCluster_SeedRestartsAndRejoins(t *testing.T) {
