@@ -126,8 +126,8 @@ type ServerConfig struct {
 	MaxHeartbeatsPerSecond     *float64 `hcl:"max_heartbeats_per_second,optional"`
 	FailoverHeartbeatTTL       *string  `hcl:"failover_heartbeat_ttl,optional"`
 	DeadServerCleanupThreshold *string  `hcl:"dead_server_cleanup_threshold,optional"`
-	// RaftMultiplier scales raft's timing (1 = fastest failover, up to
-	// 10 for slow networks), as Nomad's raft_multiplier.
+	// RaftMultiplier scales raft's timing (1 = a LAN's 300 ms heartbeat
+	// timeout, up to 10 for slow networks), as Nomad's raft_multiplier.
 	RaftMultiplier        *int    `hcl:"raft_multiplier,optional"`
 	RaftSnapshotThreshold *int    `hcl:"raft_snapshot_threshold,optional"`
 	RaftSnapshotInterval  *string `hcl:"raft_snapshot_interval,optional"`

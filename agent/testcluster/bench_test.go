@@ -1,9 +1,12 @@
 package testcluster
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -82,4 +85,60 @@ func BenchmarkFailover(b *testing.B) {
 		}
 		b.ReportMetric(float64(median.Milliseconds()), unit)
 	}
+}
+
+// BenchmarkSteadyLoadElections drives a 3-server loopback cluster with 16
+// writers for STEADY_LOAD_DURATION (default 10m), upserting 64 pipelines
+// in turn through the three servers (revision_retention = 50 keeps the
+// state from growing), and counts the leader changes: the raft term's
+// growth and the "entering candidate state" lines in the servers' logs.
+// With the Raft timings of a LAN (nomadlike/DESIGN.md) the answer must be
+// 0 while the two cores are saturated.
+func BenchmarkSteadyLoadElections(b *testing.B) {
+	window := 10 * time.Minute
+	if v := os.Getenv("STEADY_LOAD_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("STEADY_LOAD_DURATION: %v", err)
+		}
+		window = d
+	}
+	conf := WriteConfig(b, b.TempDir(), "retention.hcl", "server {\n  revision_retention = 50\n}\n")
+	pc := &pipelineCluster{
+		Cluster: New(b, Options{Servers: 3, ServerArgs: []string{"-config", conf}}),
+		client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32, MaxConnsPerHost: 32}},
+	}
+	pc.WaitForLeader()
+	terms := func() (out []int) {
+		for _, s := range pc.Servers {
+			self, err := s.API().Agent().Self()
+			if err != nil {
+				b.Fatal(err)
+			}
+			t, _ := strconv.Atoi(self.Stats["raft"]["term"])
+			out = append(out, t)
+		}
+		return out
+	}
+	candidates := func() (n int) {
+		for _, s := range pc.Servers {
+			n += s.Grep("entering candidate state")
+		}
+		return n
+	}
+	term0, cand0 := terms(), candidates()
+	res := runLoad("UpsertPipeline", 16, window, pc.pids(), func(w int, i int64) bool {
+		body, _ := json.Marshal(map[string]any{"pipeline": map[string]any{
+			"name": fmt.Sprintf("steady-%d", i%64), "contents": fmt.Sprintf("// write %d\n", i), "matchers": []string{"env=prod"}}})
+		return pc.call(pc.Servers[i%3], "UpsertPipeline", "", body)
+	})
+	term1, cand1 := terms(), candidates()
+	changes := 0
+	for i := range term0 {
+		changes = max(changes, term1[i]-term0[i])
+	}
+	printLoadTable(fmt.Sprintf("3 servers on loopback, %s of steady writes", window), []*loadResult{res})
+	fmt.Fprintf(os.Stdout, "leader changes during the load: %d (terms %v -> %v), elections started: %d\n",
+		changes, term0, term1, cand1-cand0)
+	b.ReportMetric(float64(changes), "leader-changes")
 }
