@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/nomadlike/nomadlike/agent/client"
@@ -14,21 +12,9 @@ import (
 func (l *LogsConfig) validate(add func(string, ...any)) {
 	seen := map[string]bool{}
 	for _, in := range l.Instances {
-		where := fmt.Sprintf("client.logs.instance %q", in.Name)
-		if in.Name == "" {
-			add("client.logs.instance: needs a name label")
-		}
-		if seen[in.Name] {
-			add("%s: defined twice", where)
-		}
-		seen[in.Name] = true
-		if (in.Config == nil) == (in.ConfigFile == nil) {
-			add("%s: set exactly one of config (inline YAML) or config_file", where)
-			continue
-		}
-		if in.Config != nil {
+		if checkInstanceBlock("client.logs.instance", in.Name, in.Config, in.ConfigFile, seen, add) {
 			if _, err := logs.ParseInstanceConfig([]byte(*in.Config), in.Name); err != nil {
-				add("%s: %v", where, err)
+				add("client.logs.instance %q: %v", in.Name, err)
 			}
 		}
 	}
@@ -46,15 +32,9 @@ func (l *LogsConfig) positionsDir(dataDir string) string {
 func (l *LogsConfig) localSpecs() ([]logs.Spec, error) {
 	var specs []logs.Spec
 	for _, in := range l.Instances {
-		var text []byte
-		if in.ConfigFile != nil {
-			b, err := os.ReadFile(*in.ConfigFile)
-			if err != nil {
-				return nil, fmt.Errorf("client.logs.instance %q: %w", in.Name, err)
-			}
-			text = b
-		} else {
-			text = []byte(*in.Config)
+		text, err := instanceText("client.logs.instance", in.Name, in.Config, in.ConfigFile)
+		if err != nil {
+			return nil, err
 		}
 		specs = append(specs, logs.Spec{Name: in.Name, YAML: text, Source: "local"})
 	}

@@ -36,17 +36,7 @@ func (m *MetricsConfig) validate(add func(string, ...any)) {
 	}
 	seen := map[string]bool{}
 	for _, in := range m.Instances {
-		where := fmt.Sprintf("client.metrics.instance %q", in.Name)
-		if in.Name == "" {
-			add("client.metrics.instance: needs a name label")
-		}
-		if seen[in.Name] {
-			add("%s: defined twice", where)
-		}
-		seen[in.Name] = true
-		if (in.Config == nil) == (in.ConfigFile == nil) {
-			add("%s: set exactly one of config (inline YAML) or config_file", where)
-		}
+		checkInstanceBlock("client.metrics.instance", in.Name, in.Config, in.ConfigFile, seen, add)
 	}
 }
 
@@ -89,15 +79,9 @@ func (a *Agent) selfScrape(caFile string, igs []runningIntegration) selfScrape {
 func (m *MetricsConfig) localSpecs(self selfScrape) ([]metrics.Spec, error) {
 	var specs []metrics.Spec
 	for _, in := range m.Instances {
-		var text []byte
-		if in.ConfigFile != nil {
-			b, err := os.ReadFile(*in.ConfigFile)
-			if err != nil {
-				return nil, fmt.Errorf("client.metrics.instance %q: %w", in.Name, err)
-			}
-			text = b
-		} else {
-			text = []byte(*in.Config)
+		text, err := instanceText("client.metrics.instance", in.Name, in.Config, in.ConfigFile)
+		if err != nil {
+			return nil, err
 		}
 		if in.AgentIntegration != nil && *in.AgentIntegration {
 			var err error
@@ -208,4 +192,36 @@ func (a *Agent) setupMetrics(cc *client.Config) error {
 	iv, _ := model.ParseDuration(*mc.StatusInterval)
 	cc.StatusInterval = time.Duration(iv)
 	return nil
+}
+
+// checkInstanceBlock checks one instance "<name>" {} block of a metrics or
+// logs block at path: a unique name, and exactly one of config and
+// config_file. It says whether config (inline) can be read further.
+func checkInstanceBlock(path, name string, config, file *string, seen map[string]bool, add func(string, ...any)) bool {
+	where := fmt.Sprintf("%s %q", path, name)
+	if name == "" {
+		add("%s: needs a name label", path)
+	}
+	if seen[name] {
+		add("%s: defined twice", where)
+	}
+	seen[name] = true
+	if (config == nil) == (file == nil) {
+		add("%s: set exactly one of config (inline YAML) or config_file", where)
+		return false
+	}
+	return config != nil
+}
+
+// instanceText is an instance block's YAML: config, or config_file read
+// now.
+func instanceText(path, name string, config, file *string) ([]byte, error) {
+	if file == nil {
+		return []byte(*config), nil
+	}
+	b, err := os.ReadFile(*file)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", path, name, err)
+	}
+	return b, nil
 }

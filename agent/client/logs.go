@@ -2,9 +2,6 @@ package client
 
 import (
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/nomadlike/nomadlike/agent/logs"
 	"github.com/nomadlike/nomadlike/structs"
@@ -31,20 +28,17 @@ func (c *Client) applyLogsConfigs(configs []*structs.AssignedConfig) {
 // applyLogsLocked applies the local and assigned logs instances; unless
 // force, only when the assigned ones changed. logsMu is held.
 func (c *Client) applyLogsLocked(force bool) error {
-	var key strings.Builder
-	specs := slices.Clone(c.localLogs)
-	for _, cfg := range c.assignedLogs {
-		fmt.Fprintf(&key, "%s@%d,", cfg.Name, cfg.ModifyIndex)
-		specs = append(specs, logs.Spec{Name: cfg.Name, YAML: []byte(cfg.Contents), Source: "assigned"})
-	}
-	if !force && c.logsApplied && c.logsKey == key.String() {
+	specs, key := withAssigned(c.localLogs, c.assignedLogs, func(cfg *structs.AssignedConfig) logs.Spec {
+		return logs.Spec{Name: cfg.Name, YAML: []byte(cfg.Contents), Source: "assigned"}
+	})
+	if !force && c.logsApplied && c.logsKey == key {
 		return nil
 	}
 	err := c.config.Logs.Apply(specs)
 	if err != nil {
 		c.logger.Error("applying logs instances", "error", err)
 	}
-	c.logsKey, c.logsApplied = key.String(), true
+	c.logsKey, c.logsApplied = key, true
 	return err
 }
 

@@ -46,13 +46,10 @@ func (c *Client) applyConfigs(configs []*structs.AssignedConfig) {
 // assigned configs; unless force, only when the assigned ones changed
 // since the last apply. metricsMu is held.
 func (c *Client) applyMetricsLocked(force bool) error {
-	var key strings.Builder
-	specs := slices.Clone(c.local)
-	for _, cfg := range c.assigned {
-		fmt.Fprintf(&key, "%s@%d,", cfg.Name, cfg.ModifyIndex)
-		specs = append(specs, metrics.Spec{Name: cfg.Name, YAML: []byte(cfg.Contents), Source: "assigned"})
-	}
-	if !force && c.metricsApplied && c.metricsKey == key.String() {
+	specs, key := withAssigned(c.local, c.assigned, func(cfg *structs.AssignedConfig) metrics.Spec {
+		return metrics.Spec{Name: cfg.Name, YAML: []byte(cfg.Contents), Source: "assigned"}
+	})
+	if !force && c.metricsApplied && c.metricsKey == key {
 		return nil
 	}
 	start := time.Now()
@@ -62,8 +59,21 @@ func (c *Client) applyMetricsLocked(force bool) error {
 		c.logger.Error("applying metrics instances", "error", err)
 	}
 	c.logger.Debug("metrics instances applied", "configs", len(c.assigned), "took", time.Since(start))
-	c.metricsKey, c.metricsApplied = key.String(), true
+	c.metricsKey, c.metricsApplied = key, true
 	return err
+}
+
+// withAssigned is local followed by the specs of the assigned configs,
+// and a key that names the assigned configs' versions: an apply whose key
+// has not changed has nothing new to run.
+func withAssigned[S any](local []S, assigned []*structs.AssignedConfig, spec func(*structs.AssignedConfig) S) ([]S, string) {
+	var key strings.Builder
+	specs := slices.Clone(local)
+	for _, cfg := range assigned {
+		fmt.Fprintf(&key, "%s@%d,", cfg.Name, cfg.ModifyIndex)
+		specs = append(specs, spec(cfg))
+	}
+	return specs, key.String()
 }
 
 // instanceStatus is the runner's status as the servers store it.
