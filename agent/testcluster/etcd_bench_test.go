@@ -49,7 +49,7 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 		start func() (pids []int, write func(w int, i int64) bool, stop func())
 	}
 	systems := []system{{"etcd 3.4 gateway put", func() ([]int, func(int, int64) bool, func()) {
-		put, _, pids, stop := startEtcd(b)
+		put, _, pids, stop, _ := startEtcd(b)
 		return pids, func(_ int, i int64) bool { return put(int(i%3), seq.Add(1)) }, stop
 	}}}
 	for _, backend := range []string{"wal", "boltdb"} {
@@ -112,9 +112,10 @@ func median(xs []float64) float64 {
 // startEtcd runs three etcd members on loopback and returns a put of a
 // 1 KiB value under key k through member m, a range read of key k through
 // member m (linearizable, or serializable: the member's own state), the
-// members' process IDs and a stop that kills them (the benchmark's cleanup
-// does too). It skips the benchmark when etcd is not installed.
-func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k int64, serializable bool) bool, pids []int, stop func()) {
+// members' process IDs, a stop that kills them (the benchmark's cleanup
+// does too) and the members' client URLs. It skips the benchmark when etcd is not installed.
+func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k int64, serializable bool) bool, pids []int, stop func(),
+	clients []string) {
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
 		b.Skip("etcd not installed (apt-get install etcd-server)")
@@ -125,7 +126,6 @@ func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k i
 	for i := 0; i < 3; i++ {
 		initial = append(initial, fmt.Sprintf("e%d=http://127.0.0.1:%d", i, ports[2*i+1]))
 	}
-	var clients []string
 	var cmds []*exec.Cmd
 	var logs []*os.File
 	for i := 0; i < 3; i++ {
@@ -181,5 +181,5 @@ func startEtcd(b *testing.B) (put func(m int, k int64) bool, get func(m int, k i
 		}
 		return nil
 	})
-	return put, get, pids, stop
+	return put, get, pids, stop, clients
 }

@@ -34,7 +34,7 @@ func BenchmarkReadsVsEtcd(b *testing.B) {
 	}
 	systems := []system{
 		{"etcd 3.4", func() ([]int, []reader, func()) {
-			put, get, pids, stop := startEtcd(b)
+			put, get, pids, stop, _ := startEtcd(b)
 			for k := int64(1); k <= keys; k++ {
 				put(int(k%3), k)
 			}
