@@ -277,6 +277,9 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 		if s.isShutdown() {
 			return true, structs.ErrShutdown
 		}
+		// Taken before looking at the leader, so that a change after
+		// the look wakes the wait below.
+		changed, established := s.raftLeaderChanged(), s.leaderCh()
 		if s.IsLeader() {
 			if !info.IsRead() {
 				return false, nil
@@ -312,8 +315,12 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 			}
 			return true, structs.ErrNoLeader
 		}
-		// Elections take tens to hundreds of milliseconds: poll often.
+		// Go again as soon as raft names a leader here, or this server
+		// establishes its leadership; else poll, for what raft does not
+		// report (a leader that is known but not answering yet).
 		select {
+		case <-changed:
+		case <-established:
 		case <-time.After(25*time.Millisecond + rand.N(50*time.Millisecond)):
 		case <-ctx.Done():
 		case <-s.shutdownCh:

@@ -78,6 +78,10 @@ type Server struct {
 	// established or revoked, waking paused workers.
 	leaderChangeMu sync.Mutex
 	leaderChangeCh chan struct{}
+	// raftLeaderCh is closed and replaced whenever raft reports another
+	// leader (or none) on this server, waking forwarders (watchRaftLeader).
+	raftLeaderMu sync.Mutex
+	raftLeaderCh chan struct{}
 	// feederDone is closed when the leader's eval feeder has stopped.
 	feederDone chan struct{}
 	// matcherCache holds the pipeline scheduler's parsed matchers.
@@ -129,6 +133,7 @@ func NewServer(config *Config) (*Server, error) {
 	s.heartbeats = newHeartbeats(s)
 	s.evalBroker = newEvalBroker(config.EvalNackTimeout, config.EvalDeliveryLimit)
 	s.leaderChangeCh = make(chan struct{})
+	s.raftLeaderCh = make(chan struct{})
 	if err := s.setupNodeID(); err != nil {
 		return nil, err
 	}
@@ -171,7 +176,8 @@ func NewServer(config *Config) (*Server, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("gossip setup failed: %w", err)
 	}
-	s.wg.Add(6)
+	s.wg.Add(7)
+	go func() { defer s.wg.Done(); s.watchRaftLeader() }()
 	go func() { defer s.wg.Done(); s.emitStats() }()
 	go func() { defer s.wg.Done(); s.monitorLeadership() }()
 	go func() { defer s.wg.Done(); s.maintainMembers() }()
@@ -313,6 +319,37 @@ func (s *Server) leaderCh() <-chan struct{} {
 	s.leaderChangeMu.Lock()
 	defer s.leaderChangeMu.Unlock()
 	return s.leaderChangeCh
+}
+
+// raftLeaderChanged is closed when raft next reports a leader change.
+func (s *Server) raftLeaderChanged() <-chan struct{} {
+	s.raftLeaderMu.Lock()
+	defer s.raftLeaderMu.Unlock()
+	return s.raftLeaderCh
+}
+
+// watchRaftLeader wakes the requests waiting for a leader (forward) as
+// soon as raft on this server hears of a new one, instead of at their
+// next poll.
+func (s *Server) watchRaftLeader() {
+	ch := make(chan raft.Observation, 8)
+	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	s.raft.RegisterObserver(obs)
+	defer s.raft.DeregisterObserver(obs)
+	for {
+		select {
+		case <-ch:
+			s.raftLeaderMu.Lock()
+			close(s.raftLeaderCh)
+			s.raftLeaderCh = make(chan struct{})
+			s.raftLeaderMu.Unlock()
+		case <-s.shutdownCh:
+			return
+		}
+	}
 }
 
 func (s *Server) notifyLeaderChange() {
