@@ -389,7 +389,7 @@ func (s *Server) isShutdown() bool {
 
 // transferLeadership hands a leader's leadership to its most up-to-date
 // follower before it stops, so that a planned restart costs the others one
-// election round trip instead of their heartbeat timeout (1-2 s). Writes
+// election round trip instead of their randomized heartbeat timeout. Writes
 // that arrive meanwhile get ErrLeadershipTransferInProgress, which
 // forwarding retries on the next leader like a lost leadership.
 func (s *Server) transferLeadership() {
