@@ -39,7 +39,8 @@ func procRSS(pid int) int64 {
 // long a change to a prod pipeline takes to be applied by every prod node
 // (per node, over several changes: p50, p99, max), then measures the
 // servers' CPU and RSS while the nodes only heartbeat and hold their
-// assignment watches open.
+// assignment watches open. ASSIGNMENT_HEAP_PROFILE=<file> saves the first
+// server's heap profile at the end of that window.
 func BenchmarkAssignment2000Nodes(b *testing.B) { benchAssignment(b, 2000) }
 
 // BenchmarkAssignment10000Nodes is the same with 10,000 nodes (issue 17's
@@ -51,7 +52,8 @@ func benchAssignment(b *testing.B, nodes int) {
 	const changes = 10
 	// Every simulated node dials from 127.0.0.1: lift the per-address
 	// connection cap that stands between one real host and a server.
-	limits := WriteConfig(b, b.TempDir(), "limits.hcl", "limits {\n  rpc_max_conns_per_client = 0\n}\n")
+	// enable_debug lets ASSIGNMENT_HEAP_PROFILE fetch a server's heap.
+	limits := WriteConfig(b, b.TempDir(), "limits.hcl", "enable_debug = true\nlimits {\n  rpc_max_conns_per_client = 0\n}\n")
 	c := New(b, Options{Servers: 3, ServerArgs: []string{"-config", limits}})
 	c.WaitForLeader()
 	var servers []string
@@ -150,6 +152,15 @@ func benchAssignment(b *testing.B, nodes int) {
 	cpu0 := procCPU(pids)
 	time.Sleep(window)
 	cpu := procCPU(pids) - cpu0
+	if path := os.Getenv("ASSIGNMENT_HEAP_PROFILE"); path != "" {
+		heap, err := c.Servers[0].API().Agent().Lookup("heap", api.PprofOptions{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path, heap, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
 	var rss []string
 	for _, pid := range pids {
 		rss = append(rss, fmt.Sprintf("%.0f", float64(procRSS(pid))/(1<<20)))
