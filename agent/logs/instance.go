@@ -79,7 +79,6 @@ type tailFile struct {
 type instance struct {
 	cfg     *InstanceConfig
 	hash    string
-	source  string
 	posPath string
 	logger  hclog.Logger
 	targets []*target
@@ -97,7 +96,7 @@ type instance struct {
 	saveMu sync.Mutex
 }
 
-func newInstance(cfg *InstanceConfig, hash, source, posPath string, logger hclog.Logger) (*instance, error) {
+func newInstance(cfg *InstanceConfig, hash, posPath string, logger hclog.Logger) (*instance, error) {
 	stored, err := readPositions(posPath)
 	if err != nil {
 		return nil, err
@@ -107,7 +106,7 @@ func newInstance(cfg *InstanceConfig, hash, source, posPath string, logger hclog
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{cfg: cfg, hash: hash, source: source, posPath: posPath, logger: logger,
+	in := &instance{cfg: cfg, hash: hash, posPath: posPath, logger: logger,
 		push: push, entries: make(chan entry, entryQueue), stopCh: make(chan struct{}),
 		readerDone: make(chan struct{}), pusherDone: make(chan struct{}), ctx: ctx, cancel: cancel,
 		byPath: map[string]*tailFile{}}
@@ -175,12 +174,13 @@ func (in *instance) readLoop() {
 		defer t.Stop()
 		pollC = t.C
 	}
-	drain := time.NewTimer(time.Hour)
-	drain.Stop()
-	defer drain.Stop()
+	// While a file that left its glob is open, a tick every second reads
+	// it: nothing else tells of its writes. Armed once, not on every
+	// event, so that a busy file cannot put it off.
+	var drain <-chan time.Time
 	for {
-		if in.draining() {
-			drain.Reset(time.Second)
+		if drain == nil && in.draining() {
+			drain = time.After(time.Second)
 		}
 		select {
 		case <-in.stopCh:
@@ -198,7 +198,8 @@ func (in *instance) readLoop() {
 		case <-pollC:
 			in.watch(w)
 			in.sync()
-		case <-drain.C:
+		case <-drain:
+			drain = nil
 			in.sync()
 		}
 	}

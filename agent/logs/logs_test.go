@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -421,4 +422,44 @@ func TestParseInstanceConfig_Errors(t *testing.T) {
 	if got := m.Instances(); len(got) != 0 {
 		t.Errorf("a failed Apply started %v", got)
 	}
+}
+
+// TestLogs_DrainWhileActiveFileIsBusy: lines written to a file renamed out
+// of the watched directory (no event tells of them) arrive while the new
+// file is written without pause, not only once it goes quiet.
+func TestLogs_DrainWhileActiveFileIsBusy(t *testing.T) {
+	r := newReceiver(t)
+	logDir, away := t.TempDir(), t.TempDir()
+	path := filepath.Join(logDir, "app.log")
+	old := openAppend(t, path)
+	appendLines(t, old, "a", 1, 5)
+	m := newManager(t, t.TempDir())
+	defer m.Close()
+	if err := m.Apply([]Spec{r.spec(filepath.Join(logDir, "*.log"), "")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first lines", func() bool { return len(r.all()) == 5 })
+	if err := os.Rename(path, filepath.Join(away, "app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	cur := openAppend(t, path)
+	appendLines(t, cur, "b", 1, 1)
+	waitFor(t, "the new file", func() bool { return len(r.all()) == 6 })
+	appendLines(t, old, "a", 6, 6) // after the rename: only a drain finds it
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // the active file never pauses for a second
+		defer close(done)
+		for i := 2; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+				fmt.Fprintf(cur, "b %d\n", i)
+			}
+		}
+	}()
+	waitFor(t, "the renamed file's last line", func() bool { return slices.Contains(r.all(), "a 6") })
+	close(stop)
+	<-done
 }

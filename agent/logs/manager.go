@@ -99,12 +99,13 @@ func (m *Manager) Apply(specs []Spec) error {
 			continue
 		}
 		w := wants[name]
-		in, err := newInstance(w.cfg, w.hash, w.spec.Source, w.posPath, m.opts.Logger.Named("logs").With("instance", name))
+		in, err := newInstance(w.cfg, w.hash, w.posPath, m.opts.Logger.Named("logs").With("instance", name))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		in.start()
+		in.logger.Info("logs instance started", "source", w.spec.Source, "positions", w.posPath)
 		m.instances[name] = in
 	}
 	return errors.Join(errs...)
