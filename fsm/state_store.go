@@ -83,6 +83,23 @@ func (s *StateStore) LatestIndex() (uint64, error) {
 	return max, nil
 }
 
+// LatestIndexWatch is LatestIndex, adding to ws a channel that fires on
+// the next write to any table.
+func (s *StateStore) LatestIndexWatch(ws memdb.WatchSet) (uint64, error) {
+	it, err := s.db.Txn(false).Get(tableIndex, "id")
+	if err != nil {
+		return 0, err
+	}
+	ws.Add(it.WatchCh())
+	var max uint64
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if v := raw.(*IndexEntry).Value; v > max {
+			max = v
+		}
+	}
+	return max, nil
+}
+
 // setIndex records index as the last write to table within txn.
 func setIndex(txn *memdb.Txn, table string, index uint64) error {
 	if err := txn.Insert(tableIndex, &IndexEntry{Key: table, Value: index}); err != nil {

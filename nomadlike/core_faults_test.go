@@ -223,41 +223,58 @@ func TestRPCServer_PanicIsAnError(t *testing.T) {
 }
 
 // Defect 10: a blocking query whose caller hangs up stops, on the server
-// it reached and on the leader it was forwarded to.
+// it reached and, when it was sent on over the network (a forward to the
+// leader), on the server that ran it.
 func TestCore_BlockingQueryEndsWhenCallerLeaves(t *testing.T) {
 	servers := testCluster(t, 2, nil)
 	leader, follower := leaderAndFollower(t, servers)
+	pool := NewConnPool()
+	defer pool.Shutdown()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		req := &structs.NodeListRequest{}
-		req.MinQueryIndex, req.MaxQueryTime = 1<<40, 5*time.Minute
-		req.SetContext(ctx)
-		done <- follower.RPC("Node.List", req, &structs.NodeListResponse{})
-	}()
-	testutil.WaitForResult(t, 5*time.Second, func() error {
-		if n := leader.blockingQueries.Load(); n != 1 {
-			return errors.New("query not blocking on the leader yet")
+	for _, tc := range []struct {
+		name string
+		runs *Server
+		call func(req *structs.NodeListRequest) error
+	}{
+		// A follower answers default reads itself, after a read index.
+		{"at the follower", follower, func(req *structs.NodeListRequest) error {
+			return follower.RPC("Node.List", req, &structs.NodeListResponse{})
+		}},
+		// The hop a forward takes.
+		{"over the network", leader, func(req *structs.NodeListRequest) error {
+			return pool.RPC(leader.config.RPCAddr.String(), "Node.List", req, &structs.NodeListResponse{})
+		}},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			req := &structs.NodeListRequest{}
+			req.MinQueryIndex, req.MaxQueryTime = 1<<40, 5*time.Minute
+			req.SetContext(ctx)
+			done <- tc.call(req)
+		}()
+		testutil.WaitForResult(t, 5*time.Second, func() error {
+			if n := tc.runs.blockingQueries.Load(); n != 1 {
+				return fmt.Errorf("%s: query not blocking yet", tc.name)
+			}
+			return nil
+		})
+		cancel()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), context.Canceled.Error()) {
+				t.Fatalf("%s: cancelled query: %v", tc.name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the query went on after its caller left", tc.name)
 		}
-		return nil
-	})
-	cancel()
-	select {
-	case err := <-done:
-		// The error crossed an RPC boundary as text.
-		if err == nil || !strings.Contains(err.Error(), context.Canceled.Error()) {
-			t.Fatalf("cancelled query: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the query went on after its caller left")
+		testutil.WaitForResult(t, 5*time.Second, func() error {
+			if n := tc.runs.blockingQueries.Load(); n != 0 {
+				return fmt.Errorf("%s: the server still runs the query", tc.name)
+			}
+			return nil
+		})
 	}
-	testutil.WaitForResult(t, 5*time.Second, func() error {
-		if n := leader.blockingQueries.Load(); n != 0 {
-			return errors.New("the leader still runs the query")
-		}
-		return nil
-	})
 }
 
 // Defect 6: Status.Leave from anything that reaches the RPC port (a
@@ -365,5 +382,41 @@ func TestCore_WriteRetriedAcrossLeaderChange(t *testing.T) {
 	}
 	if int64(len(revs)-1) < acked.Load() {
 		t.Fatalf("%d revisions after the first for %d acknowledged writes", len(revs)-1, acked.Load())
+	}
+}
+
+// A follower answers a default (linearizable) read itself once it has
+// applied the leader's read index: every write the leader acknowledged
+// before the read is in the answer, although the follower applies the
+// log after the leader does, and the answer comes from the follower (its
+// QueryMeta has a last contact; the leader's says 0).
+func TestCore_FollowerReadIndex(t *testing.T) {
+	servers := testCluster(t, 3, nil)
+	leader, follower := leaderAndFollower(t, servers)
+	for i := range 50 {
+		contents := fmt.Sprintf("// write %d", i)
+		resp, err := applyPipelinesReq(leader, &structs.PipelineApplyRequest{
+			Operations: []*structs.PipelineOperation{upsertOp("ri", contents)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got structs.SinglePipelineResponse
+		if err := follower.RPC("Pipeline.Get", &structs.PipelineSpecificRequest{ID: resp.Pipelines[0].ID}, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Pipeline == nil || got.Pipeline.Contents != contents {
+			t.Fatalf("read %d at the follower: %+v, want %q acknowledged before it", i, got.Pipeline, contents)
+		}
+		if got.LastContact == 0 {
+			t.Fatalf("read %d was answered by the leader, not by the follower", i)
+		}
+	}
+	// The leader answers its own reads.
+	var list structs.PipelineListResponse
+	if err := leader.RPC("Pipeline.List", &structs.PipelineListRequest{}, &list); err != nil || len(list.Pipelines) != 1 {
+		t.Fatalf("list at the leader: %v %d", err, len(list.Pipelines))
+	}
+	if list.LastContact != 0 {
+		t.Fatalf("the leader's answer has last contact %v", list.LastContact)
 	}
 }

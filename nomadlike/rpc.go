@@ -288,6 +288,13 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 				return false, nil
 			}
 		} else if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
+			if q, ok := info.(readIndexed); ok && followerReads[method] {
+				if err = s.followerReadIndex(ctx, string(leader)); err == nil {
+					q.SetReadIndexed()
+					return false, nil
+				}
+				// Not known to be current: the leader answers instead.
+			}
 			// A leader still running its barrier waits like everyone else.
 			info.SetForwarded(true)
 			start := time.Now()
@@ -348,6 +355,9 @@ func (s *Server) mayResend(info structs.RPCInfo, err error, uncertain *bool) boo
 	}
 	return false
 }
+
+// readIndexed is a read that a follower may answer after a read index.
+type readIndexed interface{ SetReadIndexed() }
 
 // requestContext is the context of a request that carries one.
 func requestContext(args any) context.Context {
@@ -472,27 +482,73 @@ func (s *Server) BlockingQueries() int64 { return s.blockingQueries.Load() }
 // confirmRead checks again that this server still leads before a
 // linearizable read that waited answers.
 func (s *Server) confirmRead(opts *structs.QueryOptions, waited bool) error {
-	if !waited || opts.AllowStale {
+	if !waited || opts.AllowStale || opts.ReadIndexed() {
+		// A follower's state only moves forward from the read index it
+		// waited for, so whatever it holds now was the cluster's state at
+		// some moment after the read began; only a leader can be left
+		// holding a state that the cluster has overtaken unnoticed.
 		return nil
 	}
 	return s.readBarrier(opts.Context())
 }
 
-// readRounds coalesce the leadership checks of linearizable reads: one
-// raft.VerifyLeader round (a heartbeat to every follower, answered by a
-// quorum) serves every read that arrived before it started. A read that
-// arrives while a round runs waits for the next one, because the running
-// round may have been answered before the read arrived, and so proves
-// nothing about the time of the read.
-type readRounds struct {
+// rounds coalesce the checks of linearizable reads: one check serves
+// every read that arrived before it started. A read that arrives while a
+// check runs waits for the next one, because the running check may have
+// been answered before the read arrived, and so proves nothing about the
+// time of the read. On the leader a check is a raft.VerifyLeader round (a
+// heartbeat to every follower, answered by a quorum); on a follower it is
+// a read index asked of the leader (followerReadIndex).
+type rounds struct {
 	mu      sync.Mutex
 	running bool
-	next    *readRound
+	next    *round
 }
 
-type readRound struct {
-	done chan struct{}
-	err  error
+type round struct {
+	done  chan struct{}
+	index uint64
+	err   error
+}
+
+// join waits for the result of a check that starts after the call: the
+// one queued, or a new one that runs check.
+func (r *rounds) join(ctx context.Context, shutdownCh <-chan struct{}, check func() (uint64, error)) (uint64, error) {
+	r.mu.Lock()
+	if r.next == nil {
+		r.next = &round{done: make(chan struct{})}
+	}
+	rd := r.next
+	if !r.running {
+		r.running, r.next = true, nil
+		go r.run(rd, check)
+	}
+	r.mu.Unlock()
+	select {
+	case <-rd.done:
+		return rd.index, rd.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-shutdownCh:
+		return 0, structs.ErrShutdown
+	}
+}
+
+// run runs rd's check, then the rounds that queued meanwhile, one after
+// another, until none is waiting.
+func (r *rounds) run(rd *round, check func() (uint64, error)) {
+	for {
+		rd.index, rd.err = check()
+		close(rd.done)
+		r.mu.Lock()
+		rd, r.next = r.next, nil
+		if rd == nil {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+	}
 }
 
 // readBarrier returns once this server has proven that it was the leader
@@ -505,44 +561,65 @@ func (s *Server) readBarrier(ctx context.Context) error {
 	if !s.IsLeader() {
 		return structs.ErrNoLeader
 	}
-	r := &s.readRounds
-	r.mu.Lock()
-	if r.next == nil {
-		r.next = &readRound{done: make(chan struct{})}
-	}
-	round := r.next
-	if !r.running {
-		r.running, r.next = true, nil
-		go s.runReadRounds(round)
-	}
-	r.mu.Unlock()
-	select {
-	case <-round.done:
-		return round.err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-s.shutdownCh:
-		return structs.ErrShutdown
-	}
+	_, err := s.readRounds.join(ctx, s.shutdownCh, s.verifyLeader)
+	return err
 }
 
-// runReadRounds runs round, then the rounds that queued meanwhile, one
-// after another, until none is waiting.
-func (s *Server) runReadRounds(round *readRound) {
-	r := &s.readRounds
+func (s *Server) verifyLeader() (uint64, error) {
+	if err := s.raft.VerifyLeader().Error(); err != nil || !s.IsLeader() {
+		return 0, structs.ErrNoLeader
+	}
+	return 0, nil
+}
+
+// followerReads are the linearizable reads a follower answers itself
+// after followerReadIndex, instead of sending them to the leader: reads
+// of the replicated state store and nothing else. A read missing here is
+// forwarded, which is slower but never wrong; a read that needs the
+// leader's own view (the raft configuration, the leader's applied index)
+// must stay out.
+var followerReads = map[string]bool{
+	"Pipeline.Get": true, "Pipeline.List": true, "Pipeline.Revisions": true, "Pipeline.Revision": true,
+	"Config.Get": true, "Config.List": true, "Config.Revisions": true, "Config.Status": true,
+	"Node.GetNode": true, "Node.List": true, "Node.GetAssignment": true,
+	"Collector.Get": true, "Collector.List": true, "Collector.GetConfig": true,
+	"ACL.ListPolicies": true, "ACL.GetPolicy": true, "ACL.ListTokens": true, "ACL.GetToken": true,
+}
+
+// followerReadIndex makes a follower's next read linearizable (the read
+// index of Raft thesis §6.4, as etcd serves reads on followers): it asks
+// the leader for its applied index, which the leader gives only after
+// proving that it still leads (Status.LatestIndex runs readBarrier), and
+// waits until this server has applied as much. State read afterwards
+// holds every write acknowledged before the read began. One question
+// serves every read that arrived here before it was sent, so a follower
+// under load sends the leader a few small RPCs instead of every read.
+func (s *Server) followerReadIndex(ctx context.Context, leader string) error {
+	want, err := s.followerRounds.join(ctx, s.shutdownCh, func() (uint64, error) {
+		var idx uint64
+		args := &structs.GenericRequest{QueryOptions: structs.QueryOptions{Region: s.config.Region}}
+		err := s.connPool.RPC(leader, "Status.LatestIndex", args, &idx)
+		return idx, err
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.config.RPCHoldTimeout)
+	defer cancel()
 	for {
-		if err := s.raft.VerifyLeader().Error(); err != nil || !s.IsLeader() {
-			round.err = structs.ErrNoLeader
+		state := s.fsm.State()
+		ws := memdb.NewWatchSet()
+		ws.Add(state.AbandonCh())
+		have, err := state.LatestIndexWatch(ws)
+		if err != nil {
+			return err
 		}
-		close(round.done)
-		r.mu.Lock()
-		round, r.next = r.next, nil
-		if round == nil {
-			r.running = false
-			r.mu.Unlock()
-			return
+		if have >= want {
+			return nil
 		}
-		r.mu.Unlock()
+		if err := ws.WatchCtx(ctx); err != nil {
+			return err
+		}
 	}
 }
 

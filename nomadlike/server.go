@@ -102,7 +102,9 @@ type Server struct {
 	// never answers from state older than what was acknowledged.
 	leaderReady atomic.Bool
 	// readRounds coalesce the leadership checks of linearizable reads.
-	readRounds readRounds
+	readRounds rounds
+	// followerRounds coalesce a follower's read index questions.
+	followerRounds rounds
 	// blockingQueries counts the blocking queries running here.
 	blockingQueries atomic.Int64
 

@@ -44,7 +44,15 @@ type QueryOptions struct {
 	// ctx ends when the caller no longer wants the answer (an HTTP client
 	// that hung up, an RPC stream that closed). It never crosses the wire.
 	ctx context.Context
+	// readIndexed is set when a follower answers a linearizable read
+	// itself, having applied the leader's read index. Never on the wire.
+	readIndexed bool
 }
+
+// SetReadIndexed marks the query as answered by a follower after a read
+// index; ReadIndexed tells whether it was.
+func (q *QueryOptions) SetReadIndexed()   { q.readIndexed = true }
+func (q *QueryOptions) ReadIndexed() bool { return q.readIndexed }
 
 // ContextSetter is implemented by requests whose caller can go away: the
 // RPC server hands them the context of the connection they came on.
