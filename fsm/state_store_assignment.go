@@ -56,7 +56,7 @@ func (s *StateStore) UpsertAssignments(index uint64, req *structs.NodeAssignment
 		default:
 			return fmt.Errorf("unknown assignment kind %q", req.Kind)
 		}
-		a.ModifyIndex = index
+		a.AssignIndex, a.ModifyIndex = index, index
 		if err := txn.Insert(tableAssignments, a); err != nil {
 			return fmt.Errorf("assignment insert failed: %w", err)
 		}

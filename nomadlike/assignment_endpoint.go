@@ -87,7 +87,10 @@ func (n *NodeEndpoint) GetAssignment(args *structs.NodeAssignmentRequest, reply 
 				})
 			}
 		}
-		reply.Index = max(a.ModifyIndex, node.ModifyIndex)
+		// The node's own applied reports move a.ModifyIndex, not
+		// WatchIndex: they wake this query here, which then blocks again
+		// instead of answering the node with what it has.
+		reply.Index = max(a.WatchIndex(), node.ModifyIndex)
 		// A config's contents can change without its assignment
 		// changing: watch each one. Contents (secrets in clear) go to
 		// the node itself only.

@@ -144,6 +144,65 @@ func TestScheduler_AssignmentAppliedReport(t *testing.T) {
 	}
 }
 
+// A node's own applied report does not answer its assignment watch: the
+// watch answers at the next change of what the node runs, with that
+// change's index (answering the report would send every node of a change
+// its assignment twice).
+func TestScheduler_AppliedReportDoesNotWakeWatch(t *testing.T) {
+	s, _ := TestServer(t, nil)
+	WaitForLeader(t, s)
+	n := envNode("n", "prod")
+	register(t, s, n)
+	resp, err := applyPipelines(s, createOp("a", `env="prod"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Pipelines[0].ID
+	waitAssigned(t, s, map[string][]string{"n": {id}}, n)
+	var cur structs.NodeAssignmentResponse
+	if err := s.RPC("Node.GetAssignment", &structs.NodeAssignmentRequest{NodeID: n.ID, SecretID: n.SecretID}, &cur); err != nil {
+		t.Fatal(err)
+	}
+
+	done := make(chan *structs.NodeAssignmentResponse, 1)
+	go func() {
+		req := &structs.NodeAssignmentRequest{NodeID: n.ID, SecretID: n.SecretID}
+		req.MinQueryIndex, req.MaxQueryTime, req.AllowStale = cur.Index, time.Minute, true
+		var out structs.NodeAssignmentResponse
+		if err := s.RPC("Node.GetAssignment", req, &out); err != nil {
+			out.Assignment = nil
+		}
+		done <- &out
+	}()
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		if s.BlockingQueries() != 1 {
+			return errors.New("watch not blocking yet")
+		}
+		return nil
+	})
+	var out structs.GenericResponse
+	if err := s.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{NodeID: n.ID, SecretID: n.SecretID,
+		Hash: cur.Assignment.Hash}, &out); err != nil {
+		t.Fatal(err)
+	}
+	upd := createOp("a", `env="prod"`)
+	upd.Op, upd.Pipeline.ID, upd.Pipeline.Contents = structs.PipelineOpUpdate, id, "changed"
+	if _, err := applyPipelines(s, upd); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-done:
+		if got.Assignment == nil || got.Pipelines[0].Contents != "changed" {
+			t.Fatalf("the watch answered %+v, want the change after the report", got)
+		}
+		if got.Index <= out.Index {
+			t.Fatalf("the watch answered at index %d, not after the report's %d", got.Index, out.Index)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watch did not answer the change")
+	}
+}
+
 // Configs are sharded over ready nodes; a node going down moves only its
 // own configs.
 func TestScheduler_ConfigSharding(t *testing.T) {

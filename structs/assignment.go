@@ -28,8 +28,23 @@ type NodeAssignment struct {
 	// (its assigned configs and its local ones), with their targets'
 	// health.
 	Instances   []*MetricsInstanceStatus
+	// AssignIndex is the raft index at which what the node is told to run
+	// (PipelineIDs, Hash, Configs) last changed; ModifyIndex moves with
+	// the node's own reports too.
+	AssignIndex uint64
 	CreateIndex uint64
 	ModifyIndex uint64
+}
+
+// WatchIndex is the index a node's assignment watch blocks on: a change
+// of what the node runs wakes it, the node's own applied report does not
+// (it would answer the node with what it already has, once per report).
+// Rows written before AssignIndex existed fall back to ModifyIndex.
+func (a *NodeAssignment) WatchIndex() uint64 {
+	if a.AssignIndex != 0 {
+		return a.AssignIndex
+	}
+	return a.ModifyIndex
 }
 
 // Applied tells whether the node runs what it is assigned.
