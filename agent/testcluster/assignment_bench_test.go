@@ -40,7 +40,8 @@ func procRSS(pid int) int64 {
 // (per node, over several changes: p50, p99, max), then measures the
 // servers' CPU and RSS while the nodes only heartbeat and hold their
 // assignment watches open. ASSIGNMENT_HEAP_PROFILE=<file> saves the first
-// server's heap profile at the end of that window.
+// server's heap profile at the end of that window, ASSIGNMENT_CPU_PROFILE
+// CPU profiles of the servers during the changes.
 func BenchmarkAssignment2000Nodes(b *testing.B) { benchAssignment(b, 2000) }
 
 // BenchmarkAssignment10000Nodes is the same with 10,000 nodes (issue 17's
@@ -52,10 +53,24 @@ func benchAssignment(b *testing.B, nodes int) {
 	const changes = 10
 	// Every simulated node dials from 127.0.0.1: lift the per-address
 	// connection cap that stands between one real host and a server.
-	// enable_debug lets ASSIGNMENT_HEAP_PROFILE fetch a server's heap.
-	limits := WriteConfig(b, b.TempDir(), "limits.hcl", "enable_debug = true\nlimits {\n  rpc_max_conns_per_client = 0\n}\n")
+	// enable_debug lets ASSIGNMENT_*_PROFILE fetch a server's profiles.
+	// ASSIGNMENT_RAFT_MULTIPLIER sets server { raft_multiplier }.
+	conf := "enable_debug = true\nlimits {\n  rpc_max_conns_per_client = 0\n}\n"
+	if m := os.Getenv("ASSIGNMENT_RAFT_MULTIPLIER"); m != "" {
+		conf += fmt.Sprintf("server {\n  raft_multiplier = %s\n}\n", m)
+	}
+	limits := WriteConfig(b, b.TempDir(), "limits.hcl", conf)
 	c := New(b, Options{Servers: 3, ServerArgs: []string{"-config", limits}})
 	c.WaitForLeader()
+	// Elections started and leaders that stepped down during the run: a
+	// machine starved of CPU delays the servers' heartbeats.
+	raftEvents := func() (n int) {
+		for _, s := range c.Servers {
+			n += s.Grep("entering candidate state") + s.Grep("failed to contact quorum of nodes, stepping down")
+		}
+		return n
+	}
+	events0 := raftEvents()
 	var servers []string
 	var pids []int
 	for _, s := range c.Servers {
@@ -111,6 +126,13 @@ func benchAssignment(b *testing.B, nodes int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// ASSIGNMENT_CPU_PROFILE=<dir> saves CPU profiles of the leader and
+	// a follower over the first 15 s of the changes (go test's own
+	// -cpuprofile covers the nodes, which run in this process).
+	var profiles chan error
+	if dir := os.Getenv("ASSIGNMENT_CPU_PROFILE"); dir != "" {
+		profiles = profileServers(c, dir, 15*time.Second)
+	}
 	var lat []time.Duration
 	var worst []time.Duration
 	for round := 0; round <= changes; round++ {
@@ -143,6 +165,11 @@ func benchAssignment(b *testing.B, nodes int) {
 		lat = append(lat, seen...)
 		worst = append(worst, slices.Max(seen))
 	}
+	if profiles != nil {
+		if err := <-profiles; err != nil {
+			b.Fatal(err)
+		}
+	}
 	slices.Sort(lat)
 	slices.Sort(worst)
 	pct := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
@@ -168,9 +195,10 @@ func benchAssignment(b *testing.B, nodes int) {
 	b.Logf("\n%d nodes (half env=prod) on 3 servers; registered and applied their first assignment in %s\n"+
 		"pipeline change -> applied on every prod node (%d changes x %d nodes):\n"+
 		"  p50 %s  p99 %s  max %s  (slowest node per change: median %s)\n"+
-		"servers while %d nodes heartbeat (%s window): CPU %.1f%% of one core (all 3 together), RSS MB %s\n",
+		"servers while %d nodes heartbeat (%s window): CPU %.1f%% of one core (all 3 together), RSS MB %s\n"+
+		"elections started and leaders stepping down during the run: %d\n",
 		nodes, registered.Round(time.Millisecond), changes+1, nodes/2,
 		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
 		worst[len(worst)/2].Round(time.Millisecond), nodes, window,
-		100*cpu.Seconds()/window.Seconds(), strings.Join(rss, " / "))
+		100*cpu.Seconds()/window.Seconds(), strings.Join(rss, " / "), raftEvents()-events0)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 )
 
@@ -52,9 +54,17 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 		put, _, pids, stop, _ := startEtcd(b)
 		return pids, func(_ int, i int64) bool { return put(int(i%3), seq.Add(1)) }, stop
 	}}}
+	// WRITES_CPU_PROFILE=<dir> saves CPU profiles of the leader and of a
+	// follower of the raft-wal cluster during its 64-writer step in the
+	// first round (go tool pprof -top <dir>/leader.pprof).
+	profileDir := os.Getenv("WRITES_CPU_PROFILE")
+	var profiled *pipelineCluster
 	for _, backend := range []string{"wal", "boltdb"} {
 		systems = append(systems, system{"nomadlike " + backend, func() ([]int, func(int, int64) bool, func()) {
 			pc := startPipelineCluster(b, backend)
+			if backend == "wal" && profileDir != "" && profiled == nil {
+				profiled = pc
+			}
 			return pc.pids(), func(_ int, i int64) bool { return pc.upsert(int(i%3), seq.Add(1)) }, pc.stop
 		}})
 	}
@@ -70,7 +80,16 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 			pids, write, stop := sys.start()
 			runLoad("warm-up", 16, 2*time.Second, pids, write)
 			for _, conc := range concs {
+				var profiles chan error
+				if r == 0 && conc == 64 && profiled != nil && sys.name == "nomadlike wal" {
+					profiles = profileServers(profiled.Cluster, profileDir, window-time.Second)
+				}
 				res := runLoad(sys.name, conc, window, pids, write)
+				if profiles != nil {
+					if err := <-profiles; err != nil {
+						b.Fatal(err)
+					}
+				}
 				rows = append(rows, res)
 				if rates[sys.name] == nil {
 					rates[sys.name] = map[int][]float64{}
@@ -98,6 +117,32 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 				fmt.Sprintf("%.0f-%.0f%%", slices.Min(ratios), slices.Max(ratios)))
 		}
 	}
+}
+
+// profileServers saves CPU profiles of c's leader and of one follower,
+// taken together over the next d, as leader.pprof and follower.pprof in
+// dir. The servers need enable_debug.
+func profileServers(c *Cluster, dir string, d time.Duration) chan error {
+	done := make(chan error, 1)
+	leader := c.WaitForLeader()
+	follower := c.Servers[0]
+	if follower == leader {
+		follower = c.Servers[1]
+	}
+	go func() {
+		errs := make(chan error, 2)
+		for name, a := range map[string]*Agent{"leader": leader, "follower": follower} {
+			go func() {
+				prof, err := a.API().Agent().CPUProfile(api.PprofOptions{Seconds: int(d.Seconds())}, nil)
+				if err == nil {
+					err = os.WriteFile(filepath.Join(dir, name+".pprof"), prof, 0o644)
+				}
+				errs <- err
+			}()
+		}
+		done <- errors.Join(<-errs, <-errs)
+	}()
+	return done
 }
 
 func median(xs []float64) float64 {

@@ -226,7 +226,9 @@ type pipelineCluster struct {
 // startPipelineCluster starts three servers with the given raft log
 // backend (stopped by the benchmark's cleanup, or earlier by stop).
 func startPipelineCluster(b *testing.B, backend string) *pipelineCluster {
-	conf := WriteConfig(b, b.TempDir(), "logstore.hcl", fmt.Sprintf("server {\n  raft_logstore {\n    backend = %q\n  }\n}\n", backend))
+	// enable_debug lets WRITES_CPU_PROFILE take CPU profiles.
+	conf := WriteConfig(b, b.TempDir(), "logstore.hcl",
+		fmt.Sprintf("enable_debug = true\nserver {\n  raft_logstore {\n    backend = %q\n  }\n}\n", backend))
 	return &pipelineCluster{
 		Cluster:  New(b, Options{Servers: 3, ServerArgs: []string{"-config", conf}}),
 		client:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxConnsPerHost: 128}},
