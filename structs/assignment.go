@@ -27,7 +27,7 @@ type NodeAssignment struct {
 	// Instances are the metrics instances the node last reported running
 	// (its assigned configs and its local ones), with their targets'
 	// health.
-	Instances   []*MetricsInstanceStatus
+	Instances []*MetricsInstanceStatus
 	// AssignIndex is the raft index at which what the node is told to run
 	// (PipelineIDs, Hash, Configs) last changed; ModifyIndex moves with
 	// the node's own reports too.
