@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits of a registered collector, Fleet Management's published ones for
@@ -80,7 +81,9 @@ func ValidateCollectorID(id string) error {
 }
 
 // ValidateCollectorAttributes checks attributes against Fleet Management's
-// limits (key at most 100 characters, value at most 150, no empty key).
+// limits (key at most 100 characters, value at most 150, no empty key),
+// in valid UTF-8, which is what makes a count of characters mean
+// anything. It is the one check of attributes, wherever they come from.
 func ValidateCollectorAttributes(attrs map[string]string) error {
 	if len(attrs) > MaxCollectorAttributes {
 		return NewErrCoded(http.StatusBadRequest, "%d attributes, at most %d", len(attrs), MaxCollectorAttributes)
@@ -93,6 +96,8 @@ func ValidateCollectorAttributes(attrs map[string]string) error {
 			return NewErrCoded(http.StatusBadRequest, "attribute key %q is longer than %d characters", k, MaxCollectorAttrKeyChars)
 		case len([]rune(v)) > MaxCollectorAttrValueChars:
 			return NewErrCoded(http.StatusBadRequest, "attribute %q: value is longer than %d characters", k, MaxCollectorAttrValueChars)
+		case !utf8.ValidString(k) || !utf8.ValidString(v):
+			return NewErrCoded(http.StatusBadRequest, "attribute %q: key and value must be valid UTF-8", k)
 		}
 	}
 	return nil

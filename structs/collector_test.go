@@ -19,6 +19,8 @@ func TestCollector_ValidateAndSame(t *testing.T) {
 		"empty key":  {ID: "a", Attributes: map[string]string{"": "v"}},
 		"long key":   {ID: "a", Attributes: map[string]string{strings.Repeat("k", 101): "v"}},
 		"long value": {ID: "a", Attributes: map[string]string{"k": strings.Repeat("é", 151)}},
+		"bad key":    {ID: "a", Attributes: map[string]string{"k\xff": "v"}},
+		"bad value":  {ID: "a", Attributes: map[string]string{"k": "v\xff"}},
 	} {
 		if code, _ := ErrorStatus(c.Validate()); code != http.StatusBadRequest {
 			t.Errorf("%s: %v, want a 400", name, c.Validate())

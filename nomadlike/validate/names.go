@@ -14,11 +14,6 @@ const (
 	// DefaultMaxContentsBytes is the default limit for a pipeline's contents
 	// or a config body: 1 MiB.
 	DefaultMaxContentsBytes = 1 << 20
-
-	// MaxAttributeKeyBytes and MaxAttributeValueBytes are Fleet Management's
-	// documented limits for collector attributes.
-	MaxAttributeKeyBytes   = 100
-	MaxAttributeValueBytes = 150
 )
 
 // PipelineName checks a Fleet Management pipeline name: 1 to 128 bytes of
@@ -78,27 +73,6 @@ func Contents(s string, max int) error {
 		return fmt.Errorf("contents is %d bytes, larger than the maximum of %d", len(s), max)
 	case !utf8.ValidString(s):
 		return errors.New("contents must be valid UTF-8")
-	}
-	return nil
-}
-
-// Attributes checks collector attributes against Fleet Management's limits:
-// keys non-empty and at most 100 bytes, values at most 150 bytes, both
-// valid UTF-8.
-func Attributes(attrs map[string]string) error {
-	for k, v := range attrs {
-		switch {
-		case k == "":
-			return errors.New("attribute key must not be empty")
-		case len(k) > MaxAttributeKeyBytes:
-			return fmt.Errorf("attribute key %q is longer than %d bytes", k, MaxAttributeKeyBytes)
-		case !utf8.ValidString(k):
-			return fmt.Errorf("attribute key %q must be valid UTF-8", k)
-		case len(v) > MaxAttributeValueBytes:
-			return fmt.Errorf("value of attribute %q is longer than %d bytes", k, MaxAttributeValueBytes)
-		case !utf8.ValidString(v):
-			return fmt.Errorf("value of attribute %q must be valid UTF-8", k)
-		}
 	}
 	return nil
 }

@@ -80,21 +80,3 @@ func TestContents(t *testing.T) {
 		}
 	}
 }
-
-func TestAttributes(t *testing.T) {
-	if err := Attributes(map[string]string{"env": "prod", "collector.os": "linux", "empty": ""}); err != nil {
-		t.Fatal(err)
-	}
-	bad := []map[string]string{
-		{"": "x"},
-		{strings.Repeat("k", MaxAttributeKeyBytes+1): "x"},
-		{"k": strings.Repeat("v", MaxAttributeValueBytes+1)},
-		{"k\xff": "v"},
-		{"k": "v\xff"},
-	}
-	for _, attrs := range bad {
-		if err := Attributes(attrs); err == nil || !strings.Contains(err.Error(), "attribute") {
-			t.Errorf("Attributes(%q) = %v", attrs, err)
-		}
-	}
-}
