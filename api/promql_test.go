@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/nomadlike/nomadlike/agent/promapi"
+	"github.com/nomadlike/nomadlike/agent/promapi/promapitest"
 	"github.com/nomadlike/nomadlike/api"
 )
 
@@ -30,15 +31,15 @@ type promRequest struct {
 // that records each request.
 func promClient(t *testing.T) (*api.Client, func() []promRequest) {
 	t.Helper()
-	var samples []promapi.TestSample
+	var samples []promapitest.Sample
 	for i := 0; i < 5; i++ {
 		ts := promT0.Add(time.Duration(i-4) * 15 * time.Second)
 		samples = append(samples,
-			promapi.TestSample{Labels: labels.FromStrings("__name__", "cpu", "node", "a"), T: ts, V: float64(i)},
-			promapi.TestSample{Labels: labels.FromStrings("__name__", "cpu", "node", "b"), T: ts, V: 0.5},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "cpu", "node", "a"), T: ts, V: float64(i)},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "cpu", "node", "b"), T: ts, V: 0.5},
 		)
 	}
-	backend := promapi.TestServer(t, promapi.TestDB(t, samples...))
+	backend := promapitest.Server(t, promapitest.DB(t, samples...))
 	target, _ := url.Parse(backend.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/nomadlike/nomadlike/agent/promapi"
+	"github.com/nomadlike/nomadlike/agent/promapi/promapitest"
 )
 
 var metricsT0 = time.Unix(1_700_000_000, 0)
@@ -18,7 +18,7 @@ var metricsT0 = time.Unix(1_700_000_000, 0)
 // a (1..5) and b (NaN, then 2) every 15s up to metricsT0.
 func promAgent(t *testing.T) *fakeAgent {
 	t.Helper()
-	var samples []promapi.TestSample
+	var samples []promapitest.Sample
 	for i := 0; i < 5; i++ {
 		ts := metricsT0.Add(time.Duration(i-4) * 15 * time.Second)
 		b := 2.0
@@ -26,11 +26,11 @@ func promAgent(t *testing.T) *fakeAgent {
 			b = 0
 		}
 		samples = append(samples,
-			promapi.TestSample{Labels: labels.FromStrings("__name__", "load", "node", "a", "dc", "dc1"), T: ts, V: float64(i + 1)},
-			promapi.TestSample{Labels: labels.FromStrings("__name__", "load", "node", "b", "dc", "dc1"), T: ts, V: b},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "load", "node", "a", "dc", "dc1"), T: ts, V: float64(i + 1)},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "load", "node", "b", "dc", "dc1"), T: ts, V: b},
 		)
 	}
-	return &fakeAgent{srv: promapi.TestServer(t, promapi.TestDB(t, samples...))}
+	return &fakeAgent{srv: promapitest.Server(t, promapitest.DB(t, samples...))}
 }
 
 func TestMetricsQuery_Instant(t *testing.T) {

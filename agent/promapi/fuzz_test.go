@@ -1,4 +1,4 @@
-package promapi
+package promapi_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/nomadlike/nomadlike/agent/promapi"
+	"github.com/nomadlike/nomadlike/agent/promapi/promapitest"
 )
 
 // FuzzPromQL_Params feeds arbitrary parameters to every handler: each
@@ -23,8 +26,8 @@ func FuzzPromQL_Params(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3])
 	}
-	api := &API{Engine: NewEngine(EngineOptions{Timeout: DefaultTimeout})}
-	db := TestDB(f, testSamples()...)
+	api := &promapi.API{Engine: promapi.NewEngine(promapi.EngineOptions{Timeout: promapi.DefaultTimeout})}
+	db := promapitest.DB(f, testSamples()...)
 	api.Queryable = func(*http.Request) (storage.Queryable, error) { return db, nil }
 	handlers := []http.HandlerFunc{api.Query, api.QueryRange, api.Series, api.Labels, api.LabelValues}
 	f.Fuzz(func(t *testing.T, query, ts, step, match string) {

@@ -1,4 +1,4 @@
-package promapi
+package promapi_test
 
 import (
 	"context"
@@ -17,6 +17,9 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/util/annotations"
 	"go.uber.org/goleak"
+
+	"github.com/nomadlike/nomadlike/agent/promapi"
+	"github.com/nomadlike/nomadlike/agent/promapi/promapitest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -27,15 +30,15 @@ var t0 = time.Unix(1_700_000_000, 0)
 
 // testSamples are x for nodes a (1..5) and b (10..50) every 15s up to t0,
 // a counter and a metric whose name does not say counter.
-func testSamples() []TestSample {
-	var out []TestSample
+func testSamples() []promapitest.Sample {
+	var out []promapitest.Sample
 	for i := 0; i < 5; i++ {
 		ts := t0.Add(time.Duration(i-4) * 15 * time.Second)
 		out = append(out,
-			TestSample{labels.FromStrings("__name__", "x", "node", "a", "dc", "dc1"), ts, float64(i + 1)},
-			TestSample{labels.FromStrings("__name__", "x", "node", "b", "dc", "dc1"), ts, float64(10 * (i + 1))},
-			TestSample{labels.FromStrings("__name__", "req_total", "node", "a"), ts, float64(100 * i)},
-			TestSample{labels.FromStrings("__name__", "gauge", "node", "a"), ts, float64(i)},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "x", "node", "a", "dc", "dc1"), T: ts, V: float64(i + 1)},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "x", "node", "b", "dc", "dc1"), T: ts, V: float64(10 * (i + 1))},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "req_total", "node", "a"), T: ts, V: float64(100 * i)},
+			promapitest.Sample{Labels: labels.FromStrings("__name__", "gauge", "node", "a"), T: ts, V: float64(i)},
 		)
 	}
 	return out
@@ -90,7 +93,7 @@ func decode(t *testing.T, resp *http.Response) (int, string, envelope) {
 }
 
 func newTestServer(t *testing.T) *httptest.Server {
-	return TestServer(t, TestDB(t, testSamples()...))
+	return promapitest.Server(t, promapitest.DB(t, testSamples()...))
 }
 
 func TestPromQL_QueryWireFormat(t *testing.T) {
@@ -241,9 +244,9 @@ func TestPromQL_LabelsAndValues(t *testing.T) {
 
 func TestPromQL_Errors(t *testing.T) {
 	srv := newTestServer(t)
-	long := strings.Repeat("x", DefaultMaxQueryLength+1)
+	long := strings.Repeat("x", promapi.DefaultMaxQueryLength+1)
 	many := url.Values{}
-	for i := 0; i <= DefaultMaxMatchers; i++ {
+	for i := 0; i <= promapi.DefaultMaxMatchers; i++ {
 		many.Add("match[]", fmt.Sprintf("x%d", i))
 	}
 	for _, tc := range []struct {
@@ -286,21 +289,21 @@ func TestPromQL_Errors(t *testing.T) {
 
 func TestPromQL_BodyTooLarge(t *testing.T) {
 	srv := newTestServer(t)
-	code, _, env := post(t, srv, "/api/v1/query", url.Values{"query": {strings.Repeat("1+", maxFormBytes)}})
+	code, _, env := post(t, srv, "/api/v1/query", url.Values{"query": {strings.Repeat("1+", promapi.MaxFormBytes)}})
 	if code != 400 || env.ErrorType != "bad_data" || !strings.Contains(env.Error, "error parsing form values") {
 		t.Fatalf("%d %+v", code, env)
 	}
 }
 
 func TestPromQL_StorageErrors(t *testing.T) {
-	api := &API{Engine: NewEngine(EngineOptions{})}
+	api := &promapi.API{Engine: promapi.NewEngine(promapi.EngineOptions{})}
 	for _, tc := range []struct {
 		err     error
 		status  int
 		errType string
 	}{
 		{errors.New("disk on fire"), 500, "internal"},
-		{&Error{Type: ErrorTypeUnavailable, Err: errors.New("TSDB not open yet")}, 503, "unavailable"},
+		{&promapi.Error{Type: promapi.ErrorTypeUnavailable, Err: errors.New("TSDB not open yet")}, 503, "unavailable"},
 	} {
 		api.Queryable = func(*http.Request) (storage.Queryable, error) { return nil, tc.err }
 		for _, h := range []http.HandlerFunc{api.Query, api.Series, api.Labels, api.LabelValues} {
@@ -317,16 +320,16 @@ func TestPromQL_StorageErrors(t *testing.T) {
 	}
 	// No storage at all is reported, not a panic.
 	rec := httptest.NewRecorder()
-	(&API{}).Query(rec, httptest.NewRequest("GET", "/?query=1", nil))
+	(&promapi.API{}).Query(rec, httptest.NewRequest("GET", "/?query=1", nil))
 	if rec.Code != 500 {
 		t.Fatalf("nil storage: %d %s", rec.Code, rec.Body)
 	}
 }
 
 func TestPromQL_Canceled(t *testing.T) {
-	api := &API{
-		Engine:    NewEngine(EngineOptions{}),
-		Queryable: func(*http.Request) (storage.Queryable, error) { return TestDB(t, testSamples()...), nil },
+	api := &promapi.API{
+		Engine:    promapi.NewEngine(promapi.EngineOptions{}),
+		Queryable: func(*http.Request) (storage.Queryable, error) { return promapitest.DB(t, testSamples()...), nil },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -354,7 +357,7 @@ func (blockQuerier) Select(ctx context.Context, _ bool, _ *storage.SelectHints, 
 }
 
 func TestPromQL_Timeout(t *testing.T) {
-	srv := TestServer(t, blockQueryable{TestDB(t, testSamples()...)})
+	srv := promapitest.Server(t, blockQueryable{promapitest.DB(t, testSamples()...)})
 	for _, tc := range []struct {
 		path   string
 		params url.Values
@@ -372,7 +375,7 @@ func TestPromQL_Timeout(t *testing.T) {
 
 func TestPromQL_WriteError(t *testing.T) {
 	rec := httptest.NewRecorder()
-	WriteError(rec, http.StatusForbidden, "forbidden", "Permission denied")
+	promapi.WriteError(rec, http.StatusForbidden, "forbidden", "Permission denied")
 	if rec.Code != 403 || rec.Header().Get("Content-Type") != "application/json" ||
 		rec.Body.String() != `{"status":"error","errorType":"forbidden","error":"Permission denied"}` {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
@@ -417,7 +420,7 @@ func (w warnSet) Warnings() annotations.Annotations {
 }
 
 func TestPromQL_Warnings(t *testing.T) {
-	srv := TestServer(t, warnQueryable{TestDB(t, testSamples()...)})
+	srv := promapitest.Server(t, warnQueryable{promapitest.DB(t, testSamples()...)})
 	at := fmt.Sprint(t0.Unix())
 	for _, tc := range []struct {
 		path   string

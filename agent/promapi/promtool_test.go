@@ -1,4 +1,4 @@
-package promapi
+package promapi_test
 
 import (
 	"context"

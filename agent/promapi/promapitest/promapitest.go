@@ -1,4 +1,7 @@
-package promapi
+// Package promapitest holds test helpers for the PromQL API: a TSDB
+// filled with samples and the API served over it. They live apart from
+// promapi so that package testing is not linked into the agent.
+package promapitest
 
 import (
 	"context"
@@ -7,22 +10,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/agent/promapi"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 )
 
-// TestSample is one sample for TestDB.
-type TestSample struct {
+// Sample is one sample for DB.
+type Sample struct {
 	Labels labels.Labels
 	T      time.Time
 	V      float64
 }
 
-// TestDB opens a TSDB in a temporary directory holding samples, closed
-// when the test ends. It is for tests of this package and of the api
-// client and CLI that query it.
-func TestDB(t testing.TB, samples ...TestSample) *tsdb.DB {
+// DB opens a TSDB in a temporary directory holding samples, closed
+// when the test ends. It is for tests of promapi and of the api client
+// and CLI that query it.
+func DB(t testing.TB, samples ...Sample) *tsdb.DB {
 	t.Helper()
 	db, err := tsdb.Open(t.TempDir(), nil, nil, tsdb.DefaultOptions(), nil)
 	if err != nil {
@@ -41,12 +45,12 @@ func TestDB(t testing.TB, samples ...TestSample) *tsdb.DB {
 	return db
 }
 
-// TestServer serves the query API over q on 127.0.0.1 at a random port,
+// Server serves the query API over q on 127.0.0.1 at a random port,
 // stopped when the test ends.
-func TestServer(t testing.TB, q storage.Queryable) *httptest.Server {
+func Server(t testing.TB, q storage.Queryable) *httptest.Server {
 	t.Helper()
-	a := &API{
-		Engine:    NewEngine(EngineOptions{}),
+	a := &promapi.API{
+		Engine:    promapi.NewEngine(promapi.EngineOptions{}),
 		Queryable: func(*http.Request) (storage.Queryable, error) { return q, nil },
 	}
 	mux := http.NewServeMux()
