@@ -204,7 +204,7 @@ func TestConfigHTTP_CRUD(t *testing.T) {
 		_, _, b := send(t, http.MethodGet, u+"/agent/api/v1/configs?index="+listIndex+"&wait=10s", "", "")
 		done <- b
 	}()
-	time.Sleep(100 * time.Millisecond)
+	WaitForBlockingQueries(t, a, 1)
 
 	// Create: 201; replace: 200; both bodies exactly {"status":"success"}.
 	code, h, body = send(t, http.MethodPut, u+"/agent/api/v1/config/hello%2Fworld", "", fmt.Sprintf(testInstanceConfig, "a"))

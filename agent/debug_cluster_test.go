@@ -121,23 +121,17 @@ func TestAgentDebug_ThreeServersAndAClient(t *testing.T) {
 		t.Fatalf("monitor leader: %d", resp.StatusCode)
 	}
 	fr := readFrames(resp.Body)
-	time.Sleep(300 * time.Millisecond)
-	leader.logger.Named("test").Debug("hello from the leader")
-	fr.waitFor(t, "hello from the leader", 5*time.Second)
+	fr.logUntil(t, func() { leader.logger.Named("test").Debug("hello from the leader") }, "hello from the leader", 5*time.Second)
 
 	// The client's logs, through a server that does not hold its session.
 	resp, _ = openStream(t, servers[2].URL()+"/v1/agent/monitor?node_id="+nodeID, "")
 	fr = readFrames(resp.Body)
-	time.Sleep(300 * time.Millisecond)
-	client.logger.Named("test").Info("hello from the client")
-	fr.waitFor(t, "hello from the client", 5*time.Second)
+	fr.logUntil(t, func() { client.logger.Named("test").Info("hello from the client") }, "hello from the client", 5*time.Second)
 
 	// And the leader's, from the client agent's own HTTP API.
 	resp, _ = openStream(t, client.URL()+"/v1/agent/monitor?server_id=leader", "")
 	fr = readFrames(resp.Body)
-	time.Sleep(300 * time.Millisecond)
-	leader.logger.Named("test").Info("hello again from the leader")
-	fr.waitFor(t, "hello again from the leader", 5*time.Second)
+	fr.logUntil(t, func() { leader.logger.Named("test").Info("hello again from the leader") }, "hello again from the leader", 5*time.Second)
 
 	// A 1 s CPU profile of the leader, taken through a follower, is what
 	// go tool pprof reads.

@@ -76,28 +76,60 @@ func readFrames(body io.Reader) *frameReader {
 // returns the data and the number of heartbeats seen.
 func (fr *frameReader) waitFor(t *testing.T, want string, timeout time.Duration) (string, int) {
 	t.Helper()
+	return fr.watch(t, want, timeout, nil, func(data string, _ int) bool { return strings.Contains(data, want) })
+}
+
+// logUntil calls log every 100 ms until a frame holds want. A monitor
+// reached through another agent attaches to the logger there some time
+// after its own headers went out, and a line logged before that is in
+// no stream: logging until it shows is a polled condition, not a guess
+// at how long attaching takes.
+func (fr *frameReader) logUntil(t *testing.T, log func(), want string, timeout time.Duration) {
+	t.Helper()
+	fr.watch(t, want, timeout, log, func(data string, _ int) bool { return strings.Contains(data, want) })
+}
+
+// waitForHeartbeat reads frames until a heartbeat arrives.
+func (fr *frameReader) waitForHeartbeat(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	fr.watch(t, "a heartbeat", timeout, nil, func(_ string, heartbeats int) bool { return heartbeats > 0 })
+}
+
+// watch reads frames until done says so, calling every (when set) at
+// once and then every 100 ms.
+func (fr *frameReader) watch(t *testing.T, what string, timeout time.Duration, every func(), done func(data string, heartbeats int) bool) (string, int) {
+	t.Helper()
 	var data strings.Builder
 	heartbeats := 0
 	deadline := time.After(timeout)
+	var tick <-chan time.Time
+	if every != nil {
+		every()
+		ticker := time.NewTicker(100 * time.Millisecond)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
 	for {
 		select {
 		case f, ok := <-fr.frames:
 			if !ok {
-				t.Fatalf("stream ended before %q; got %q", want, data.String())
+				t.Fatalf("stream ended before %s; got %q", what, data.String())
 			}
 			if f.Offset == 0 && len(f.Data) == 0 && f.File == "" && f.FileEvent == "" {
 				heartbeats++
-				continue
+			} else {
+				if f.FileEvent != "log" || len(f.Data) > 1024 {
+					t.Fatalf("bad frame %+v", f)
+				}
+				data.Write(f.Data)
 			}
-			if f.FileEvent != "log" || len(f.Data) > 1024 {
-				t.Fatalf("bad frame %+v", f)
-			}
-			data.Write(f.Data)
-			if strings.Contains(data.String(), want) {
+			if done(data.String(), heartbeats) {
 				return data.String(), heartbeats
 			}
+		case <-tick:
+			every()
 		case <-deadline:
-			t.Fatalf("no %q within %v; got %q", want, timeout, data.String())
+			t.Fatalf("no %s within %v; got %q", what, timeout, data.String())
 		}
 	}
 }
@@ -285,11 +317,9 @@ func TestAgentMonitor(t *testing.T) {
 		t.Fatalf("monitor: %d %v", resp.StatusCode, resp.Header)
 	}
 	fr := readFrames(resp.Body)
-	time.Sleep(1500 * time.Millisecond)
+	fr.waitForHeartbeat(t, 5*time.Second)
 	a.logger.Named("test").Debug("monitor test line", "n", 1)
-	if _, hb := fr.waitFor(t, "monitor test line", 5*time.Second); hb == 0 {
-		t.Errorf("no heartbeat while idle")
-	}
+	fr.waitFor(t, "monitor test line", 5*time.Second)
 
 	// JSON lines.
 	resp, _ = openStream(t, u+"?log_json=true&server_id=leader", "")

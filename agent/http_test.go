@@ -243,11 +243,12 @@ func TestHTTP_NodesAndBlockingQuery(t *testing.T) {
 		t.Fatalf("blocking query returned after %s", el)
 	}
 	done := make(chan http.Header, 1)
+	blocking := a.server.BlockingQueries() // the agent's own client watches too
 	go func() {
 		var out []*structs.NodeListStub
 		done <- getJSON(t, u+"/v1/nodes?index="+idx+"&wait=10s", &out)
 	}()
-	time.Sleep(50 * time.Millisecond)
+	WaitForBlockingQueries(t, a, blocking+1)
 	var resp structs.NodeUpdateResponse
 	other := &structs.Node{ID: "5a3c2a0e-0000-4000-8000-000000000001", SecretID: "s", Name: "other", Datacenter: "dc1"}
 	if err := a.RPC("Node.Register", &structs.NodeRegisterRequest{Node: other}, &resp); err != nil {

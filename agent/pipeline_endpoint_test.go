@@ -592,7 +592,7 @@ func TestPipelineHTTP_CurlJSON(t *testing.T) {
 		code, _, _ := post(t, u+"ListPipelines?index="+idx+"&wait=10s", "application/json", "", []byte("{}"))
 		done <- code
 	}()
-	time.Sleep(100 * time.Millisecond)
+	WaitForBlockingQueries(t, a, 1)
 	select {
 	case <-done:
 		t.Fatal("blocking list returned before a change")

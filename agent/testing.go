@@ -76,6 +76,19 @@ func WaitForAgentLeader(t testutil.TB, a *Agent) {
 	})
 }
 
+// WaitForBlockingQueries waits until the agent's server runs at least n
+// blocking queries: a test that starts one and then makes the change it
+// waits for knows that the query blocked first.
+func WaitForBlockingQueries(t testutil.TB, a *Agent, n int64) {
+	t.Helper()
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		if got := a.server.BlockingQueries(); got < n {
+			return fmt.Errorf("%d blocking queries, want %d", got, n)
+		}
+		return nil
+	})
+}
+
 type testLogWriter struct{ t testutil.TB }
 
 func (w testLogWriter) Write(p []byte) (int, error) {

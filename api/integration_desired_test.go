@@ -294,7 +294,7 @@ func TestIntegration_Configs(t *testing.T) {
 		names, qm, err := cfgs.List(&api.QueryOptions{WaitIndex: qm.LastIndex, WaitTime: 30 * time.Second})
 		done <- result{names, qm, err}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	agent.WaitForBlockingQueries(t, a, 1)
 
 	created, wm, err := cfgs.Put(name, fmt.Sprintf(desiredInstanceConfig, "a"), nil)
 	if err != nil || !created || wm.LastIndex == 0 {

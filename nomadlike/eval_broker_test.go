@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nomadlike/nomadlike/structs"
@@ -115,72 +116,81 @@ func TestEvalBroker_NackAndRedelivery(t *testing.T) {
 }
 
 // Disabling (leadership lost) drops everything and wakes dequeuers.
+// It runs in a synctest bubble: synctest.Wait returns once the dequeuer
+// is blocked, so the test knows it disables a waiting dequeue.
 func TestEvalBroker_Disable(t *testing.T) {
-	b := testBroker(t)
-	errCh := make(chan error, 1)
-	go func() {
-		_, err := b.Dequeue(context.Background(), []string{"pipeline"})
-		errCh <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	b.SetEnabled(false)
-	select {
-	case err := <-errCh:
-		if !errors.Is(err, errBrokerDisabled) {
+	synctest.Test(t, func(t *testing.T) {
+		b := testBroker(t)
+		errCh := make(chan error, 1)
+		go func() {
+			_, err := b.Dequeue(context.Background(), []string{"pipeline"})
+			errCh <- err
+		}()
+		synctest.Wait()
+		select {
+		case err := <-errCh:
+			t.Fatalf("dequeue returned from an empty broker: %v", err)
+		default:
+		}
+		b.SetEnabled(false)
+		if err := <-errCh; !errors.Is(err, errBrokerDisabled) {
 			t.Fatalf("dequeue: %v", err)
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("dequeue did not return when the broker was disabled")
-	}
-	b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k"})
-	b.SetEnabled(true)
-	if st := b.Stats(); st.Ready != 0 {
-		t.Fatalf("a disabled broker took an evaluation: %+v", st)
-	}
+		b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k"})
+		b.SetEnabled(true)
+		if st := b.Stats(); st.Ready != 0 {
+			t.Fatalf("a disabled broker took an evaluation: %+v", st)
+		}
+	})
 }
 
 // A worker that touches its delivery keeps it past the nack timeout; one
 // that does not loses it (Lost closes) before it is redelivered, and the
-// redelivered evaluation is a copy, not the first worker's object.
+// redelivered evaluation is a copy, not the first worker's object. In a
+// synctest bubble the clock moves only when every goroutine waits, so
+// touching every 30 ms against a 60 ms timeout is exact, not a race with
+// a loaded machine.
 func TestEvalBroker_TouchAndLost(t *testing.T) {
-	b := testBroker(t)
-	b.nackTimeout = 60 * time.Millisecond
-	b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k", NodeIDs: nodes("a")})
-	d, err := b.Dequeue(context.Background(), []string{"pipeline"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 5 {
-		time.Sleep(30 * time.Millisecond)
-		if err := b.Touch(d.Eval.ID, d.Token); err != nil {
-			t.Fatalf("touch: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		b := testBroker(t)
+		b.nackTimeout = 60 * time.Millisecond
+		b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k", NodeIDs: nodes("a")})
+		d, err := b.Dequeue(context.Background(), []string{"pipeline"})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	select {
-	case <-d.Lost:
-		t.Fatal("a touched delivery was lost")
-	default:
-	}
-	b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k", NodeIDs: nodes("b")}) // blocked behind d
-	select {
-	case <-d.Lost:
-	case <-time.After(2 * time.Second):
-		t.Fatal("an untouched delivery was never lost")
-	}
-	if err := b.Touch(d.Eval.ID, d.Token); err == nil {
-		t.Fatal("touching a lost delivery succeeded")
-	}
-	again, err := b.Dequeue(context.Background(), []string{"pipeline"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again.Eval == d.Eval || len(d.Eval.NodeIDs) != 1 || len(again.Eval.NodeIDs) != 2 {
-		t.Fatalf("first worker's evaluation %v changed or shared with the redelivery %v", d.Eval.NodeIDs, again.Eval.NodeIDs)
-	}
-	b.SetEnabled(false)
-	select {
-	case <-again.Lost:
-	default:
-		t.Fatal("disabling the broker did not end the outstanding delivery")
-	}
+		for range 5 {
+			time.Sleep(30 * time.Millisecond)
+			if err := b.Touch(d.Eval.ID, d.Token); err != nil {
+				t.Fatalf("touch: %v", err)
+			}
+		}
+		select {
+		case <-d.Lost:
+			t.Fatal("a touched delivery was lost")
+		default:
+		}
+		b.Enqueue(&structs.Evaluation{Type: "pipeline", Key: "k", NodeIDs: nodes("b")}) // blocked behind d
+		select {
+		case <-d.Lost:
+		case <-time.After(2 * time.Second):
+			t.Fatal("an untouched delivery was never lost")
+		}
+		if err := b.Touch(d.Eval.ID, d.Token); err == nil {
+			t.Fatal("touching a lost delivery succeeded")
+		}
+		again, err := b.Dequeue(context.Background(), []string{"pipeline"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Eval == d.Eval || len(d.Eval.NodeIDs) != 1 || len(again.Eval.NodeIDs) != 2 {
+			t.Fatalf("first worker's evaluation %v changed or shared with the redelivery %v", d.Eval.NodeIDs, again.Eval.NodeIDs)
+		}
+		b.SetEnabled(false)
+		select {
+		case <-again.Lost:
+		default:
+			t.Fatal("disabling the broker did not end the outstanding delivery")
+		}
+	})
 }

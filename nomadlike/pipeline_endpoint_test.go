@@ -145,7 +145,7 @@ func TestPipeline_BlockingList(t *testing.T) {
 		}
 		done <- &list
 	}()
-	time.Sleep(100 * time.Millisecond)
+	waitBlocking(t, s, 1)
 	second, err := applyPipelines(s, createOp("b"))
 	if err != nil {
 		t.Fatal(err)

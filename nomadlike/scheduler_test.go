@@ -174,12 +174,7 @@ func TestScheduler_AppliedReportDoesNotWakeWatch(t *testing.T) {
 		}
 		done <- &out
 	}()
-	testutil.WaitForResult(t, 5*time.Second, func() error {
-		if s.BlockingQueries() != 1 {
-			return errors.New("watch not blocking yet")
-		}
-		return nil
-	})
+	waitBlocking(t, s, 1)
 	var out structs.GenericResponse
 	if err := s.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{NodeID: n.ID, SecretID: n.SecretID,
 		Hash: cur.Assignment.Hash}, &out); err != nil {

@@ -51,6 +51,18 @@ func register(t *testing.T, s *Server, node *structs.Node) *structs.NodeUpdateRe
 	return &resp
 }
 
+// waitBlocking waits until s runs n blocking queries: a test that starts
+// one and then makes the change it waits for knows that it blocked first.
+func waitBlocking(t *testing.T, s *Server, n int64) {
+	t.Helper()
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		if got := s.BlockingQueries(); got != n {
+			return fmt.Errorf("%d blocking queries, want %d", got, n)
+		}
+		return nil
+	})
+}
+
 func TestServer_BootstrapExpect_ThreeServers(t *testing.T) {
 	servers := testCluster(t, 3, nil)
 	for _, s := range servers {
@@ -141,7 +153,7 @@ func TestServer_ForwardWritesAndReads(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.Sleep(50 * time.Millisecond)
+	waitBlocking(t, follower, 1)
 	register(t, leader, testNode())
 	select {
 	case err := <-done:

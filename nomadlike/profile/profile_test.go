@@ -3,8 +3,9 @@ package profile
 import (
 	"context"
 	"errors"
+	"io"
+	"runtime/pprof"
 	"testing"
-	"time"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -28,16 +29,18 @@ func TestTake_Errors(t *testing.T) {
 	if code(err) != 404 || err.(*structs.CodedError).Message != "Pprof profile not found profile: nope" {
 		t.Fatalf("unknown profile: %v", err)
 	}
-	// A second CPU profile while one runs is a conflict, not a hang.
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { CPUProfile(ctx, 10); close(done) }()
-	time.Sleep(100 * time.Millisecond)
-	if _, _, err := CPUProfile(context.Background(), 1); code(err) != 409 {
+	// A CPU profile while another runs in the process is a conflict, not
+	// a hang.
+	if err := pprof.StartCPUProfile(io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = CPUProfile(context.Background(), 1)
+	pprof.StopCPUProfile()
+	if code(err) != 409 {
 		t.Fatalf("second cpu profile: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	<-done
 	payload, headers, err := CPUProfile(ctx, 1) // ctx already done: returns at once
 	if err != nil || len(payload) == 0 || headers["Content-Disposition"] != `attachment; filename="profile"` {
 		t.Fatalf("cpu profile: %d %v %v", len(payload), headers, err)
