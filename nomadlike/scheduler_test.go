@@ -363,7 +363,13 @@ func TestScheduler_DisabledPipelineScheduler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The change's evaluation waits in the broker, taken by no worker.
+	testutil.WaitForResult(t, 5*time.Second, func() error {
+		if st := s.evalBroker.Stats(); st.Ready == 0 || st.Unacked != 0 {
+			return fmt.Errorf("broker %+v, want the pipeline evaluation ready and none taken", st)
+		}
+		return nil
+	})
 	if got := assignedTo(t, s, n)["n"]; len(got) != 0 {
 		t.Fatalf("assigned %v with the pipeline scheduler disabled", got)
 	}
