@@ -289,7 +289,7 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 			}
 		} else if leader, _ := s.raft.LeaderWithID(); leader != "" && s.raft.State() != raft.Leader {
 			if q, ok := info.(readIndexed); ok && followerReads[method] {
-				if err = s.followerReadIndex(ctx, string(leader)); err == nil {
+				if err = s.followerReadIndex(ctx); err == nil {
 					q.SetReadIndexed()
 					return false, nil
 				}
@@ -594,11 +594,17 @@ var followerReads = map[string]bool{
 // holds every write acknowledged before the read began. One question
 // serves every read that arrived here before it was sent, so a follower
 // under load sends the leader a few small RPCs instead of every read.
-func (s *Server) followerReadIndex(ctx context.Context, leader string) error {
+func (s *Server) followerReadIndex(ctx context.Context) error {
 	want, err := s.followerRounds.join(ctx, s.shutdownCh, func() (uint64, error) {
+		// The leader of the moment: a round may run well after the read
+		// that started the rounds named one.
+		leader, _ := s.raft.LeaderWithID()
+		if leader == "" {
+			return 0, structs.ErrNoLeader
+		}
 		var idx uint64
 		args := &structs.GenericRequest{QueryOptions: structs.QueryOptions{Region: s.config.Region}}
-		err := s.connPool.RPC(leader, "Status.LatestIndex", args, &idx)
+		err := s.connPool.RPC(string(leader), "Status.LatestIndex", args, &idx)
 		return idx, err
 	})
 	if err != nil {
