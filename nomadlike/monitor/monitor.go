@@ -109,10 +109,14 @@ func (m *Monitor) reportDrops() {
 		if n == 0 {
 			continue
 		}
+		// Counted as reported before the line can be read, so that a
+		// reader of the warning never sees the count it reports; put
+		// back when there is no room for the line after all.
+		m.dropped.Add(-n)
 		select {
 		case m.logCh <- m.dropLine(n):
-			m.dropped.Add(-n)
 		default:
+			m.dropped.Add(n)
 		}
 	}
 }
