@@ -35,13 +35,7 @@ func BenchmarkFailover(b *testing.B) {
 	}{{"kill -9", syscall.SIGKILL}, {"SIGTERM", syscall.SIGTERM}} {
 		var times []time.Duration
 		for i := 0; i < runs; i++ {
-			leader := c.WaitForLeader()
-			var survivors []*Agent
-			for _, s := range c.Servers {
-				if s != leader {
-					survivors = append(survivors, s)
-				}
-			}
+			leader, survivors := c.leaderAndFollowers()
 			start := time.Now()
 			if err := syscall.Kill(leader.PID(), mode.sig); err != nil {
 				b.Fatal(err)
@@ -189,13 +183,7 @@ func BenchmarkFailoverVsEtcd(b *testing.B) {
 		}()
 		pool := nomadlike.NewConnPool()
 		defer pool.Shutdown()
-		leader := c.WaitForLeader()
-		var survivors []*Agent
-		for _, s := range c.Servers {
-			if s != leader {
-				survivors = append(survivors, s)
-			}
-		}
+		leader, survivors := c.leaderAndFollowers()
 		start := time.Now()
 		leader.Kill()
 		for attempt := 0; ; attempt++ {
@@ -262,4 +250,17 @@ type etcdMemberStatus struct {
 		MemberID string `json:"member_id"`
 	} `json:"header"`
 	Leader string `json:"leader"`
+}
+
+// leaderAndFollowers waits for a leader and returns it with the other
+// servers.
+func (c *Cluster) leaderAndFollowers() (*Agent, []*Agent) {
+	leader := c.WaitForLeader()
+	var followers []*Agent
+	for _, s := range c.Servers {
+		if s != leader {
+			followers = append(followers, s)
+		}
+	}
+	return leader, followers
 }

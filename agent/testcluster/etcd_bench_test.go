@@ -124,11 +124,8 @@ func BenchmarkWritesVsEtcd(b *testing.B) {
 // dir. The servers need enable_debug.
 func profileServers(c *Cluster, dir string, d time.Duration) chan error {
 	done := make(chan error, 1)
-	leader := c.WaitForLeader()
-	follower := c.Servers[0]
-	if follower == leader {
-		follower = c.Servers[1]
-	}
+	leader, followers := c.leaderAndFollowers()
+	follower := followers[0]
 	go func() {
 		errs := make(chan error, 2)
 		for name, a := range map[string]*Agent{"leader": leader, "follower": follower} {
