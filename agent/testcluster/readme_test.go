@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 )
 
 // readmeStep is one ```sh block of README.md and, when the block right
@@ -98,9 +101,11 @@ func readmeSection(t *testing.T, title string) []readmeStep {
 // written, on the ports and data dir the test substitutes.
 var readmeStarts = regexp.MustCompile(`(?m)^(make dev.*|bin/nomadlike agent (?:[^\n]*\\\n)*[^\n]*&[ \t]*(#.*)?)$`)
 
+var readmeServerFlag = regexp.MustCompile(`\s-(dev|server)(\s|$)`)
+
 func stripServerStarts(script string) string {
 	return readmeStarts.ReplaceAllStringFunc(script, func(m string) string {
-		if strings.HasPrefix(m, "make dev") || strings.Contains(m, " -dev") || strings.Contains(m, " -server") {
+		if strings.HasPrefix(m, "make dev") || readmeServerFlag.MatchString(m) {
 			return ":"
 		}
 		return m
@@ -112,11 +117,19 @@ func stripServerStarts(script string) string {
 var (
 	readmeTimes = regexp.MustCompile(`\d{4}-\d\d-\d\d(T| )\d\d:\d\d:\d\d(\.\d+)?(Z| \+0000 UTC)`)
 	readmeIDs   = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	// readmeShortIDs are the 8-character prefixes tables show.
+	readmeShortIDs = regexp.MustCompile(`\b[0-9a-f]{8}\b`)
 )
 
 func normalizeReadme(s string) string {
 	s = readmeTimes.ReplaceAllString(s, "<time>")
 	s = readmeIDs.ReplaceAllString(s, "<uuid>")
+	s = readmeShortIDs.ReplaceAllStringFunc(s, func(id string) string {
+		if strings.Trim(id, "0123456789") == "" {
+			return id // a number
+		}
+		return "<id>"
+	})
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
 		// protojson puts random spaces in its output (on purpose, so
@@ -157,17 +170,32 @@ func runReadme(t *testing.T, a *Agent, dir string, steps []readmeStep, subst ...
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NOMADLIKE_ADDR="+a.URL())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
+	// Files, not pipes: an agent the commands leave running in the
+	// background holds its copy of the session's output open.
+	outPath, errPath := filepath.Join(t.TempDir(), "stdout"), filepath.Join(t.TempDir(), "stderr")
+	out, stderr := readmeOutput(t, outPath), readmeOutput(t, errPath)
+	cmd.Stdout, cmd.Stderr = out, stderr
 	err := cmd.Start()
+	out.Close()
+	stderr.Close()
 	if err == nil {
 		t.Cleanup(func() { stopGroup(cmd.Process.Pid) })
 		err = cmd.Wait()
 	}
-	parts := strings.Split(out.String(), readmeMarker)
+	t.Cleanup(func() { // the logs of agents the commands started
+		logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+		for _, l := range logs {
+			if b, _ := os.ReadFile(l); t.Failed() {
+				t.Logf("%s:\n%s", l, b[max(0, len(b)-4000):])
+			}
+		}
+	})
+	printedAll, _ := os.ReadFile(outPath)
+	stderrAll, _ := os.ReadFile(errPath)
+	parts := strings.Split(string(printedAll), readmeMarker)
 	for i, s := range steps {
 		if i >= len(parts)-1 {
-			t.Fatalf("README.md:%d: %v\n%s\nprinted:\n%s\nstderr:\n%s", s.line, err, s.script, parts[len(parts)-1], stderr.String())
+			t.Fatalf("README.md:%d: %v\n%s\nprinted:\n%s\nstderr:\n%s", s.line, err, s.script, parts[len(parts)-1], stderrAll)
 		}
 		printed := parts[i]
 		if i > 0 { // the marker's step number and newline
@@ -176,17 +204,25 @@ func runReadme(t *testing.T, a *Agent, dir string, steps []readmeStep, subst ...
 		if !s.hasWant {
 			continue
 		}
-		got, want := normalizeReadme(printed), normalizeReadme(s.want)
+		got, want := normalizeReadme(printed), normalizeReadme(repl.Replace(s.want))
 		if !strings.HasSuffix(got, want) {
 			t.Fatalf("README.md:%d shows\n%s\nbut the commands printed\n%s", s.line, want, got)
 		}
 	}
 	if err != nil {
-		t.Fatalf("README's commands: %v\nstderr:\n%s", err, stderr.String())
+		t.Fatalf("README's commands: %v\nstderr:\n%s", err, stderrAll)
 	}
 }
 
 const readmeMarker = "@@readme-step-"
+
+func readmeOutput(t *testing.T, path string) *os.File {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
 
 // stopGroup ends the processes of group pgid: SIGTERM, then SIGKILL
 // for what is still there after 15 s.
@@ -212,6 +248,38 @@ func TestReadme_SingleServerWalkthroughs(t *testing.T) {
 	for _, section := range []string{"Quick start", "Pipelines", "Collectors (Grafana Alloy `remotecfg`)", "Agent instance configs", "Assignment"} {
 		runReadme(t, c.Servers[0], dir, readmeSection(t, section))
 	}
+}
+
+// README's ACL walkthrough works as written: a server started with its
+// acl.hcl, bootstrap, a read-only token used in every form the HTTP API
+// takes, and a client agent that registers with a node:write token.
+func TestReadme_ACLWalkthrough(t *testing.T) {
+	needReadmeTools(t)
+	dir := t.TempDir()
+	conf := ""
+	for _, b := range readmeBlocks(t, "ACLs") {
+		if b.lang == "hcl" {
+			conf = b.body
+			break
+		}
+	}
+	if conf == "" {
+		t.Fatal("README's ACL walkthrough lost its acl.hcl")
+	}
+	path := filepath.Join(dir, "acl.hcl")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := NewAgent(t, t.TempDir(), "demo", true, false, "-bootstrap-expect", "1", "-config", path)
+	s.Start()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.LogTail(40))
+		}
+	})
+	clientPort := strconv.Itoa(testutil.FreePorts(t, 1)[0])
+	runReadme(t, s, dir, readmeSection(t, "ACLs"),
+		"127.0.0.1:4647", s.RPCAddr(), "4656", clientPort, "/tmp/acldemo-c1", filepath.Join(dir, "c1"))
 }
 
 func needReadmeTools(t *testing.T) {
