@@ -215,6 +215,10 @@ func TestCluster_ACLAcrossServers(t *testing.T) {
 	if !bare.Running() {
 		t.Fatal("the client without a token exited instead of retrying")
 	}
+	// Its log says what it needs, not only that it was refused.
+	if bare.Grep("needs a token with node:write") == 0 {
+		t.Fatalf("the tokenless client's log does not say what it needs:\n%s", bare.LogTail(20))
+	}
 	nodes, _, err = third.API().Nodes().List(nil)
 	if err != nil {
 		t.Fatal(err)

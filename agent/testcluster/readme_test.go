@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nomadlike/nomadlike/api"
 	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 )
 
@@ -143,21 +145,40 @@ func normalizeReadme(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// runReadme runs steps in order in dir, in one bash session as a reader
-// would type them (a variable set in one block is there in the next):
-// README's 127.0.0.1:4646 is a's HTTP address, bin/nomadlike the binary
-// under test, and subst's other strings (ports, paths) what the test
-// puts in their place; server starts are the agent the test started
-// (readmeStarts). Every command must succeed, and a step with output in
-// README must end with that output (times and UUIDs aside). Whatever
-// the session leaves running is stopped when the test ends.
+// runReadme runs steps against agent a (readmeSession.run): README's
+// 127.0.0.1:4646 is a's HTTP address, and subst's other strings (ports,
+// paths) what the test puts in their place; server starts are the agent
+// the test started (readmeStarts).
 func runReadme(t *testing.T, a *Agent, dir string, steps []readmeStep, subst ...string) {
 	t.Helper()
 	repl := strings.NewReplacer(append([]string{"127.0.0.1:4646", strings.TrimPrefix(a.URL(), "http://")}, subst...)...)
+	readmeSession{dir: dir, env: []string{"NOMADLIKE_ADDR=" + a.URL()}, subst: repl.Replace}.run(t, steps)
+}
+
+// readmeSession is where README's commands run.
+type readmeSession struct {
+	dir string
+	env []string // beside the test's own environment
+	// subst turns README's ports, paths and IDs into the test's, in the
+	// commands and in the output README shows alike.
+	subst func(string) string
+	// normalize, when set, is applied to both outputs after
+	// normalizeReadme.
+	normalize func(string) string
+}
+
+// run runs steps in order in one bash session, as a reader would type
+// them (a variable set in one block is there in the next), with
+// bin/nomadlike the binary under test. Every command must succeed, and a
+// step with output in README must end with that output (times and UUIDs
+// aside). Whatever the session leaves running is stopped when the test
+// ends.
+func (r readmeSession) run(t *testing.T, steps []readmeStep) {
+	t.Helper()
 	binary := regexp.MustCompile(`(^|[\s;($])bin/nomadlike\b`)
 	var script strings.Builder
 	for i, s := range steps {
-		body := binary.ReplaceAllString(repl.Replace(stripServerStarts(s.script)), "${1}"+Binary(t))
+		body := binary.ReplaceAllString(r.subst(stripServerStarts(s.script)), "${1}"+Binary(t))
 		fmt.Fprintf(&script, "%s\necho %s%d\n", body, readmeMarker, i)
 	}
 	// A command that never returns fails the test in minutes, not at the
@@ -167,8 +188,8 @@ func runReadme(t *testing.T, a *Agent, dir string, steps []readmeStep, subst ...
 	cmd := exec.CommandContext(ctx, "bash", "-e", "-o", "pipefail", "-c", script.String())
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NOMADLIKE_ADDR="+a.URL())
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), r.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Files, not pipes: an agent the commands leave running in the
 	// background holds its copy of the session's output open.
@@ -183,7 +204,7 @@ func runReadme(t *testing.T, a *Agent, dir string, steps []readmeStep, subst ...
 		err = cmd.Wait()
 	}
 	t.Cleanup(func() { // the logs of agents the commands started
-		logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+		logs, _ := filepath.Glob(filepath.Join(r.dir, "*.log"))
 		for _, l := range logs {
 			if b, _ := os.ReadFile(l); t.Failed() {
 				t.Logf("%s:\n%s", l, b[max(0, len(b)-4000):])
@@ -204,7 +225,10 @@ func runReadme(t *testing.T, a *Agent, dir string, steps []readmeStep, subst ...
 		if !s.hasWant {
 			continue
 		}
-		got, want := normalizeReadme(printed), normalizeReadme(repl.Replace(s.want))
+		got, want := normalizeReadme(printed), normalizeReadme(r.subst(s.want))
+		if r.normalize != nil {
+			got, want = r.normalize(got), r.normalize(want)
+		}
 		if !strings.HasSuffix(got, want) {
 			t.Fatalf("README.md:%d shows\n%s\nbut the commands printed\n%s", s.line, want, got)
 		}
@@ -288,4 +312,221 @@ func needReadmeTools(t *testing.T) {
 			t.Fatalf("%s is needed to run README's commands (apt-get install %s)", prog, prog)
 		}
 	}
+}
+
+// readmeTranscript returns the commands of the section's plain blocks
+// that show a session ("$ command", then what it printed) as steps.
+func readmeTranscript(t *testing.T, title string) []readmeStep {
+	t.Helper()
+	var steps []readmeStep
+	for _, b := range readmeBlocks(t, title) {
+		if b.lang != "" {
+			continue
+		}
+		for i, l := range strings.Split(b.body, "\n") {
+			if cmd, ok := strings.CutPrefix(l, "$ "); ok {
+				steps = append(steps, readmeStep{line: b.line + 1 + i, script: cmd, hasWant: true})
+			} else if len(steps) > 0 && steps[len(steps)-1].line >= b.line {
+				steps[len(steps)-1].want += l + "\n"
+			}
+		}
+	}
+	if len(steps) == 0 {
+		t.Fatalf("README's %q lost its session", title)
+	}
+	return steps
+}
+
+// README's 3-server walkthrough works as written: scripts/dev-cluster.sh
+// starts the cluster, any agent answers for it, and after a kill -9 of
+// the leader a survivor leads, the nodes stay ready and gossip marks the
+// dead server failed.
+//
+// Which server leads is up to the election, so the test renames README's
+// servers: README's s2 (the leader it kills) is this run's first leader
+// and README's s3 the leader elected after the kill; their ports, PIDs
+// and names are rewritten in the commands and in the output README shows.
+func TestReadme_ThreeServerWalkthrough(t *testing.T) {
+	needReadmeTools(t)
+	steps := readmeTranscript(t, "A 3-server cluster")
+	if steps[0].script != "scripts/dev-cluster.sh" {
+		t.Fatalf("README's 3-server session no longer starts with scripts/dev-cluster.sh: %q", steps[0].script)
+	}
+	readmePIDs := devClusterPIDs(steps[0].want)
+	steps = steps[1:]
+	kill := slices.IndexFunc(steps, func(s readmeStep) bool { return strings.HasPrefix(s.script, "kill -9 ") })
+	if kill < 0 || kill+1 >= len(steps) {
+		t.Fatal("README's 3-server session lost its kill -9 of the leader and the wait for a new one")
+	}
+
+	base := testutil.FreePortRange(t, 43)
+	dir := t.TempDir()
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "dev-cluster.sh")
+	cmd := exec.Command("bash", script)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("NOMADLIKE_DEV_PORT_BASE=%d", base),
+		"NOMADLIKE_BIN="+Binary(t), "NOMADLIKE_DEV_DIR="+dir, "NOMADLIKE_DEV_TIMEOUT=120")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	outPath := filepath.Join(t.TempDir(), "dev-cluster.out")
+	out := readmeOutput(t, outPath)
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Start()
+	out.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { stopGroup(cmd.Process.Pid); <-exited })
+	printed := func() string { b, _ := os.ReadFile(outPath); return string(b) }
+	testutil.WaitForResult(t, 150*time.Second, func() error {
+		select {
+		case <-exited:
+			t.Fatalf("scripts/dev-cluster.sh exited:\n%s", printed())
+		default:
+		}
+		if !strings.Contains(printed(), "Press Ctrl-C") { // after the table of agents
+			return fmt.Errorf("scripts/dev-cluster.sh is not up:\n%s", printed())
+		}
+		return nil
+	})
+	pids := devClusterPIDs(printed())
+	if len(pids) != 5 || len(readmePIDs) != 5 {
+		t.Fatalf("scripts/dev-cluster.sh's table, or README's, lacks an agent: %v, %v", pids, readmePIDs)
+	}
+	url := func(server int) string { return fmt.Sprintf("http://127.0.0.1:%d", base+10*server) }
+	// leader is the index of the server that leads, as server s sees it,
+	// once that is not server not.
+	leader := func(s, not int) int {
+		var l int
+		testutil.WaitForResult(t, 30*time.Second, func() error {
+			c, err := api.NewClient(&api.Config{Address: url(s)})
+			if err != nil {
+				return err
+			}
+			addr, err := c.Status().Leader()
+			if err != nil {
+				return err
+			}
+			_, port, _ := strings.Cut(addr, ":")
+			p, _ := strconv.Atoi(port)
+			if l = (p - base - 1) / 10; p != base+10*l+1 || l < 0 || l > 2 || l == not {
+				return fmt.Errorf("leader %q: none of the servers, or not a new one", addr)
+			}
+			return nil
+		})
+		return l
+	}
+	// perm[i] is the server of this run README's s<i+1> stands for.
+	first := leader(0, -1)
+	perm := []int{-1, first, -1}
+	for s := range 3 {
+		if s != first {
+			perm[slices.Index(perm, -1)] = s
+		}
+	}
+	subst := devClusterSubst(t, base, perm, readmePIDs, pids, url(perm[0]))
+	sess := readmeSession{dir: t.TempDir(), normalize: normalizeRows}
+	sess.subst, sess.env = subst(), []string{"NOMADLIKE_ADDR=" + url(perm[0])}
+	sess.run(t, steps[:kill+2])
+
+	// README's s3 is the leader elected after the kill.
+	if second := leader(perm[0], perm[1]); second != perm[2] {
+		perm[0], perm[2] = perm[2], perm[0]
+	}
+	sess.subst, sess.env = subst(), []string{"NOMADLIKE_ADDR=" + url(perm[0])}
+	sess.run(t, steps[kill+2:])
+
+	// The script reports the agent the reader killed.
+	want := fmt.Sprintf("==> agent s%d (pid %s) exited", perm[1]+1, pids[fmt.Sprintf("s%d", perm[1]+1)])
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		if !strings.Contains(printed(), want) {
+			return fmt.Errorf("scripts/dev-cluster.sh did not print %q:\n%s", want, printed())
+		}
+		return nil
+	})
+}
+
+// devClusterPIDs reads the PIDs from scripts/dev-cluster.sh's table of
+// agents.
+func devClusterPIDs(out string) map[string]string {
+	pids := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^(s[1-3]|c[12])\s+(?:server|client)\s+(\d+)\s`).FindAllStringSubmatch(out, -1) {
+		pids[m[1]] = m[2]
+	}
+	return pids
+}
+
+// devClusterSubst returns, for the current perm, what turns README's
+// session into this run's: the ports of README's default base 5646 into
+// base's, with README's s<i+1> standing for server perm[i], and so its
+// PIDs and names, and README's node IDs into this run's.
+func devClusterSubst(t *testing.T, base int, perm []int, readmePIDs, pids map[string]string, addr string) func() func(string) string {
+	c, err := api.NewClient(&api.Config{Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, _, err := c.Nodes().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// README's node IDs, by node name.
+	readmeNodes := map[string]string{"c1": "a15e72ad", "c2": "80091fde"}
+	return func() func(string) string {
+		to := map[string]string{}
+		for i, s := range perm {
+			to[readmePIDs[fmt.Sprintf("s%d", i+1)]] = pids[fmt.Sprintf("s%d", s+1)]
+			to[fmt.Sprintf("s%d.global", i+1)] = fmt.Sprintf("s%d.global", s+1)
+			for k := range 3 {
+				to[strconv.Itoa(5646+10*i+k)] = strconv.Itoa(base + 10*s + k)
+			}
+		}
+		for _, cl := range []string{"c1", "c2"} {
+			to[readmePIDs[cl]] = pids[cl]
+		}
+		for p := 5676; p <= 5688; p++ {
+			to[strconv.Itoa(p)] = strconv.Itoa(base + p - 5646)
+		}
+		for _, n := range nodes {
+			if id, ok := readmeNodes[n.Name]; ok {
+				to[id] = n.ID[:8]
+			}
+		}
+		if len(to) != 3+3+9+2+13+2 {
+			t.Fatalf("README's session or this run lacks an agent: %v", to)
+		}
+		return func(s string) string {
+			return devClusterTokens.ReplaceAllStringFunc(s, func(tok string) string {
+				if v, ok := to[tok]; ok {
+					return v
+				}
+				return tok
+			})
+		}
+	}
+}
+
+var devClusterTokens = regexp.MustCompile(`\b(s[1-3]\.global|[0-9a-f]{8}|\d+)\b`)
+
+// normalizeRows compares tables and lists as sets: which server leads
+// reorders their rows, and a wider port widens their columns.
+func normalizeRows(s string) string {
+	host, _ := os.Hostname()
+	spaces := regexp.MustCompile(`[ \t]+`)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		l = spaces.ReplaceAllString(l, " ")
+		var list []string
+		if json.Unmarshal([]byte(l), &list) == nil {
+			slices.Sort(list)
+			b, _ := json.Marshal(list)
+			l = string(b)
+		}
+		// README's host had 2 cores and was called vm.
+		l = strings.Replace(l, "hostname = vm", "hostname = "+host, 1)
+		l = strings.Replace(l, "cpu.numcores = 2", fmt.Sprintf("cpu.numcores = %d", runtime.NumCPU()), 1)
+		lines[i] = l
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
 }

@@ -45,24 +45,56 @@ func FreePorts(t TB, n int) []int {
 		if attempts > 10000 {
 			t.Fatalf("could not find %d free ports", n)
 		}
-		port := lo + rand.IntN(hi-lo)
-		if given[port] || (port >= 4646 && port <= 4648) {
-			continue
+		if port := lo + rand.IntN(hi-lo); free(port) {
+			given[port] = true
+			out = append(out, port)
 		}
-		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
-		if err != nil {
-			continue
-		}
-		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
-		l.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
-		given[port] = true
-		out = append(out, port)
 	}
 	return out
+}
+
+// FreePortRange returns the first of n consecutive ports that FreePorts
+// could have returned, for a program that numbers its ports from a base
+// (scripts/dev-cluster.sh).
+func FreePortRange(t TB, n int) int {
+	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	lo, hi := 10000, ephemeralLow()
+	for attempts := 0; attempts < 1000; attempts++ {
+		base := lo + rand.IntN(hi-lo-n)
+		i := 0
+		for i < n && free(base+i) {
+			i++
+		}
+		if i == n {
+			for i := range n {
+				given[base+i] = true
+			}
+			return base
+		}
+	}
+	t.Fatalf("could not find %d free consecutive ports", n)
+	return 0
+}
+
+// free tells whether port is free for TCP and UDP on 127.0.0.1 now and
+// was not handed out before.
+func free(port int) bool {
+	if given[port] || (port >= 4646 && port <= 4648) {
+		return false
+	}
+	l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
+	if err != nil {
+		return false
+	}
+	u.Close()
+	return true
 }
 
 // ephemeralLow is the first port of the kernel's ephemeral range (32768
