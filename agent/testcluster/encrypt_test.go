@@ -74,16 +74,21 @@ func TestCluster_GossipEncryption(t *testing.T) {
 	wrongKey := NewAgent(t, dir, "wrong-key", true, false, "-retry-interval", "200ms", "-encrypt", other, "-retry-join", s1.SerfAddr())
 	noKey.Start()
 	wrongKey.Start()
-	// Give them many join attempts and gossip rounds.
-	deadline := time.Now().Add(4 * time.Second)
-	for time.Now().Before(deadline) {
+	// Until each has been refused ten times, only the keyed pair is
+	// alive, as each keyed server sees it.
+	testutil.WaitForResult(t, 60*time.Second, func() error {
 		for _, s := range c.Servers {
 			if names := aliveNames(t, s); len(names) != 2 {
 				t.Fatalf("%s sees alive %v; only the two keyed servers belong", s.Name, names)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		for _, in := range []*Agent{noKey, wrongKey} {
+			if n := in.Grep("retry join failed"); n < 10 {
+				return fmt.Errorf("%s tried to join %d times", in.Name, n)
+			}
+		}
+		return nil
+	})
 	for _, in := range []*Agent{noKey, wrongKey} {
 		testutil.WaitForResult(t, 5*time.Second, func() error {
 			if names := aliveNames(t, in); len(names) != 1 || names[0] != in.Name+".global" {

@@ -234,7 +234,7 @@ func TestCluster_TLS(t *testing.T) {
 			return nil
 		})
 		// ... and never becomes a voter: checked until the leader has
-		// logged its refusal, then for a few more reconcile rounds.
+		// logged its refusal, then until it has refused it again.
 		inRaft := func() error {
 			cfg, err := leader.API().Operator().RaftGetConfiguration(nil)
 			if err != nil {
@@ -262,12 +262,20 @@ func TestCluster_TLS(t *testing.T) {
 		if leader.Grep("server.global.nomadlike") == 0 {
 			t.Fatal("the leader's refusal does not name the certificate it wanted")
 		}
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		// Restarted, it gossips again and the leader reconciles the pool
+		// again: refused a second time, and still no voter.
+		refusals := leader.Grep("not adding server as raft voter")
+		rogue.Kill()
+		rogue.Start()
+		testutil.WaitForResult(t, 60*time.Second, func() error {
 			if err := inRaft(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(500 * time.Millisecond) // polling a negative condition, not synchronising
-		}
+			if leader.Grep("not adding server as raft voter") == refusals {
+				return errors.New("the leader has not refused the restarted rogue server yet")
+			}
+			return nil
+		})
 	})
 
 	t.Run("leader killed and restarted", func(t *testing.T) {
