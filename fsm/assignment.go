@@ -5,6 +5,7 @@ import "github.com/nomadlike/nomadlike/structs"
 func init() {
 	register(structs.NodeAssignmentUpsertRequestType, (*FSM).applyAssignmentUpsert)
 	register(structs.NodeAssignmentAppliedRequestType, (*FSM).applyAssignmentApplied)
+	register(structs.NodeAssignmentAppliedBatchRequestType, (*FSM).applyAssignmentAppliedBatch)
 }
 
 func (f *FSM) applyAssignmentUpsert(buf []byte, index uint64) any {
@@ -25,4 +26,22 @@ func (f *FSM) applyAssignmentApplied(buf []byte, index uint64) any {
 		return err
 	}
 	return nil
+}
+
+// applyAssignmentAppliedBatch answers with each report's error (nil, or
+// ErrUnknownNode for a node that is gone), in the reports' order.
+func (f *FSM) applyAssignmentAppliedBatch(buf []byte, index uint64) any {
+	var req structs.NodeAssignmentAppliedBatchRequest
+	decode(buf, &req, index)
+	errs, err := f.State().UpdateAssignmentAppliedBatch(index, req.Reports)
+	if err != nil {
+		f.logger.Error("assignment applied batch failed", "reports", len(req.Reports), "error", err)
+		return err
+	}
+	for i, err := range errs {
+		if err != nil {
+			f.logger.Error("assignment applied update failed", "node_id", req.Reports[i].NodeID, "error", err)
+		}
+	}
+	return errs
 }

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -116,5 +117,34 @@ func TestFSM_DeleteDownNodes(t *testing.T) {
 	}
 	if n, _ := f.State().NodeByID(nil, "back"); n == nil {
 		t.Fatal("a node that is ready again was collected")
+	}
+}
+
+// A batch of applied reports applies in order in one entry: each report
+// as it would alone, a report of an unknown node refused on its own.
+func TestFSM_AssignmentAppliedBatch(t *testing.T) {
+	f := testFSM(t)
+	f.Apply(makeLog(t, 1, structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: mockNode("a")}))
+	f.Apply(makeLog(t, 2, structs.NodeRegisterRequestType, &structs.NodeRegisterRequest{Node: mockNode("b")}))
+	resp := f.Apply(makeLog(t, 3, structs.NodeAssignmentAppliedBatchRequestType, &structs.NodeAssignmentAppliedBatchRequest{
+		Reports: []*structs.NodeAssignmentAppliedRequest{
+			{NodeID: "a", Hash: "h1"}, {NodeID: "ghost", Hash: "x"}, {NodeID: "b", Hash: "h2", Error: "reload failed"}, {NodeID: "a", Hash: "h3"},
+		}}))
+	errs, ok := resp.([]error)
+	if !ok || len(errs) != 4 || errs[0] != nil || !errors.Is(errs[1], structs.ErrUnknownNode) || errs[2] != nil || errs[3] != nil {
+		t.Fatalf("answer %#v", resp)
+	}
+	state := f.State()
+	if a, _ := state.AssignmentByNode(nil, "a"); a == nil || a.AppliedHash != "h3" || a.CreateIndex != 3 || a.ModifyIndex != 3 {
+		t.Fatalf("a: %+v", a)
+	}
+	if b, _ := state.AssignmentByNode(nil, "b"); b == nil || b.AppliedHash != "h2" || b.AppliedError != "reload failed" {
+		t.Fatalf("b: %+v", b)
+	}
+	if g, _ := state.AssignmentByNode(nil, "ghost"); g != nil {
+		t.Fatal("an assignment for an unknown node was written")
+	}
+	if idx, _ := state.Index(tableAssignments); idx != 3 {
+		t.Fatalf("assignments index %d", idx)
 	}
 }

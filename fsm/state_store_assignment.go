@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -78,6 +79,38 @@ func (s *StateStore) UpsertAssignments(index uint64, req *structs.NodeAssignment
 func (s *StateStore) UpdateAssignmentApplied(index uint64, req *structs.NodeAssignmentAppliedRequest) error {
 	txn := s.db.Txn(true)
 	defer txn.Abort()
+	if err := updateApplied(txn, index, req); err != nil {
+		return err
+	}
+	if err := setIndex(txn, tableAssignments, index); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// UpdateAssignmentAppliedBatch records reports in order, in one
+// transaction, as UpdateAssignmentApplied would one by one: errs holds
+// each report's refusal (ErrUnknownNode), err a failure that writes none.
+func (s *StateStore) UpdateAssignmentAppliedBatch(index uint64, reports []*structs.NodeAssignmentAppliedRequest) (errs []error, err error) {
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	errs = make([]error, len(reports))
+	for i, req := range reports {
+		if err := updateApplied(txn, index, req); errors.Is(err, structs.ErrUnknownNode) {
+			errs[i] = err
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if err := setIndex(txn, tableAssignments, index); err != nil {
+		return nil, err
+	}
+	txn.Commit()
+	return errs, nil
+}
+
+func updateApplied(txn *memdb.Txn, index uint64, req *structs.NodeAssignmentAppliedRequest) error {
 	node, err := txn.First(tableNodes, "id", req.NodeID)
 	if err != nil {
 		return fmt.Errorf("node lookup failed: %w", err)
@@ -99,10 +132,6 @@ func (s *StateStore) UpdateAssignmentApplied(index uint64, req *structs.NodeAssi
 	if err := txn.Insert(tableAssignments, a); err != nil {
 		return fmt.Errorf("assignment insert failed: %w", err)
 	}
-	if err := setIndex(txn, tableAssignments, index); err != nil {
-		return err
-	}
-	txn.Commit()
 	return nil
 }
 

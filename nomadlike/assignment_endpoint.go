@@ -137,7 +137,7 @@ func (n *NodeEndpoint) UpdateAssignmentApplied(args *structs.NodeAssignmentAppli
 	}
 	args.SecretID = ""
 	args.AppliedAt = time.Now().UTC()
-	_, index, err := n.srv.raftApply(structs.NodeAssignmentAppliedRequestType, args)
+	index, err := n.srv.applyReport(args)
 	if err != nil {
 		return err
 	}

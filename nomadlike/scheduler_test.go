@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -408,5 +409,59 @@ func TestScheduler_AssignmentACL(t *testing.T) {
 	}
 	if err := s.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{NodeID: n.ID, SecretID: n.SecretID, Hash: "h"}, &g); err != nil {
 		t.Fatalf("the node's own report: %v", err)
+	}
+}
+
+// Reports that arrive while a batch is in raft share the next entry, and
+// each caller is answered for its own report.
+func TestScheduler_AppliedReportsBatch(t *testing.T) {
+	s, _ := TestServer(t, nil)
+	WaitForLeader(t, s)
+	nodes := make([]*structs.Node, 40)
+	for i := range nodes {
+		nodes[i] = envNode(fmt.Sprintf("n%d", i), "prod")
+		register(t, s, nodes[i])
+	}
+	// As if a batch were in raft: the reports queue behind it.
+	b := &s.appliedReports
+	b.mu.Lock()
+	b.running = true
+	b.mu.Unlock()
+	before := s.raft.LastIndex()
+	errs, indexes := make([]error, len(nodes)), make([]uint64, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			var out structs.GenericResponse
+			errs[i] = s.RPC("Node.UpdateAssignmentApplied", &structs.NodeAssignmentAppliedRequest{
+				NodeID: n.ID, SecretID: n.SecretID, Hash: fmt.Sprint("h", i)}, &out)
+			indexes[i] = out.Index
+		})
+	}
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if len(b.queue) < len(nodes) {
+			return fmt.Errorf("%d of %d reports queued", len(b.queue), len(nodes))
+		}
+		return nil
+	})
+	go s.runReportBatches()
+	wg.Wait()
+	for i, n := range nodes {
+		if errs[i] != nil {
+			t.Fatalf("report %d: %v", i, errs[i])
+		}
+		if indexes[i] != indexes[0] || indexes[i] <= before {
+			t.Fatalf("reports answered with indexes %v (before: %d): not one entry", indexes, before)
+		}
+		if a, _ := s.State().AssignmentByNode(nil, n.ID); a == nil || a.AppliedHash != fmt.Sprint("h", i) || a.ModifyIndex < indexes[0] {
+			t.Fatalf("node %d: %+v", i, a)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.running || len(b.queue) != 0 {
+		t.Fatalf("batches still running (%v) or queued (%d)", b.running, len(b.queue))
 	}
 }

@@ -105,6 +105,8 @@ type Server struct {
 	readRounds rounds
 	// followerRounds coalesce a follower's read index questions.
 	followerRounds rounds
+	// appliedReports coalesce nodes' applied reports into raft entries.
+	appliedReports reportBatches
 	// blockingQueries counts the blocking queries running here.
 	blockingQueries atomic.Int64
 

@@ -149,6 +149,15 @@ type NodeAssignmentAppliedRequest struct {
 	WriteRequest
 }
 
+// NodeAssignmentAppliedBatchRequest is the applied reports a leader took
+// while its previous batch was in raft
+// (NodeAssignmentAppliedBatchRequestType). They apply in order, each as
+// its NodeAssignmentAppliedRequest would alone.
+type NodeAssignmentAppliedBatchRequest struct {
+	Reports []*NodeAssignmentAppliedRequest
+	WriteRequest
+}
+
 // NodeAssignmentRequest reads one node's assignment; a blocking query. A
 // node reads its own with its SecretID, anyone else needs node:read.
 type NodeAssignmentRequest struct {

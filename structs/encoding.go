@@ -60,6 +60,9 @@ const (
 	// token, or gives an existing external node a new secret
 	// (NodeTokenCreateRequest).
 	NodeTokenCreateRequestType MessageType = 15
+	// NodeAssignmentAppliedBatchRequestType records what many nodes
+	// applied, in one entry (NodeAssignmentAppliedBatchRequest).
+	NodeAssignmentAppliedBatchRequestType MessageType = 16
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does

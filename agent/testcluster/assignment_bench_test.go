@@ -133,6 +133,17 @@ func benchAssignment(b *testing.B, nodes int) {
 	if dir := os.Getenv("ASSIGNMENT_CPU_PROFILE"); dir != "" {
 		profiles = profileServers(c, dir, 15*time.Second)
 	}
+	// The raft entries the changes cost: the change itself, the
+	// scheduler's assignments and the nodes' applied reports.
+	logIndex := func() uint64 {
+		self, err := c.Servers[0].API().Agent().Self()
+		if err != nil {
+			b.Fatal(err)
+		}
+		i, _ := strconv.ParseUint(self.Stats["raft"]["last_log_index"], 10, 64)
+		return i
+	}
+	index0 := logIndex()
 	var lat []time.Duration
 	var worst []time.Duration
 	for round := 0; round <= changes; round++ {
@@ -170,6 +181,18 @@ func benchAssignment(b *testing.B, nodes int) {
 			b.Fatal(err)
 		}
 	}
+	// The last nodes' reports may still be in flight: wait for the log
+	// to stand still before counting.
+	entries := logIndex()
+	for range 30 {
+		time.Sleep(time.Second)
+		now := logIndex()
+		if now == entries {
+			break
+		}
+		entries = now
+	}
+	entries -= index0
 	slices.Sort(lat)
 	slices.Sort(worst)
 	pct := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
@@ -194,11 +217,11 @@ func benchAssignment(b *testing.B, nodes int) {
 	}
 	b.Logf("\n%d nodes (half env=prod) on 3 servers; registered and applied their first assignment in %s\n"+
 		"pipeline change -> applied on every prod node (%d changes x %d nodes):\n"+
-		"  p50 %s  p99 %s  max %s  (slowest node per change: median %s)\n"+
+		"  p50 %s  p99 %s  max %s  (slowest node per change: median %s); %.0f raft entries per change\n"+
 		"servers while %d nodes heartbeat (%s window): CPU %.1f%% of one core (all 3 together), RSS MB %s\n"+
 		"elections started and leaders stepping down during the run: %d\n",
 		nodes, registered.Round(time.Millisecond), changes+1, nodes/2,
 		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
-		worst[len(worst)/2].Round(time.Millisecond), nodes, window,
+		worst[len(worst)/2].Round(time.Millisecond), float64(entries)/float64(changes+1), nodes, window,
 		100*cpu.Seconds()/window.Seconds(), strings.Join(rss, " / "), raftEvents()-events0)
 }
