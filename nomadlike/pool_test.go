@@ -1,9 +1,14 @@
 package nomadlike
 
 import (
+	"io"
+	"net"
 	"net/rpc"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
 
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -148,5 +153,60 @@ func TestInmemCodec_CopiesUnlessForwarded(t *testing.T) {
 		if caller.Pipeline.Name != "p" {
 			t.Fatalf("reply %+v", caller.Pipeline)
 		}
+	}
+}
+
+// A server that takes a call and never answers fails it at the pool's
+// timeout with a network error, and the session is dropped so that the
+// next call dials again.
+func TestConnPool_CallTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Go(func() {
+				defer conn.Close()
+				var b [1]byte
+				if _, err := io.ReadFull(conn, b[:]); err != nil {
+					return
+				}
+				session, err := yamux.Server(conn, nil)
+				if err != nil {
+					return
+				}
+				defer session.Close()
+				stream, err := session.Accept()
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, stream) // reads the call, answers nothing
+			})
+		}
+	}()
+	p := NewConnPool()
+	defer p.Shutdown()
+	p.timeout = 200 * time.Millisecond
+	start := time.Now()
+	var out struct{}
+	err = p.RPC(ln.Addr().String(), "Status.Ping", &structs.GenericRequest{}, &out)
+	if !IsNetworkError(err) {
+		t.Fatalf("a call nobody answers: %v", err)
+	}
+	if took := time.Since(start); took < 200*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("the call failed after %s, its timeout is 200ms", took)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.sessions[ln.Addr().String()]; ok {
+		t.Fatal("the session of a timed-out call was kept")
 	}
 }
