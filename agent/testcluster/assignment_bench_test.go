@@ -144,6 +144,10 @@ func benchAssignment(b *testing.B, nodes int) {
 		return i
 	}
 	index0 := logIndex()
+	// CPU spent during the changes, by the servers and by this process
+	// (the simulated nodes).
+	self := []int{os.Getpid()}
+	serversCPU0, nodesCPU0, changes0 := procCPU(pids), procCPU(self), time.Now()
 	var lat []time.Duration
 	var worst []time.Duration
 	for round := 0; round <= changes; round++ {
@@ -181,6 +185,7 @@ func benchAssignment(b *testing.B, nodes int) {
 			b.Fatal(err)
 		}
 	}
+	serversCPU, nodesCPU, changesTook := procCPU(pids)-serversCPU0, procCPU(self)-nodesCPU0, time.Since(changes0)
 	// The last nodes' reports may still be in flight: wait for the log
 	// to stand still before counting.
 	entries := logIndex()
@@ -218,10 +223,12 @@ func benchAssignment(b *testing.B, nodes int) {
 	b.Logf("\n%d nodes (half env=prod) on 3 servers; registered and applied their first assignment in %s\n"+
 		"pipeline change -> applied on every prod node (%d changes x %d nodes):\n"+
 		"  p50 %s  p99 %s  max %s  (slowest node per change: median %s); %.0f raft entries per change\n"+
+		"  CPU during the changes (%s): servers %.1f s, the nodes' process %.1f s\n"+
 		"servers while %d nodes heartbeat (%s window): CPU %.1f%% of one core (all 3 together), RSS MB %s\n"+
 		"elections started and leaders stepping down during the run: %d\n",
 		nodes, registered.Round(time.Millisecond), changes+1, nodes/2,
 		pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
-		worst[len(worst)/2].Round(time.Millisecond), float64(entries)/float64(changes+1), nodes, window,
+		worst[len(worst)/2].Round(time.Millisecond), float64(entries)/float64(changes+1),
+		changesTook.Round(time.Millisecond), serversCPU.Seconds(), nodesCPU.Seconds(), nodes, window,
 		100*cpu.Seconds()/window.Seconds(), strings.Join(rss, " / "), raftEvents()-events0)
 }
