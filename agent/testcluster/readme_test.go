@@ -115,17 +115,21 @@ func stripServerStarts(script string) string {
 }
 
 // readmeTimes are times (RFC 3339, and Go's default format) and
-// readmeIDs UUIDs, which differ from run to run.
+// readmeIDs UUIDs, which differ from run to run, as do the others below.
 var (
 	readmeTimes = regexp.MustCompile(`\d{4}-\d\d-\d\d(T| )\d\d:\d\d:\d\d(\.\d+)?(Z| \+0000 UTC)`)
 	readmeIDs   = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	// readmeShortIDs are the 8-character prefixes tables show.
 	readmeShortIDs = regexp.MustCompile(`\b[0-9a-f]{8}\b`)
+	// readmeIndexes are raft indexes the CLI shows: which entry a write
+	// got depends on what the new leader wrote before it.
+	readmeIndexes = regexp.MustCompile(`(?m)^((?:Create|Modify) Index\s*=\s*)\d+$`)
 )
 
 func normalizeReadme(s string) string {
 	s = readmeTimes.ReplaceAllString(s, "<time>")
 	s = readmeIDs.ReplaceAllString(s, "<uuid>")
+	s = readmeIndexes.ReplaceAllString(s, "${1}<index>")
 	s = readmeShortIDs.ReplaceAllStringFunc(s, func(id string) string {
 		if strings.Trim(id, "0123456789") == "" {
 			return id // a number
@@ -426,6 +430,24 @@ func TestReadme_ThreeServerWalkthrough(t *testing.T) {
 		}
 	}
 	subst := devClusterSubst(t, base, perm, readmePIDs, pids, url(perm[0]))
+	// README's session shows each node's assignment applied: the script
+	// waits for the nodes to be ready, which comes a moment before.
+	c, err := api.NewClient(&api.Config{Address: url(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitForResult(t, 30*time.Second, func() error {
+		nodes, _, err := c.Nodes().List(nil)
+		if err != nil {
+			return err
+		}
+		for _, n := range nodes {
+			if a, _, err := c.Nodes().Assignment(n.ID, nil); err != nil || !a.Applied {
+				return fmt.Errorf("%s has not applied its assignment (%v)", n.Name, err)
+			}
+		}
+		return nil
+	})
 	sess := readmeSession{dir: t.TempDir(), normalize: normalizeRows}
 	sess.subst, sess.env = subst(), []string{"NOMADLIKE_ADDR=" + url(perm[0])}
 	sess.run(t, steps[:kill+2])
