@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -492,10 +493,19 @@ func devClusterSubst(t *testing.T, base int, perm []int, readmePIDs, pids map[st
 	if err != nil {
 		t.Fatal(err)
 	}
-	// README's node IDs, by node name.
+	// README's node IDs, by node name, to this run's.
 	readmeNodes := map[string]string{"c1": "a15e72ad", "c2": "80091fde"}
+	nodeIDs := map[string]string{}
+	for _, n := range nodes {
+		if id, ok := readmeNodes[n.Name]; ok {
+			nodeIDs[id] = n.ID[:8]
+		}
+	}
+	if len(nodeIDs) != len(readmeNodes) {
+		t.Fatalf("this run's nodes %v lack one of README's %v", nodes, readmeNodes)
+	}
 	return func() func(string) string {
-		to := map[string]string{}
+		to := maps.Clone(nodeIDs)
 		for i, s := range perm {
 			to[readmePIDs[fmt.Sprintf("s%d", i+1)]] = pids[fmt.Sprintf("s%d", s+1)]
 			to[fmt.Sprintf("s%d.global", i+1)] = fmt.Sprintf("s%d.global", s+1)
@@ -508,14 +518,6 @@ func devClusterSubst(t *testing.T, base int, perm []int, readmePIDs, pids map[st
 		}
 		for p := 5676; p <= 5688; p++ {
 			to[strconv.Itoa(p)] = strconv.Itoa(base + p - 5646)
-		}
-		for _, n := range nodes {
-			if id, ok := readmeNodes[n.Name]; ok {
-				to[id] = n.ID[:8]
-			}
-		}
-		if len(to) != 3+3+9+2+13+2 {
-			t.Fatalf("README's session or this run lacks an agent: %v", to)
 		}
 		return func(s string) string {
 			return devClusterTokens.ReplaceAllStringFunc(s, func(tok string) string {
