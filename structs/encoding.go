@@ -63,6 +63,9 @@ const (
 	// NodeAssignmentAppliedBatchRequestType records what many nodes
 	// applied, in one entry (NodeAssignmentAppliedBatchRequest).
 	NodeAssignmentAppliedBatchRequestType MessageType = 16
+	// ChatApplyRequestType applies a batch of assistant chat operations
+	// (ChatApplyRequest).
+	ChatApplyRequestType MessageType = 17
 )
 
 // IgnoreUnknownTypeFlag may be OR-ed into a MessageType. A server that does
