@@ -89,6 +89,15 @@ func denialFor(f family, caller string) denial {
 		}
 		return denial{http.StatusForbidden, "permission_denied", msg}
 	}
+	if f == familyAssistant {
+		// Spec 002: a missing or unknown token is 401.
+		switch caller {
+		case "no token":
+			return denial{http.StatusUnauthorized, "", "Missing authentication token: send Authorization: Bearer <token>"}
+		case "unknown token":
+			return denial{http.StatusUnauthorized, "", "Invalid authentication token"}
+		}
+	}
 	return denial{http.StatusForbidden, "", msg}
 }
 
@@ -106,6 +115,15 @@ func errorOf(f family, status int, body []byte) denial {
 			return denial{status, "", "not an error envelope: " + string(body)}
 		}
 		return denial{status, "", env.Data.Error}
+	case familyAssistant:
+		var ae struct {
+			Status  string `json:"status"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(body, &ae) != nil || ae.Status != "error" {
+			return denial{status, "", "not an assistant error: " + string(body)}
+		}
+		return denial{status, "", ae.Message}
 	case familyPipeline:
 		var ce struct {
 			Code    string `json:"code"`

@@ -263,6 +263,9 @@ func (a *Agent) serverConfig() (*nomadlike.Config, error) {
 	sc.NodeGCThreshold = mustDuration(c.Server.NodeGCThreshold)
 	sc.StatsCollectionInterval = c.Telemetry.collectionInterval()
 	c.Limits.applyToServer(sc)
+	if err := c.Assistant.apply(sc); err != nil {
+		return nil, err
+	}
 	if *c.Server.Encrypt != "" {
 		key, err := decodeGossipKey(*c.Server.Encrypt)
 		if err != nil {

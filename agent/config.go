@@ -83,6 +83,9 @@ type Config struct {
 	// Integrations are Grafana Agent's built-in metrics integrations
 	// (agent/integrations_config.go).
 	Integrations *IntegrationsConfig `hcl:"integrations,block"`
+	// Assistant configures the ops assistant on servers
+	// (agent/assistant_config.go).
+	Assistant *AssistantConfig `hcl:"assistant,block"`
 
 	// DevMode is set by -dev only.
 	DevMode bool
@@ -465,6 +468,7 @@ func DefaultConfig() *Config {
 			KeyFile: ptr(""), VerifyServerHostname: ptr(false), VerifyHTTPSClient: ptr(false), TLSMinVersion: ptr("tls12")},
 		Limits:    defaultLimits(),
 		Telemetry: defaultTelemetry(),
+		Assistant: defaultAssistant(),
 	}
 }
 
@@ -654,6 +658,7 @@ func (c *Config) Validate() error {
 	c.validateTLS(add)
 	c.Limits.validate(add)
 	c.Telemetry.validate(add)
+	c.Assistant.validate(add)
 	seen := map[string]bool{}
 	for _, rl := range c.RateLimits {
 		if _, ok := familyNames[rl.Family]; !ok {

@@ -47,11 +47,14 @@ const (
 	// familyPrometheus is Prometheus' query API: errors are
 	// {"status":"error","errorType","error"}.
 	familyPrometheus
+	// familyAssistant is spec 002's assistant API: errors are
+	// {"status":"error","message":...}; every answer is rate-limited.
+	familyAssistant
 )
 
 // familyNames are the names rate_limit blocks use.
 var familyNames = map[string]family{"nomad": familyNomad, "config": familyConfig, "pipeline": familyPipeline,
-	"ingest": familyIngest, "prometheus": familyPrometheus}
+	"ingest": familyIngest, "prometheus": familyPrometheus, "assistant": familyAssistant}
 
 // maxRequestBytes bounds a request body read by the agent (Connect
 // messages, instance configs).
@@ -139,6 +142,10 @@ func (s *HTTPServer) setRateLimits(rls []*RateLimitConfig) {
 			}
 			limiters[f] = newRateLimiter(*rl.RequestsPerSecond, max(burst, 1))
 		}
+	}
+	if limiters[familyAssistant] == nil {
+		// Spec 002 promises the headers on every answer.
+		limiters[familyAssistant] = newRateLimiter(defaultAssistantRPS, defaultAssistantBurst)
 	}
 	s.limiters.Store(&limiters)
 }
@@ -234,6 +241,7 @@ func (s *HTTPServer) registerHandlers() {
 	s.mux.Handle(pipelineServicePrefix, s.wrap(route{pattern: pipelineServicePrefix, family: familyPipeline, handler: unknownProcedure}))
 	s.registerCollectorRoutes()
 	s.registerHostMetricsRoutes()
+	s.registerAssistantRoutes()
 
 	s.mux.Handle("/", s.wrap(route{pattern: "/", family: familyNomad, handler: notFound}))
 }
@@ -377,6 +385,10 @@ func writeError(resp http.ResponseWriter, req *http.Request, f family, err error
 		ie.RequestID = resp.Header().Get("X-Request-Id")
 		writeJSON(resp, req, ie.Status, ie)
 		return ie.Status, ie.Message
+	case familyAssistant:
+		code, msg := toAssistantError(err, tokenFromRequest(req) == "")
+		writeJSON(resp, req, code, &assistantError{Status: "error", Message: msg})
+		return code, msg
 	case familyPrometheus:
 		code, msg := structs.ErrorStatus(err)
 		promapi.WriteError(resp, code, prometheusErrorType(code), msg)

@@ -159,6 +159,21 @@ func Commands(ui cli.Ui) map[string]cli.CommandFactory {
 		"collector status": func() (cli.Command, error) {
 			return &CollectorStatusCommand{Meta: meta}, nil
 		},
+		"assistant": func() (cli.Command, error) {
+			return &AssistantCommand{Meta: meta}, nil
+		},
+		"assistant ask": func() (cli.Command, error) {
+			return &AssistantAskCommand{Meta: meta}, nil
+		},
+		"assistant chats": func() (cli.Command, error) {
+			return &AssistantChatsCommand{Meta: meta}, nil
+		},
+		"assistant confirm": func() (cli.Command, error) {
+			return &AssistantConfirmCommand{Meta: meta}, nil
+		},
+		"assistant show": func() (cli.Command, error) {
+			return &AssistantShowCommand{Meta: meta}, nil
+		},
 		"metrics": func() (cli.Command, error) {
 			return &MetricsCommand{Meta: meta}, nil
 		},

@@ -63,6 +63,7 @@ var resultTypes = map[structs.MessageType]func() any{
 	structs.ACLTokenUpsertRequestType:      func() any { return new(ACLTokenApplyResult) },
 	structs.ACLTokenBootstrapRequestType:   func() any { return new(ACLTokenApplyResult) },
 	structs.NodeTokenCreateRequestType:     func() any { return new(NodeTokenApplyResult) },
+	structs.ChatApplyRequestType:           func() any { return new(ChatApplyResult) },
 }
 
 // newRequestRecord records the answer res of the entry at index.

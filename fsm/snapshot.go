@@ -38,6 +38,7 @@ const (
 	snapshotCollector                 SnapshotType = 12
 	// snapshotRequest is a remembered request ID (fsm/requests.go).
 	snapshotRequest SnapshotType = 13
+	snapshotChat    SnapshotType = 14
 )
 
 // snapshotHeader opens every snapshot.
@@ -48,10 +49,11 @@ type snapshotHeader struct {
 
 // snapshotVersion 2 added the revision reference records (types 9 and
 // 10), version 3 node assignments and collectors (types 11 and 12),
-// version 4 request records (type 13); restore reads versions 1 to 4, and an older build refuses a newer
+// version 4 request records (type 13), version 5 assistant chats (type
+// 14); restore reads versions 1 to 5, and an older build refuses a newer
 // snapshot by its header rather than at its first record of a type it
 // does not know.
-const snapshotVersion = 4
+const snapshotVersion = 5
 
 // persister writes every record of one table.
 type persister func(s *StateStore, enc *codec.Encoder) error
@@ -77,6 +79,7 @@ var persisters = []persister{
 		func(r *structs.ConfigRevision) *structs.ConfigRevision { c := *r; c.Snapshot = nil; return &c }),
 	persistTable(tableAssignments, snapshotAssignment),
 	persistTable(tableCollectors, snapshotCollector),
+	persistTable(tableChats, snapshotChat),
 }
 
 // The latest revision of a live pipeline or config holds the very object
@@ -164,6 +167,7 @@ var restorers = map[SnapshotType]func(r *StateRestore, dec *codec.Decoder) error
 	}),
 	snapshotCollector: restorer((*StateRestore).CollectorRestore),
 	snapshotRequest:   restorer((*StateRestore).RequestRestore),
+	snapshotChat:      restorer((*StateRestore).ChatRestore),
 }
 
 // restorer decodes one record of type T and loads it.
@@ -296,6 +300,7 @@ var snapshotTypeNames = map[SnapshotType]string{
 	snapshotAssignment:                "Assignment",
 	snapshotCollector:                 "Collector",
 	snapshotRequest:                   "Request",
+	snapshotChat:                      "Chat",
 }
 
 // CheckSnapshot reads a whole FSM snapshot (the state.bin of a snapshot

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 
+	"github.com/nomadlike/nomadlike/nomadlike/assistant"
 	"github.com/nomadlike/nomadlike/nomadlike/tlsutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -144,6 +145,11 @@ type Config struct {
 	// NodeGCThreshold is how long a node must be down before _core
 	// deletes it (0: never).
 	NodeGCThreshold time.Duration
+	// ChatRetention is how long an assistant chat is kept after its last
+	// change before _core deletes it (0: for ever).
+	ChatRetention time.Duration
+	// AssistantEngine answers assistant chats; nil: the built-in one.
+	AssistantEngine assistant.Engine
 	// EventBufferSize is how many applies' events the broker keeps for
 	// subscribers that resume from an index.
 	EventBufferSize int64
@@ -220,9 +226,13 @@ func DefaultConfig() *Config {
 		EvalDeliveryLimit:          3,
 		CoreInterval:               5 * time.Minute,
 		NodeGCThreshold:            24 * time.Hour,
+		ChatRetention:              DefaultChatRetention,
 		Logger:                     hclog.NewNullLogger(),
 	}
 }
+
+// DefaultChatRetention is assistant { chat_retention }'s default.
+const DefaultChatRetention = 30 * 24 * time.Hour
 
 // memberName is the gossip name of a server: name.region, as Nomad's.
 func (c *Config) memberName() string { return c.NodeName + "." + c.Region }

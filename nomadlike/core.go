@@ -11,9 +11,13 @@ import (
 const pruneBatch = 4096
 
 // runCore is the _core scheduler: it deletes nodes that have been down
-// longer than NodeGCThreshold and revisions beyond RevisionRetention.
+// longer than NodeGCThreshold, chats idle longer than ChatRetention and
+// revisions beyond RevisionRetention.
 func (s *Server) runCore(eval *structs.Evaluation, submitting func() error) error {
 	if err := s.gcNodes(submitting); err != nil {
+		return err
+	}
+	if err := s.pruneChats(submitting); err != nil {
 		return err
 	}
 	return s.pruneRevisions(submitting)

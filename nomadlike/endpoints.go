@@ -13,6 +13,7 @@ func (s *Server) registerEndpoints() error {
 		"Collector":   &CollectorEndpoint{srv: s},
 		"Agent":       &AgentEndpoint{srv: s},
 		"HostMetrics": &HostMetricsEndpoint{srv: s},
+		"Assistant":   &AssistantEndpoint{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return err

@@ -237,6 +237,9 @@ func (s *Server) tags() map[string]string {
 		"port":     strconv.Itoa(s.config.RPCAdvertise.Port),
 		"rpc_addr": s.config.RPCAdvertise.String(),
 		"id":       s.config.NodeID,
+		// boot names this process: a server that restarted has a new one,
+		// so the leader knows the executions it ran before are orphans.
+		"boot":     s.bootID,
 		"expect":   strconv.Itoa(s.config.BootstrapExpect),
 		"raft_vsn": strconv.Itoa(int(s.config.RaftConfig.ProtocolVersion)),
 		"vsn":      "1",

@@ -115,6 +115,7 @@ func (s *Server) establishLeadership(stopCh chan struct{}) {
 		defer close(done)
 		s.evalFeeder(stopCh)
 	}(s.feederDone)
+	go s.reapExecutions(stopCh)
 	s.notifyLeaderChange()
 }
 

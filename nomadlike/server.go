@@ -109,6 +109,10 @@ type Server struct {
 	appliedReports reportBatches
 	// blockingQueries counts the blocking queries running here.
 	blockingQueries atomic.Int64
+	// bootID names this process (gossip tag "boot"); executions record it.
+	bootID string
+	// executions are the assistant executions this server runs.
+	executions executions
 
 	shutdownLock sync.Mutex
 	shutdown     bool
@@ -133,6 +137,7 @@ func NewServer(config *Config) (*Server, error) {
 		reconcileCh: make(chan struct{}, 1),
 		snapshotCh:  make(chan struct{}, 1),
 		shutdownCh:  make(chan struct{}),
+		bootID:      uuid.NewString(),
 	}
 	s.heartbeats = newHeartbeats(s)
 	s.evalBroker = newEvalBroker(config.EvalNackTimeout, config.EvalDeliveryLimit)
@@ -514,6 +519,8 @@ func (s *Server) Shutdown() error {
 		return nil
 	}
 	s.shutdownLock.Unlock()
+	// Executions write how they ended while raft still runs.
+	s.executions.stopAll(3 * time.Second)
 	s.transferLeadership()
 	s.shutdownLock.Lock()
 	if s.shutdown {

@@ -98,7 +98,7 @@ type ChatExecution struct {
 	// Server runs it; BootID names that server's process, so a server
 	// that restarted knows the execution it finds is an orphan.
 	Server    string    `json:"server"`
-	BootID    string    `json:"-"`
+	BootID    string    `codec:"BootID" json:"-"`
 	State     string    `json:"state"`
 	Error     string    `json:"error,omitempty"`
 	MessageID string    `json:"messageId"`
