@@ -308,9 +308,14 @@ func copyChat(c *structs.Chat) *structs.Chat {
 	return &n
 }
 
+// copyMessage copies m; its content is an array even when empty, as
+// spec 002 shows it (msgpack brings an empty one back as nil).
 func copyMessage(m *structs.ChatMessage) *structs.ChatMessage {
 	n := *m
 	n.Content = slices.Clone(m.Content)
+	if n.Content == nil {
+		n.Content = []structs.ChatContent{}
+	}
 	return &n
 }
 

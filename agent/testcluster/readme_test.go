@@ -265,8 +265,8 @@ func stopGroup(pgid int) {
 	syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
-// README's quick start and its pipeline, collector, instance config and
-// assignment walkthroughs work exactly as written, in that order, against a fresh server and client: README cannot drift
+// README's quick start and its pipeline, collector, instance config,
+// assignment and assistant walkthroughs work exactly as written, in that order, against a fresh server and client: README cannot drift
 // from the CLI and the API without this test failing.
 func TestReadme_SingleServerWalkthroughs(t *testing.T) {
 	needReadmeTools(t)
@@ -274,7 +274,7 @@ func TestReadme_SingleServerWalkthroughs(t *testing.T) {
 	// env=prod`.
 	c := New(t, Options{Servers: 1, Clients: 1, ClientArgs: []string{"-meta", "env=prod"}})
 	dir := t.TempDir()
-	for _, section := range []string{"Quick start", "Pipelines", "Collectors (Grafana Alloy `remotecfg`)", "Agent instance configs", "Assignment"} {
+	for _, section := range []string{"Quick start", "Pipelines", "Collectors (Grafana Alloy `remotecfg`)", "Agent instance configs", "Assignment", "Assistant"} {
 		runReadme(t, c.Servers[0], dir, readmeSection(t, section))
 	}
 }

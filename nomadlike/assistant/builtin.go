@@ -362,6 +362,9 @@ func (a *answerer) downNodes() {
 	case res.Total == 0:
 		a.line("No client nodes are registered, so none is down.")
 		return
+	case res.Matching == 0 && res.Total == 1:
+		a.line("No node is down: the only node is up (%s).", statusCounts(res.ByStatus))
+		return
 	case res.Matching == 0:
 		a.line("No node is down: all %s are up (%s).", plural(res.Total, "node", "nodes"), statusCounts(res.ByStatus))
 		return
