@@ -105,8 +105,9 @@ func (c *AssistantAskCommand) Run(args []string) int {
 				}
 			}
 		case api.ChatEventRemoteToolRequest:
+			// Between whole lines: a line being written is printed
+			// when it is complete.
 			if tr, err := ev.ToolRequest(); err == nil && mine && !c.json {
-				p.flush()
 				c.Ui.Output(fmt.Sprintf("\nProposed change: %s\nRun it with:  nomadlike assistant confirm %s %s\nReject it:    nomadlike assistant confirm -reject %s %s\n",
 					tr.Description, id, tr.ID, id, tr.ID))
 			}

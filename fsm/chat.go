@@ -26,7 +26,8 @@ func chatTableSchema() *memdb.TableSchema {
 	return &memdb.TableSchema{
 		Name: tableChats,
 		Indexes: map[string]*memdb.IndexSchema{
-			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"id":    {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+			"owner": {Name: "owner", Indexer: ownerIndexer{}},
 			// running finds the chats being answered without a scan.
 			"running": {Name: "running", Indexer: &memdb.ConditionalIndex{Conditional: func(obj any) (bool, error) {
 				c, ok := obj.(*structs.Chat)
@@ -132,6 +133,11 @@ func (s *StateStore) ApplyChatOps(index uint64, req *structs.ChatApplyRequest) (
 			}
 			if raw != nil || touched[op.ChatID] != nil {
 				return nil, nil, structs.NewErrCoded(http.StatusConflict, "chat %s exists", op.ChatID)
+			}
+			// A token keeps at most MaxChatsPerOwner chats: its oldest
+			// idle chat makes room for a new one.
+			if err := s.makeRoomForChat(txn, op.OwnerAccessor, index, &events); err != nil {
+				return nil, nil, err
 			}
 			c := &structs.Chat{ID: op.ChatID, Name: op.Name, Category: structs.ChatCategory, UserID: op.UserID,
 				OwnerAccessor: op.OwnerAccessor, Created: req.Time, CreateIndex: index}
@@ -354,4 +360,57 @@ func (s *StateStore) RunningChats() ([]*structs.Chat, error) {
 		out = append(out, raw.(*structs.Chat))
 	}
 	return out, nil
+}
+
+// ownerIndexer indexes a chat by its owner's accessor, the empty one
+// (ACLs off) included.
+type ownerIndexer struct{}
+
+func (ownerIndexer) FromObject(obj any) (bool, []byte, error) {
+	c, ok := obj.(*structs.Chat)
+	if !ok {
+		return false, nil, fmt.Errorf("owner index: %T is not a chat", obj)
+	}
+	return true, []byte(c.OwnerAccessor + "\x00"), nil
+}
+
+func (ownerIndexer) FromArgs(args ...any) ([]byte, error) {
+	owner, err := indexArg[string]("owner", args)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(owner + "\x00"), nil
+}
+
+// makeRoomForChat deletes owner's least recently changed idle chat when
+// the owner has MaxChatsPerOwner already; with every one of them being
+// answered, the new chat is refused.
+func (s *StateStore) makeRoomForChat(txn *memdb.Txn, owner string, index uint64, events *[]stream.Event) error {
+	it, err := txn.Get(tableChats, "owner", owner)
+	if err != nil {
+		return fmt.Errorf("chat owner lookup failed: %w", err)
+	}
+	n := 0
+	var oldest *structs.Chat
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		c := raw.(*structs.Chat)
+		n++
+		if c.Execution != nil && c.Execution.State == structs.ExecutionRunning {
+			continue
+		}
+		if oldest == nil || c.Modified.Before(oldest.Modified) || c.Modified.Equal(oldest.Modified) && c.ID < oldest.ID {
+			oldest = c
+		}
+	}
+	if n < structs.MaxChatsPerOwner {
+		return nil
+	}
+	if oldest == nil {
+		return structs.NewErrCoded(http.StatusTooManyRequests, "%d chats are being answered: wait for one to finish", n)
+	}
+	if err := txn.Delete(tableChats, oldest); err != nil {
+		return fmt.Errorf("chat delete failed: %w", err)
+	}
+	*events = append(*events, stream.Event{Topic: TopicChat, Type: TypeChatDeleted, Key: oldest.ID, Index: index})
+	return nil
 }

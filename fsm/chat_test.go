@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"testing"
@@ -186,5 +187,40 @@ func TestFSM_RunningChats(t *testing.T) {
 	running, err := f.State().RunningChats()
 	if err != nil || len(running) != 1 || running[0].ID != "b" {
 		t.Fatalf("running %v %v", running, err)
+	}
+}
+
+// A token keeps at most MaxChatsPerOwner chats: a new one replaces its
+// least recently changed, and another token's chats are not counted.
+func TestFSM_ChatsPerOwnerBounded(t *testing.T) {
+	f := testFSM(t)
+	index := uint64(10)
+	create := func(id, owner string) error {
+		index++
+		_, err := applyChat(t, f, index, &structs.ChatOp{Kind: structs.ChatOpCreate, ChatID: id, OwnerAccessor: owner})
+		return err
+	}
+	for i := range structs.MaxChatsPerOwner {
+		if err := create(fmt.Sprintf("a-%04d", i), "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := create("b-0", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := create("a-new", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := f.State().ChatByID(nil, "a-0000"); c != nil {
+		t.Fatal("the oldest chat was kept")
+	}
+	for _, id := range []string{"a-0001", "a-new", "b-0"} {
+		if c, _ := f.State().ChatByID(nil, id); c == nil {
+			t.Fatalf("chat %s is gone", id)
+		}
+	}
+	chats, _ := f.State().Chats(nil)
+	if len(chats) != structs.MaxChatsPerOwner+1 {
+		t.Fatalf("%d chats", len(chats))
 	}
 }

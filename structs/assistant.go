@@ -40,6 +40,9 @@ const (
 	MaxChatPromptBytes  = 16 << 10
 	MaxChatMessages     = 200
 	MaxChatMessageBytes = 256 << 10
+	// MaxChatsPerOwner bounds one token's chats: a new one replaces the
+	// least recently changed.
+	MaxChatsPerOwner = 1000
 )
 
 // Chat is one conversation with the assistant, replicated through Raft.
