@@ -322,3 +322,19 @@ func TestAssistant_ACL(t *testing.T) {
 		t.Fatalf("bob's list: %d %s", code, raw)
 	}
 }
+
+// A handler that panics answers spec 002's 500, and the agent serves on.
+func TestAssistant_PanicIs500(t *testing.T) {
+	a := assistantAgent(t, &scriptedEngine{}, nil)
+	a.http.handle("/api/v1/assistant/test-panic", familyAssistant, func(http.ResponseWriter, *http.Request) (any, error) {
+		panic("boom")
+	}, needs{"GET": none})
+	code, raw := do(t, http.MethodGet, a.URL()+"/api/v1/assistant/test-panic", "", nil)
+	var e struct{ Status, Message string }
+	if code != 500 || json.Unmarshal(raw, &e) != nil || e.Status != "error" || e.Message == "" {
+		t.Fatalf("got %d %s", code, raw)
+	}
+	if code, _ := do(t, http.MethodGet, a.URL()+"/api/v1/chats", "", nil); code != 200 {
+		t.Fatalf("after the panic: %d", code)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -274,7 +275,7 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 			err = s.authorize(req, r)
 		}
 		if err == nil {
-			obj, err = r.handler(sw, req)
+			obj, err = s.call(r, sw, req)
 		}
 		code, msg := http.StatusOK, ""
 		var be *bodyError
@@ -323,6 +324,22 @@ func (s *HTTPServer) wrap(r route) http.Handler {
 			{Name: "code", Value: strconv.Itoa(code)},
 		})
 	})
+}
+
+// call runs the route's handler. A panic in it is the caller's 500, in
+// the family's format, and is logged with its stack: one bad request
+// must not cost the others their connection (net/http would drop it).
+func (s *HTTPServer) call(r route, resp http.ResponseWriter, req *http.Request) (obj any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.logger.Error("panic in HTTP handler", "route", r.pattern, "panic", p, "stack", string(debug.Stack()))
+			obj, err = nil, structs.NewErrCoded(http.StatusInternalServerError, "internal error: the server logged it")
+		}
+	}()
+	return r.handler(resp, req)
 }
 
 // requestID keeps a caller's sane X-Request-Id and otherwise makes one.

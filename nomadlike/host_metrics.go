@@ -14,6 +14,7 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/hostmetrics"
 	"github.com/nomadlike/nomadlike/structs"
 )
@@ -137,9 +138,14 @@ func (s *Server) peerRPC(ctx context.Context, addr, method string, args interfac
 // server's own TSDB merged with every alive peer's, read over RPC with
 // token. A peer that fails or times out, or that gossip marks failed,
 // leaves its nodes out of the answer with a warning; only this server's
-// own storage failing fails the query.
+// own storage failing fails the query. A token without node:read gets
+// nothing, from this server as from its peers.
 func (s *Server) HostMetricsQueryable(token string) storage.Queryable {
 	return storage.QueryableFunc(func(mint, maxt int64) (storage.Querier, error) {
+		// As the peers do: whoever asks, the token decides.
+		if err := s.authorize(token, acl.NodeRead); err != nil {
+			return nil, err
+		}
 		local, err := s.hostMetrics.Querier(mint, maxt)
 		if err != nil {
 			return nil, err

@@ -1044,8 +1044,8 @@ func (t *tools) promQuery(ctx context.Context, q string, ts time.Time) (*promRes
 	if t.b.Queryable == nil {
 		return nil, errors.New("host metrics are not available on this server")
 	}
-	// The queryable reads this server's own store without a token check
-	// (peers check it): ask the server whether the token may read nodes.
+	// The queryable refuses a token without node:read too; asking first
+	// gives the answer that names the missing capability.
 	var resp structs.NodeListResponse
 	req := &structs.NodeListRequest{QueryOptions: structs.QueryOptions{AllowStale: true, Prefix: "~"}}
 	if err := t.query(ctx, "Node.List", &req.QueryOptions, req, &resp); err != nil {
