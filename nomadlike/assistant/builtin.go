@@ -105,6 +105,7 @@ var (
 	reWhyBare     = regexp.MustCompile(`(?i)\bwhy\s+(?:doesn'?t|does|isn'?t|is|won'?t|didn'?t|did|can'?t)\s+(\S+)\s+(?:not\s+)?(?:get|have|receive|run|pick up)s?\s+(?:the\s+)?(?:pipeline\s+)?(\S+)`)
 	reAssignment  = regexp.MustCompile(`(?i)\b(?:assign(?:ed|ment)s?|what (?:does|is)\s+(?:node|host)\s+\S+\s+(?:get|run)(?:ning)?)\b`)
 	reNodeRef     = regexp.MustCompile(`(?i)\b(?:node|host|client)\s+(\S+)`)
+	reConfigRef   = regexp.MustCompile(`(?i)\bconfig\s+(\S+)`)
 	rePipelineRef = regexp.MustCompile(`(?i)\bpipeline\s+(?:id\s+|#)?(\S+)`)
 	reAboutNode   = regexp.MustCompile(`(?i)\b(?:tell me about|describe|details (?:of|for|about|on)|info(?:rmation)? (?:on|about)|status of|show(?: me)?)\s+(?:the\s+)?(?:node|host|client)\s+(\S+)`)
 	reAbout       = regexp.MustCompile(`(?i)\b(?:tell me about|describe|details (?:of|for|about|on)|info(?:rmation)? (?:on|about)|status of|show(?: me)?)\s+(?:the\s+)?(\S+)`)
@@ -200,6 +201,13 @@ func parseIntent(question string) intent {
 	if has(q, "restart", "crashloop", "crash loop", "crashing") {
 		w := parseWindow(q, time.Hour, nil)
 		return intent{func(a *answerer) { a.restarts(w) }}
+	}
+	if has(q, "target", "scrape", "instance") {
+		ref := ""
+		if m := reConfigRef.FindStringSubmatch(question); m != nil && !isPlural(m[1]) {
+			ref = trimRef(m[1])
+		}
+		return intent{func(a *answerer) { a.targets(ref) }}
 	}
 	if has(q, "changed", "change", "modified", "updated", "history", "what happened", "recent") && !has(q, "assign") {
 		return intent{func(a *answerer) { a.changes(q) }}
@@ -319,6 +327,7 @@ var helpQuestions = []string{
 	"Which checks are failing?",
 	"Which certificates expire in 30 days?",
 	"Which containers restarted in the last hour?",
+	"Which scrape targets are down? / How are the targets of config node-metrics?",
 	"Is the cluster healthy? / Who is the leader?",
 	"List pipelines / Show pipeline 3 / List configs",
 	"Disable pipeline 3 (proposed; runs only when you confirm it)",
@@ -954,4 +963,45 @@ func (a *answerer) proposeDisable(ref string) {
 func (a *answerer) noForceLeave() {
 	a.line("I cannot force-leave a server: the server's force-leave is not reachable from the assistant's tools.")
 	a.line("Use `nomadlike server force-leave <name>` (or `PUT /v1/agent/force-leave?node=<name>`) with a token that has agent:write.")
+}
+
+// targets answers "which targets are down?" and "how is config X doing?":
+// where metrics instances run and how their scrape targets are.
+func (a *answerer) targets(config string) {
+	args := map[string]any{}
+	if config != "" {
+		args["config"] = config
+	}
+	res, err := call[instancesResult](a, ToolInstances, args)
+	if err != nil {
+		a.failed("read the metrics instances", err)
+		return
+	}
+	switch {
+	case res.Configs == 0:
+		a.line("No agent instance config (metrics) exists, so no node runs a metrics instance for the cluster.")
+		return
+	case len(res.Instances) == 0:
+		a.line("No node runs %s yet: the config scheduler assigns configs to ready nodes.", plural(res.Configs, "config", "configs"))
+		return
+	}
+	a.line("**%s on %s: targets %d up, %d down, %d unknown.**", plural(len(res.Instances), "instance", "instances"),
+		plural(res.Configs, "config", "configs"), res.TargetsUp, res.TargetsDown, res.TargetsUnknown)
+	for _, in := range res.Instances {
+		if in.TargetsDown == 0 && in.Error == "" && in.State == "running" && config == "" {
+			continue
+		}
+		line := fmt.Sprintf("- %s on node %s (%s): %s, targets %d up, %d down, %d unknown", in.Config, in.Node, in.NodeStatus,
+			in.State, in.TargetsUp, in.TargetsDown, in.TargetsUnknown)
+		if in.Error != "" {
+			line += "; error: " + in.Error
+		}
+		if in.LastError != "" {
+			line += "; last scrape error: " + in.LastError
+		}
+		a.line("%s", line)
+	}
+	if res.TargetsDown == 0 && config == "" {
+		a.line("Every instance is running and no target is down.")
+	}
 }

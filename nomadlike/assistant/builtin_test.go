@@ -2,6 +2,7 @@ package assistant_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/nomadlike/nomadlike/nomadlike"
 	"github.com/nomadlike/nomadlike/nomadlike/assistant"
+	"github.com/nomadlike/nomadlike/nomadlike/testutil"
 	"github.com/nomadlike/nomadlike/structs"
 )
 
@@ -264,4 +266,38 @@ func TestBuiltin_HealthAndPipelines(t *testing.T) {
 	text, _ = ask(t, tools, "show pipeline base")
 	mustContain(t, text, "Pipeline **base**", "// base")
 	_ = nomadlike.WaitForLeader
+}
+
+// "Which targets are down?" reads the metrics instances the nodes report
+// through their assignments: where each config runs and its targets.
+func TestBuiltin_Targets(t *testing.T) {
+	s := testServer(t, false)
+	tools := newTools(s, "")
+	text, _ := ask(t, tools, "which scrape targets are down?")
+	mustContain(t, text, "No agent instance config")
+
+	var put structs.ConfigApplyResponse
+	if err := s.RPC("Config.Put", &structs.ConfigApplyRequest{Config: &structs.InstanceConfig{Name: "node-metrics",
+		Contents: "scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:9100']\n"}}, &put); err != nil {
+		t.Fatal(err)
+	}
+	n := registerNode(t, s, "", "web-1", "dc1", nil, nil)
+	var a *structs.NodeAssignment
+	testutil.WaitForResult(t, 10*time.Second, func() error {
+		if a, _ = s.State().AssignmentByNode(nil, n.ID); a == nil || len(a.Configs) != 1 {
+			return fmt.Errorf("node-metrics is not assigned to web-1: %+v", a)
+		}
+		return nil
+	})
+	report := &structs.NodeAssignmentAppliedRequest{NodeID: n.ID, SecretID: n.SecretID, Hash: a.Hash,
+		Instances: []*structs.MetricsInstanceStatus{{Name: "node-metrics", Source: "assigned", State: "running",
+			TargetsUp: 2, TargetsDown: 1, LastError: "connection refused"}}}
+	if err := s.RPC("Node.UpdateAssignmentApplied", report, &structs.GenericResponse{}); err != nil {
+		t.Fatal(err)
+	}
+	text, _ = ask(t, tools, "which scrape targets are down?")
+	mustContain(t, text, "1 instance on 1 config: targets 2 up, 1 down, 0 unknown.",
+		"- node-metrics on node web-1 (ready): running, targets 2 up, 1 down, 0 unknown; last scrape error: connection refused")
+	text, _ = ask(t, tools, "how are the targets of config node-metrics?")
+	mustContain(t, text, "node-metrics on node web-1")
 }

@@ -60,6 +60,7 @@ func (e *PermissionError) Error() string {
 const (
 	ToolClusterHealth       = "cluster_health"
 	ToolListNodes           = "list_nodes"
+	ToolInstances           = "instances_and_targets"
 	ToolGetNode             = "get_node"
 	ToolListPipelines       = "list_pipelines"
 	ToolGetPipeline         = "get_pipeline"
@@ -140,6 +141,8 @@ var specs = []toolSpec{
 		Parameters: obj(map[string]any{"pipeline": str("pipeline ID or name")}, "pipeline")}, (*tools).getPipeline},
 	{Tool{Name: ToolListConfigs, Description: "List agent instance configs (metrics and logs) with their scrape job names and update times.",
 		Parameters: obj(map[string]any{})}, (*tools).listConfigs},
+	{Tool{Name: ToolInstances, Description: "Where agent instance configs (metrics) run and how their scrape targets are: per config and node, the instance's state and its targets up, down and unknown, with a down target's last scrape error.",
+		Parameters: obj(map[string]any{"config": str("one config's name (default: every metrics config)")})}, (*tools).instances},
 	{Tool{Name: ToolExplainPipeline, Description: "Why a node does or does not get a pipeline: each matcher of the pipeline evaluated against the node's attributes and meta (as the scheduler does), whether the pipeline is assignable (enabled, not an OTel pipeline), and whether the node's current assignment has it.",
 		Parameters: obj(map[string]any{"node": str("node ID, unique ID prefix, or name"), "pipeline": str("pipeline ID or name")}, "node", "pipeline")}, (*tools).explainPipeline},
 	{Tool{Name: ToolNodeAssignment, Description: "What a node is assigned: its pipelines and agent instance configs, and what it last applied.",
@@ -1408,6 +1411,70 @@ func (t *tools) disablePipeline(ctx context.Context, raw json.RawMessage) (any, 
 	out := &disableResult{Pipeline: pipelineOf(p, false), WasEnabled: true, Index: resp.Index}
 	if len(resp.Pipelines) > 0 {
 		out.Pipeline = pipelineOf(resp.Pipelines[0], false)
+	}
+	return out, nil
+}
+
+type instancesResult struct {
+	Configs        int            `json:"configs"`
+	Instances      []instanceInfo `json:"instances"`
+	TargetsUp      int            `json:"targets_up"`
+	TargetsDown    int            `json:"targets_down"`
+	TargetsUnknown int            `json:"targets_unknown"`
+}
+
+type instanceInfo struct {
+	Config         string `json:"config"`
+	Node           string `json:"node"`
+	NodeID         string `json:"node_id"`
+	NodeStatus     string `json:"node_status"`
+	State          string `json:"state"`
+	Error          string `json:"error,omitempty"`
+	TargetsUp      int    `json:"targets_up"`
+	TargetsDown    int    `json:"targets_down"`
+	TargetsUnknown int    `json:"targets_unknown"`
+	LastError      string `json:"last_error,omitempty"`
+}
+
+// instances is the fleet's view of the metrics instances: Config.Status
+// of each metrics config (the nodes' reports with their assignments).
+func (t *tools) instances(ctx context.Context, raw json.RawMessage) (any, error) {
+	var args struct {
+		Config string `json:"config"`
+	}
+	if err := decodeArgs(raw, &args); err != nil {
+		return nil, err
+	}
+	names := []string{args.Config}
+	if args.Config == "" {
+		var resp structs.ConfigListResponse
+		req := &structs.ConfigSpecificRequest{Kind: structs.ConfigKindMetrics}
+		if err := t.query(ctx, "Config.List", &req.QueryOptions, req, &resp); err != nil {
+			return nil, err
+		}
+		names = names[:0]
+		for _, c := range resp.Configs {
+			names = append(names, c.Name)
+		}
+	}
+	out := &instancesResult{Configs: len(names), Instances: []instanceInfo{}}
+	for _, name := range names {
+		var resp structs.ConfigStatusResponse
+		req := &structs.ConfigSpecificRequest{Name: name, Kind: structs.ConfigKindMetrics}
+		if err := t.query(ctx, "Config.Status", &req.QueryOptions, req, &resp); err != nil {
+			return nil, err
+		}
+		for _, n := range resp.Nodes {
+			in := instanceInfo{Config: name, Node: n.NodeName, NodeID: n.NodeID, NodeStatus: n.NodeStatus, State: "not reported yet"}
+			if r := n.Instance; r != nil {
+				in.State, in.Error, in.LastError = r.State, r.Error, r.LastError
+				in.TargetsUp, in.TargetsDown, in.TargetsUnknown = r.TargetsUp, r.TargetsDown, r.TargetsUnknown
+			}
+			out.TargetsUp += in.TargetsUp
+			out.TargetsDown += in.TargetsDown
+			out.TargetsUnknown += in.TargetsUnknown
+			out.Instances = append(out.Instances, in)
+		}
 	}
 	return out, nil
 }
