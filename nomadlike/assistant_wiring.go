@@ -3,6 +3,7 @@ package nomadlike
 import (
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/nomadlike/nomadlike/acl"
 	"github.com/nomadlike/nomadlike/nomadlike/assistant"
 )
 
@@ -17,5 +18,11 @@ func newAssistantTools(s *Server, token string) assistant.Tools {
 		RPC:       s.RPC,
 		Queryable: func() storage.Queryable { return s.HostMetricsQueryable(token) },
 		Token:     token,
+		ForceLeave: func(name string) error {
+			if err := s.authorize(token, acl.AgentWrite); err != nil {
+				return err
+			}
+			return s.ForceLeave(name, false, token)
+		},
 	})
 }

@@ -105,6 +105,7 @@ var (
 	reWhyBare     = regexp.MustCompile(`(?i)\bwhy\s+(?:doesn'?t|does|isn'?t|is|won'?t|didn'?t|did|can'?t)\s+(\S+)\s+(?:not\s+)?(?:get|have|receive|run|pick up)s?\s+(?:the\s+)?(?:pipeline\s+)?(\S+)`)
 	reAssignment  = regexp.MustCompile(`(?i)\b(?:assign(?:ed|ment)s?|what (?:does|is)\s+(?:node|host)\s+\S+\s+(?:get|run)(?:ning)?)\b`)
 	reNodeRef     = regexp.MustCompile(`(?i)\b(?:node|host|client)\s+(\S+)`)
+	reForceLeave  = regexp.MustCompile(`(?i)\bforce[- ]?leave\s+(?:the\s+)?(?:server\s+|member\s+)?(\S+)`)
 	reConfigRef   = regexp.MustCompile(`(?i)\bconfig\s+(\S+)`)
 	rePipelineRef = regexp.MustCompile(`(?i)\bpipeline\s+(?:id\s+|#)?(\S+)`)
 	reAboutNode   = regexp.MustCompile(`(?i)\b(?:tell me about|describe|details (?:of|for|about|on)|info(?:rmation)? (?:on|about)|status of|show(?: me)?)\s+(?:the\s+)?(?:node|host|client)\s+(\S+)`)
@@ -147,6 +148,9 @@ func parseIntent(question string) intent {
 	}
 	if m := reDisable.FindStringSubmatch(question); m != nil {
 		return intent{func(a *answerer) { a.proposeDisable(trimRef(m[1])) }}
+	}
+	if m := reForceLeave.FindStringSubmatch(question); m != nil {
+		return intent{func(a *answerer) { a.proposeForceLeave(trimRef(m[1])) }}
 	}
 	if has(q, "force-leave", "force leave", "forceleave") {
 		return intent{func(a *answerer) { a.noForceLeave() }}
@@ -331,6 +335,7 @@ var helpQuestions = []string{
 	"Is the cluster healthy? / Who is the leader?",
 	"List pipelines / Show pipeline 3 / List configs",
 	"Disable pipeline 3 (proposed; runs only when you confirm it)",
+	"Force-leave server s2 (a failed server; proposed, runs only when you confirm it)",
 	"promql: <expression> (any PromQL over host metrics)",
 }
 
@@ -961,8 +966,17 @@ func (a *answerer) proposeDisable(ref string) {
 }
 
 func (a *answerer) noForceLeave() {
-	a.line("I cannot force-leave a server: the server's force-leave is not reachable from the assistant's tools.")
-	a.line("Use `nomadlike server force-leave <name>` (or `PUT /v1/agent/force-leave?node=<name>`) with a token that has agent:write.")
+	a.line("Which server? Ask \"force-leave server <name>\" (a failed server, such as s2): I will propose it for you to confirm.")
+}
+
+// proposeForceLeave proposes the force-leave of a failed server; it runs
+// only when the caller confirms it.
+func (a *answerer) proposeForceLeave(name string) {
+	args, _ := json.Marshal(map[string]string{"name": name})
+	a.flush()
+	id := a.out.Propose(ToolCall{Name: ToolForceLeave, Arguments: args})
+	a.line("I propose to force-leave server **%s**: gossip marks it left and the leader removes it from raft (a server that is alive refutes it).", name)
+	a.line("Nothing has changed yet: the change awaits your confirmation (request %s) and runs with your token (agent:write) when you approve it.", id)
 }
 
 // targets answers "which targets are down?" and "how is config X doing?":

@@ -251,8 +251,8 @@ func TestBuiltin_ProposalIsNotExecuted(t *testing.T) {
 	if len(rec.proposals) != 0 {
 		t.Fatalf("proposal for a missing pipeline: %+v", rec.proposals)
 	}
-	text, _ = ask(t, tools, "force-leave server nomadlike-001")
-	mustContain(t, text, "cannot force-leave")
+	text, _ = ask(t, tools, "how do I force leave?")
+	mustContain(t, text, "Which server?")
 }
 
 func TestBuiltin_HealthAndPipelines(t *testing.T) {
@@ -300,4 +300,28 @@ func TestBuiltin_Targets(t *testing.T) {
 		"- node-metrics on node web-1 (ready): running, targets 2 up, 1 down, 0 unknown; last scrape error: connection refused")
 	text, _ = ask(t, tools, "how are the targets of config node-metrics?")
 	mustContain(t, text, "node-metrics on node web-1")
+}
+
+// "Force-leave server X" is proposed, never run; confirmed, it runs the
+// server's force-leave.
+func TestBuiltin_ForceLeaveIsProposed(t *testing.T) {
+	s := testServer(t, false)
+	var asked []string
+	tools := assistant.NewTools(assistant.Backend{RPC: s.RPC, Token: "",
+		ForceLeave: func(name string) error { asked = append(asked, name); return s.ForceLeave(name, false, "") }})
+	text, rec := ask(t, tools, "please force-leave server s9")
+	mustContain(t, text, "force-leave server **s9**", "awaits your confirmation")
+	if len(rec.proposals) != 1 || rec.proposals[0].Name != assistant.ToolForceLeave || len(asked) != 0 {
+		t.Fatalf("proposals %+v, force-leaves run %v", rec.proposals, asked)
+	}
+	ctx := context.Background()
+	if _, err := tools.Call(ctx, rec.proposals[0]); err == nil {
+		t.Fatal("Call ran a mutating tool")
+	}
+	if _, err := tools.Run(ctx, rec.proposals[0]); err == nil || !strings.Contains(err.Error(), `no member named "s9"`) {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := tools.Describe(rec.proposals[0]); !strings.Contains(got, "Force-leave server s9") {
+		t.Fatalf("Describe: %q", got)
+	}
 }

@@ -38,6 +38,9 @@ type Backend struct {
 	Token     string
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// ForceLeave force-leaves a failed server with the caller's token
+	// (the server checks agent:write); nil: the tool is not offered.
+	ForceLeave func(name string) error
 }
 
 // PermissionError is a tool call the server refused for the caller's
@@ -61,6 +64,7 @@ const (
 	ToolClusterHealth       = "cluster_health"
 	ToolListNodes           = "list_nodes"
 	ToolInstances           = "instances_and_targets"
+	ToolForceLeave          = "force_leave_server"
 	ToolGetNode             = "get_node"
 	ToolListPipelines       = "list_pipelines"
 	ToolGetPipeline         = "get_pipeline"
@@ -163,6 +167,8 @@ var specs = []toolSpec{
 		Parameters: obj(map[string]any{"window": str("a duration such as 1h or 24h (default 1h)")})}, (*tools).restartingContainers},
 	{Tool{Name: ToolDisablePipeline, Mutating: true, Description: "Disable a pipeline (enabled=false): no node or collector gets it until it is enabled again. Needs the caller's confirmation.",
 		Parameters: obj(map[string]any{"id": str("the pipeline's ID")}, "id")}, (*tools).disablePipeline},
+	{Tool{Name: ToolForceLeave, Mutating: true, Description: "Force-leave a failed server: gossip marks it left and the leader removes it from raft. An alive server refutes it. Needs the caller's confirmation.",
+		Parameters: obj(map[string]any{"name": str("the server's name, such as s2 or s2.global")}, "name")}, (*tools).forceLeave},
 }
 
 var specByName = func() map[string]*toolSpec {
@@ -217,6 +223,10 @@ func (t *tools) Describe(call ToolCall) string {
 		var a struct{ ID string }
 		_ = json.Unmarshal(call.Arguments, &a)
 		return fmt.Sprintf("Disable pipeline %s (set enabled=false): no node or collector gets it until it is enabled again.", quoteOr(a.ID, "?"))
+	case ToolForceLeave:
+		var a struct{ Name string }
+		_ = json.Unmarshal(call.Arguments, &a)
+		return fmt.Sprintf("Force-leave server %s: gossip marks it left and the leader removes it from raft.", quoteOr(a.Name, "?"))
 	}
 	if s, ok := specByName[call.Name]; ok {
 		return fmt.Sprintf("Run %s with %s.", s.Name, string(call.Arguments))
@@ -1477,4 +1487,33 @@ func (t *tools) instances(ctx context.Context, raw json.RawMessage) (any, error)
 		}
 	}
 	return out, nil
+}
+
+type forceLeaveResult struct {
+	Server string `json:"server"`
+	Done   bool   `json:"done"`
+}
+
+// forceLeave moves a failed server to left, as `nomadlike server
+// force-leave` does, with the caller's token.
+func (t *tools) forceLeave(_ context.Context, raw json.RawMessage) (any, error) {
+	var a struct {
+		Name string `json:"name"`
+	}
+	if err := decodeArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	if a.Name == "" {
+		return nil, errors.New("missing the server's name")
+	}
+	if t.b.ForceLeave == nil {
+		return nil, errors.New("force-leave is not available on this server")
+	}
+	if err := t.b.ForceLeave(a.Name); err != nil {
+		if errors.Is(err, structs.ErrPermissionDenied) {
+			return nil, &PermissionError{Capability: acl.AgentWrite.String()}
+		}
+		return nil, err
+	}
+	return &forceLeaveResult{Server: a.Name, Done: true}, nil
 }

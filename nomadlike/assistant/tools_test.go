@@ -194,7 +194,7 @@ func TestTools_ListAndSchemas(t *testing.T) {
 			mutating++
 		}
 	}
-	if mutating != 1 || !seen[assistant.ToolDisablePipeline] {
+	if mutating != 2 || !seen[assistant.ToolDisablePipeline] || !seen[assistant.ToolForceLeave] {
 		t.Fatalf("mutating tools: %d", mutating)
 	}
 	if _, err := tools.Call(context.Background(), assistant.ToolCall{Name: assistant.ToolDisablePipeline, Arguments: json.RawMessage(`{"id":"1"}`)}); !errors.Is(err, assistant.ErrNeedsConsent) {
