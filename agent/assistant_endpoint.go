@@ -261,9 +261,18 @@ func (s *HTTPServer) ChatEventsRequest(resp http.ResponseWriter, req *http.Reque
 	}
 	defer sub.Unsubscribe()
 	// The first read is linearizable and checks the caller may see it.
+	// When no leader answers (an election), this server's own state
+	// decides: a browser refused with an error status would not
+	// reconnect again, and the owner of a chat never changes.
 	c, _, err := s.getChat(req, id)
 	if err != nil {
-		return nil, err
+		if code, _ := structs.ErrorStatus(err); code < 500 {
+			return nil, err
+		}
+		s.logger.Debug("chat stream starts from local state", "chat", id, "error", err)
+		if c, err = srv.LocalChat(tokenFromRequest(req), id); err != nil {
+			return nil, err
+		}
 	}
 
 	h := resp.Header()

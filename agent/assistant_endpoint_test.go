@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -336,5 +337,63 @@ func TestAssistant_PanicIs500(t *testing.T) {
 	}
 	if code, _ := do(t, http.MethodGet, a.URL()+"/api/v1/chats", "", nil); code != 200 {
 		t.Fatalf("after the panic: %d", code)
+	}
+}
+
+// assistant { provider "openai" {} } from a file: its label survives the
+// merge over the defaults, and a bad block is refused by name.
+func TestAssistantConfig_FromFile(t *testing.T) {
+	t.Setenv("NOMADLIKE_TEST_KEY", "sk-1")
+	dir := t.TempDir()
+	path := dir + "/assistant.hcl"
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`assistant {
+  chat_retention = "48h"
+  provider "openai" {
+    base_url    = "http://127.0.0.1:8080/v1"
+    model       = "llama"
+    api_key_env = "NOMADLIKE_TEST_KEY"
+  }
+}`)
+	file, err := LoadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := DevConfig()
+	c.Merge(file)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if p := c.Assistant.Provider; p == nil || p.Type != "openai" || *p.Model != "llama" || *c.Assistant.ChatRetention != "48h" {
+		t.Fatalf("merged %+v", c.Assistant)
+	}
+	block := func(inner string) string { return "assistant {\n  provider \"openai\" {\n" + inner + "\n  }\n}\n" }
+	for body, want := range map[string]string{
+		strings.Replace(block(`base_url = "http://x/v1"
+model = "m"`), `"openai"`, `"claude"`, 1): `unknown provider`,
+		block(`model = "m"`): `base_url is required`,
+		block(`base_url = "ftp://x"
+model = "m"`): `must be an http or https URL`,
+		block(`base_url = "http://x/v1"`): `model is required`,
+		block(`base_url = "http://x/v1"
+model = "m"
+api_key_env = "NOMADLIKE_TEST_UNSET_KEY"`): `NOMADLIKE_TEST_UNSET_KEY, which is not set`,
+		"assistant {\n  chat_retention = \"soon\"\n}\n": `assistant.chat_retention`,
+	} {
+		write(body)
+		file, err := LoadConfigFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		c := DevConfig()
+		c.Merge(file)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
 	}
 }

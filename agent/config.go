@@ -388,6 +388,11 @@ func mergeValue(dst, src reflect.Value) {
 			v := reflect.New(s.Elem().Type())
 			v.Elem().Set(s.Elem())
 			d.Set(v)
+		case reflect.String:
+			// A block's label (provider "openai"): set, it replaces.
+			if s.String() != "" && d.CanSet() {
+				d.SetString(s.String())
+			}
 		case reflect.Slice:
 			if !s.IsNil() {
 				if dst.Type().Field(i).Name == "Files" {

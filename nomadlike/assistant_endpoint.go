@@ -320,3 +320,22 @@ func (a *AssistantEndpoint) Confirm(args *structs.ChatToolConfirmRequest, reply 
 	reply.Request, reply.Index = &tr, out.Index
 	return nil
 }
+
+// LocalChat reads a chat from this server's own state, for the caller's
+// token: nil and errChatNotFound when the token may not see it. A chat's
+// owner never changes, so a server that cannot reach a leader (an
+// election) can still decide who may stream a chat from what it has.
+func (s *Server) LocalChat(secret, id string) (*structs.Chat, error) {
+	who, err := s.chatCaller(secret, acl.AssistantRead)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.fsm.State().ChatByID(nil, id)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || !who.owns(c) {
+		return nil, errChatNotFound
+	}
+	return c, nil
+}
