@@ -41,6 +41,7 @@ const (
 type executions struct {
 	mu      sync.Mutex
 	claimed map[string]time.Time
+	swept   time.Time
 	cancels map[string]context.CancelFunc
 	wg      sync.WaitGroup
 	stopped bool
@@ -54,10 +55,14 @@ func (e *executions) claim(id string) bool {
 	if e.claimed == nil {
 		e.claimed = map[string]time.Time{}
 	}
-	for k, t := range e.claimed {
-		if now.Sub(t) > claimMemory {
-			delete(e.claimed, k)
+	if now.Sub(e.swept) > time.Minute {
+		// Forget old claims once a minute, not on every claim.
+		for k, t := range e.claimed {
+			if now.Sub(t) > claimMemory {
+				delete(e.claimed, k)
+			}
 		}
+		e.swept = now
 	}
 	if _, ok := e.claimed[id]; ok {
 		return false
