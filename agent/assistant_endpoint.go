@@ -108,9 +108,6 @@ func (s *HTTPServer) ChatsRequest(resp http.ResponseWriter, req *http.Request) (
 	if err := decodeBodyLimit(req, &body, false, maxAskBodyBytes); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(body.Prompt) == "" {
-		return nil, structs.NewErrCoded(http.StatusBadRequest, "prompt is required")
-	}
 	args := structs.ChatAskRequest{ChatID: body.ChatID, Prompt: body.Prompt}
 	s.parseWriteRequest(req, &args.WriteRequest)
 	var out structs.ChatAskResponse
@@ -167,7 +164,7 @@ func (s *HTTPServer) getChat(req *http.Request, id string) (*structs.Chat, *stru
 		return nil, nil, err
 	}
 	if out.Chat == nil {
-		return nil, nil, structs.NewErrCoded(http.StatusNotFound, "Chat not found")
+		return nil, nil, structs.ErrChatNotFound
 	}
 	return out.Chat, &out.QueryMeta, nil
 }

@@ -80,7 +80,7 @@ func (s *StateStore) ApplyChatOps(index uint64, req *structs.ChatApplyRequest) (
 			return nil, fmt.Errorf("chat lookup failed: %w", err)
 		}
 		if raw == nil {
-			return nil, structs.NewErrCoded(http.StatusNotFound, "Chat not found")
+			return nil, structs.ErrChatNotFound
 		}
 		c := copyChat(raw.(*structs.Chat))
 		touched[id] = c

@@ -18,9 +18,9 @@ import (
 // AssistantEndpoint serves the ops assistant's chats (spec 002).
 type AssistantEndpoint struct{ srv *Server }
 
-// errChatNotFound is spec 002's 404. A chat another token started is
-// "not found" too: its existence is the owner's business.
-var errChatNotFound = structs.NewErrCoded(http.StatusNotFound, "Chat not found")
+// errChatNotFound: a chat another token started is "not found" too, its
+// existence being the owner's business.
+var errChatNotFound = structs.ErrChatNotFound
 
 // chatCaller is who asks: the token's accessor and the name chats show.
 type chatCaller struct {
@@ -84,17 +84,9 @@ func (a *AssistantEndpoint) Ask(args *structs.ChatAskRequest, reply *structs.Cha
 	if id == "" {
 		id = chatID(reqID, "chat")
 		ops = append(ops, &structs.ChatOp{Kind: structs.ChatOpCreate, ChatID: id, Name: chatName(prompt)})
-	} else {
-		var out structs.SingleChatResponse
-		get := &structs.ChatSpecificRequest{ChatID: id}
-		get.AuthToken = args.AuthToken
-		if err := s.RPC("Assistant.Get", get, &out); err != nil {
-			return err
-		}
-		if out.Chat == nil {
-			return errChatNotFound
-		}
 	}
+	// A chat to continue is checked where it is written: Apply refuses
+	// another token's chat, the FSM one that does not exist (both 404).
 	execID := chatID(reqID, "execution")
 	answerID := chatID(reqID, "answer")
 	ops = append(ops,

@@ -145,10 +145,9 @@ func (s *Server) runExecution(ctx context.Context, c *structs.Chat, token string
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := &execWriter{s: s, chatID: c.ID, execID: exec.ID, token: token, answer: *answer,
-		cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	tools := newAssistantTools(s, token)
-	w.tools = tools
+	w := &execWriter{s: s, chatID: c.ID, execID: exec.ID, token: token, tools: tools, answer: *answer,
+		cancel: cancel, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	flushed := make(chan struct{})
 	go func() { defer close(flushed); w.flushLoop(ctx) }()
 
@@ -373,16 +372,20 @@ func (s *Server) reapExecutions(stopCh chan struct{}) {
 		for _, c := range chats {
 			e := c.Execution
 			seen[e.ID] = true
-			reason := s.orphanReason(e, now)
+			reason, certain := s.orphanReason(e, now)
 			if reason == "" {
 				delete(suspect, e.ID)
 				continue
 			}
-			if first, ok := suspect[e.ID]; !ok {
-				suspect[e.ID] = now
-				continue
-			} else if now.Sub(first) < orphanGrace && !strings.HasPrefix(reason, "the answer took") {
-				continue
+			if !certain {
+				// What gossip says must hold for orphanGrace.
+				first, ok := suspect[e.ID]
+				if !ok {
+					suspect[e.ID] = now
+				}
+				if !ok || now.Sub(first) < orphanGrace {
+					continue
+				}
 			}
 			req := &structs.ChatApplyRequest{Time: now.UTC(), Ops: []*structs.ChatOp{{Kind: structs.ChatOpEndExecution,
 				ChatID: c.ID, ExecutionID: e.ID, Failed: true, Error: reason}}}
@@ -404,27 +407,29 @@ func (s *Server) reapExecutions(stopCh chan struct{}) {
 	}
 }
 
-// orphanReason says why execution e can no longer finish, or "".
-func (s *Server) orphanReason(e *structs.ChatExecution, now time.Time) string {
+// orphanReason says why execution e can no longer finish ("" when it
+// can), and whether that is certain; gossip's word about another server
+// is not until it has held for orphanGrace.
+func (s *Server) orphanReason(e *structs.ChatExecution, now time.Time) (reason string, certain bool) {
 	if now.Sub(e.Started) > maxExecution+finishWithin {
-		return fmt.Sprintf("the answer took longer than %s", maxExecution)
+		return fmt.Sprintf("the answer took longer than %s", maxExecution), true
 	}
 	if e.Server == s.config.memberName() {
 		if e.BootID != s.bootID {
-			return fmt.Sprintf("server %s restarted while answering", e.Server)
+			return fmt.Sprintf("server %s restarted while answering", e.Server), true
 		}
-		return ""
+		return "", false
 	}
 	m, ok := s.members.get(e.Server)
 	switch {
 	case !ok:
-		return fmt.Sprintf("server %s that was answering is not in the cluster", e.Server)
+		return fmt.Sprintf("server %s that was answering is not in the cluster", e.Server), false
 	case m.Status != statusAlive:
-		return fmt.Sprintf("server %s that was answering is %s", e.Server, m.Status)
+		return fmt.Sprintf("server %s that was answering is %s", e.Server, m.Status), false
 	case m.Tags["boot"] != e.BootID:
-		return fmt.Sprintf("server %s restarted while answering", e.Server)
+		return fmt.Sprintf("server %s restarted while answering", e.Server), false
 	}
-	return ""
+	return "", false
 }
 
 // pruneChats deletes chats not modified for longer than ChatRetention

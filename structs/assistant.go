@@ -2,6 +2,7 @@ package structs
 
 import (
 	"encoding/json"
+	"net/http"
 	"time"
 )
 
@@ -44,6 +45,10 @@ const (
 	// least recently changed.
 	MaxChatsPerOwner = 1000
 )
+
+// ErrChatNotFound is spec 002's 404; another token's chat is not found
+// either.
+var ErrChatNotFound = NewErrCoded(http.StatusNotFound, "Chat not found")
 
 // Chat is one conversation with the assistant, replicated through Raft.
 type Chat struct {

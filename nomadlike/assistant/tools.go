@@ -97,7 +97,12 @@ var methodCaps = map[string]acl.Capability{
 	"Config.List":                   acl.ConfigRead,
 	"Config.Revisions":              acl.ConfigRead,
 	"Status.Leader":                 acl.None,
+	methodHostMetrics:               acl.NodeRead,
 }
+
+// methodHostMetrics names Backend.Queryable in methodCaps: the server's
+// fleet-wide host metrics, which need node:read.
+const methodHostMetrics = "HostMetrics.Query"
 
 // tools implements Tools over a Backend.
 type tools struct {
@@ -1057,13 +1062,6 @@ func (t *tools) promQuery(ctx context.Context, q string, ts time.Time) (*promRes
 	if t.b.Queryable == nil {
 		return nil, errors.New("host metrics are not available on this server")
 	}
-	// The queryable refuses a token without node:read too; asking first
-	// gives the answer that names the missing capability.
-	var resp structs.NodeListResponse
-	req := &structs.NodeListRequest{QueryOptions: structs.QueryOptions{AllowStale: true, Prefix: "~"}}
-	if err := t.query(ctx, "Node.List", &req.QueryOptions, req, &resp); err != nil {
-		return nil, err
-	}
 	qry, err := promEngine().NewInstantQuery(ctx, t.b.Queryable(), nil, q, ts)
 	if err != nil {
 		return nil, fmt.Errorf("invalid PromQL %q: %v", q, err)
@@ -1071,6 +1069,12 @@ func (t *tools) promQuery(ctx context.Context, q string, ts time.Time) (*promRes
 	defer qry.Close()
 	res := qry.Exec(ctx)
 	if res.Err != nil {
+		// The queryable refuses a token without node:read (403): that
+		// refusal, naming the capability, is the answer.
+		var ce *structs.CodedError
+		if errors.As(res.Err, &ce) && ce.Code == http.StatusForbidden {
+			return nil, t.mapErr(methodHostMetrics, res.Err)
+		}
 		return nil, fmt.Errorf("query %q failed: %v", q, res.Err)
 	}
 	out := &promResult{Query: q, Type: string(res.Value.Type()), Series: []promSeries{}}
